@@ -1,0 +1,123 @@
+// The core: the object model (buses, devices, drivers, plugins) and the tree
+// that shows it. Knows nothing of FUSE or sockets; front ends call this API.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "driverfs/bus.hpp"
+#include "driverfs/error.hpp"
+#include "driverfs/node.hpp"
+#include "driverfs/plugin_loader.hpp"
+#include "driverfs/stub.hpp"
+
+namespace driverfs {
+
+struct CoreOptions {
+    std::string plugin_dir;
+    std::chrono::milliseconds unload_timeout{5000};
+};
+
+// What module/<name>/ shows; outlives the loaded plugin, like its stubs.
+struct ModuleRecord {
+    std::string name;
+    std::string version;
+    std::string source;
+    uint32_t generation = 0;
+    StubState state = StubState::gone;
+    std::shared_ptr<Plugin> plugin;  // null unless loaded
+    NodePtr dir;
+};
+
+struct ModuleInfo {
+    std::string name, version, source, state;
+    uint32_t generation;
+    int64_t refcnt;
+    std::vector<std::string> drivers;
+};
+
+class Core {
+public:
+    explicit Core(CoreOptions options);
+    ~Core();
+    Core(const Core&) = delete;
+    Core& operator=(const Core&) = delete;
+
+    NodeTree& tree() { return tree_; }
+    StubTable& stubs() { return stubs_; }
+    const CoreOptions& options() const { return options_; }
+
+    // Load a plugin by name (from the plugin directory) or path; returns its
+    // module name. On any failure nothing of it stays registered.
+    Result<std::string> load_plugin(const std::string& name_or_path);
+    // Mark its drivers going, drain (bounded: EBUSY naming the calls still
+    // running, and the plugin stays loaded), unbind, exit, remove, dlclose.
+    Status unload_plugin(const std::string& name,
+                         std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+    // Unload every plugin, newest first. Used at unmount.
+    void shutdown();
+
+    // Create a device on `bus` and match it against the bus's drivers.
+    Status add_device(const std::string& bus, const std::string& name,
+                      std::map<std::string, std::string> properties);
+    // Unbind and delete a device.
+    Status remove_device(const std::string& bus, const std::string& name);
+    // Bind or unbind one device to or from one driver.
+    Status bind(const std::string& bus, const std::string& driver, const std::string& device);
+    Status unbind(const std::string& bus, const std::string& driver, const std::string& device);
+
+    std::vector<ModuleInfo> modules() const;
+
+    // Internal to the core, used by the host-services table.
+    Status stage_driver(Plugin& plugin, const dfs_driver* drv);
+
+private:
+    Bus* find_bus(const std::string& name);
+    DevicePtr find_device(Bus& bus, const std::string& name);
+    Status add_bus(const std::string& name, Bus::MatchFn match);
+    void build_fixed_tree();
+    void add_bus_files(Bus& bus);
+
+    Status commit_plugin(Plugin& plugin);
+    void rollback_drivers(Plugin& plugin);
+    void publish_module(const std::shared_ptr<Plugin>& plugin);
+    void remove_driver(Driver& drv);
+    Status unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout);
+
+    // Binding (bind.cpp). `dev.lock` must be held.
+    Status probe_locked(Device& dev, const DriverPtr& drv);
+    // EBUSY if dev's attributes could not be drained in time; ENODEV if the
+    // driver is going (its unloader unbinds). `driver_drained`: the caller is
+    // the unloader and owns the drained stub, so no pin is taken.
+    Status unbind_locked(Device& dev, std::chrono::steady_clock::time_point deadline, bool driver_drained);
+    void attach_driver_nodes(Device& dev, const DriverPtr& drv);
+    // Try every driver of the bus; pins each through its stub.
+    void match_device(const DevicePtr& dev);
+    // Try every unbound device of the driver's bus.
+    void match_driver(const DriverPtr& drv);
+
+    CoreOptions options_;
+    NodeTree tree_;
+    StubTable stubs_;
+
+    // Serializes load, unload and shutdown. Held across drains; no callback
+    // path takes it, so a callback can never wait on the unloader.
+    std::mutex plugin_mu_;
+    std::map<std::string, ModuleRecord, std::less<>> modules_;  // under plugin_mu_ and model_mu_
+    std::vector<std::string> load_order_;                       // under plugin_mu_
+
+    // Protects buses_ and the Bus/Device fields documented as under it.
+    // Never held across a call into a driver. Order: Device::lock, then
+    // model_mu_, then NodeTree's lock.
+    mutable std::mutex model_mu_;
+    std::map<std::string, std::unique_ptr<Bus>, std::less<>> buses_;
+
+    NodePtr bus_dir_, devices_dir_, class_dir_, module_dir_, control_dir_;
+};
+
+}  // namespace driverfs

@@ -1,0 +1,62 @@
+// Devices: named objects on a bus that a driver binds to.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "driverfs/node.hpp"
+#include "driverfs/plugin.h"
+
+// The opaque handle plugins hold is the Device itself.
+struct dfs_device {};
+
+namespace driverfs {
+
+class Bus;
+class Driver;
+
+class Device : public dfs_device, public std::enable_shared_from_this<Device> {
+public:
+    Device(std::string name, Bus& bus, std::map<std::string, std::string> props)
+        : name_(std::move(name)), bus_(bus), props_(std::move(props)) {}
+
+    const std::string& name() const { return name_; }
+    Bus& bus() const { return bus_; }
+    // Properties are fixed at creation, so plugins may read them without a lock.
+    const std::map<std::string, std::string>& properties() const { return props_; }
+    const char* property(const std::string& key) const {
+        auto it = props_.find(key);
+        return it == props_.end() ? nullptr : it->second.c_str();
+    }
+
+    static Device* from(dfs_device* d) { return static_cast<Device*>(d); }
+    static const Device* from(const dfs_device* d) { return static_cast<const Device*>(d); }
+
+    // Held across probe/remove of this device and while its binding changes,
+    // like the kernel's device_lock(). Lock order: lock before Core::model_mu_.
+    std::mutex lock;
+
+    // The fields below are written with `lock` and Core::model_mu_ held and
+    // read with either.
+    std::shared_ptr<Driver> driver;            // bound driver, or null
+    std::string driver_override;
+    NodePtr dir;                               // devices/platform/<name>
+    std::vector<NodePtr> driver_nodes;         // created for the bound driver
+    bool dead = false;                         // deleted from its bus
+
+    std::atomic<void*> drvdata{nullptr};
+    NodeTree* tree = nullptr;  // set at creation; for change notifications
+
+private:
+    const std::string name_;
+    Bus& bus_;
+    const std::map<std::string, std::string> props_;
+};
+
+using DevicePtr = std::shared_ptr<Device>;
+
+}  // namespace driverfs

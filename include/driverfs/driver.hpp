@@ -1,0 +1,48 @@
+// Drivers: one registration of a plugin's dfs_driver, reached through its stub.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "driverfs/node.hpp"
+#include "driverfs/stub.hpp"
+
+namespace driverfs {
+
+class Bus;
+class Device;
+
+// Immutable after registration; everything read from the plugin's struct is
+// copied here so matching does not touch plugin memory.
+class Driver {
+public:
+    Driver(std::shared_ptr<Stub> stub, Bus& bus, Plugin& plugin, std::vector<std::string> compatible)
+        : stub_(std::move(stub)), bus_(bus), plugin_(plugin), compatible_(std::move(compatible)) {}
+
+    const std::string& name() const { return stub_->name(); }
+    Stub& stub() const { return *stub_; }
+    const std::shared_ptr<Stub>& stub_ptr() const { return stub_; }
+    Bus& bus() const { return bus_; }
+    Plugin& plugin() const { return plugin_; }
+    const std::vector<std::string>& compatible() const { return compatible_; }
+    // The stub generation this registration published.
+    uint32_t generation() const { return generation_; }
+    void set_generation(uint32_t g) { generation_ = g; }
+
+    NodePtr dir;  // bus/<bus>/drivers/<name>; set once at registration
+    // Devices bound to this driver, under Core::model_mu_. The unloader
+    // unbinds these, including devices already deleted from their bus.
+    std::vector<std::shared_ptr<Device>> bound;
+
+private:
+    std::shared_ptr<Stub> stub_;
+    Bus& bus_;
+    Plugin& plugin_;
+    std::vector<std::string> compatible_;
+    uint32_t generation_ = 0;
+};
+
+using DriverPtr = std::shared_ptr<Driver>;
+
+}  // namespace driverfs

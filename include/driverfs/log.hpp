@@ -1,0 +1,18 @@
+// Logging: one sink for the daemon, replaceable (stderr, syslog, tests).
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+namespace driverfs {
+
+enum class LogLevel { err = 3, warning = 4, info = 6, debug = 7 };
+
+using LogSink = std::function<void(LogLevel, std::string_view)>;
+
+// Replace the sink (default: stderr). Not thread-safe: call before serving.
+void set_log_sink(LogSink sink);
+void set_log_threshold(LogLevel max_level);
+void log(LogLevel level, std::string_view message);
+
+}  // namespace driverfs

@@ -1,0 +1,167 @@
+// The node tree: directories, attributes and symlinks, addressed by inode number.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <unordered_map>
+#include <vector>
+
+#include "driverfs/active_ref.hpp"
+#include "driverfs/error.hpp"
+
+namespace driverfs {
+
+enum class NodeKind : uint8_t { dir, attr, symlink };
+
+// What an attribute does when read or written. Implementations: core
+// attributes (std::function, code of the daemon) and driver attributes
+// (a plugin's show/store, reached only through a stub pin).
+class AttrOps {
+public:
+    virtual ~AttrOps() = default;
+    // Fill `page` (capacity kPageSize) and return the length, or an Error.
+    virtual Result<size_t> show(char* page) = 0;
+    // Consume `data`; return the count the writer sees, or an Error.
+    virtual Result<size_t> store(std::string_view data) = 0;
+    // Can the attribute be called at all right now (open-time validation)?
+    virtual Status validate() { return {}; }
+    // Largest offset+size a read or write may reach.
+    virtual size_t size() const { return kPageSize; }
+
+    static constexpr size_t kPageSize = 4096;
+};
+
+class Node {
+public:
+    Node(uint64_t ino, NodeKind kind, std::string name, uint32_t mode);
+
+    const uint64_t ino;
+    const NodeKind kind;
+    const std::string name;
+
+    uint32_t mode() const { return mode_.load(std::memory_order_relaxed); }
+    void set_mode(uint32_t m) { mode_.store(m & 07777, std::memory_order_relaxed); }
+    std::chrono::system_clock::time_point ctime() const { return ctime_; }
+
+    // Attributes only.
+    AttrOps* ops() const { return ops_.get(); }
+    // Pinned around every call of ops(); deactivated when the node is removed,
+    // so that a removed attribute never calls into its owner again.
+    ActiveRef& active() { return active_; }
+
+    // Symlinks only.
+    const std::string& target() const { return target_; }
+
+    // Directories only; read under NodeTree's lock.
+    std::shared_ptr<Node> parent() const { return parent_.lock(); }
+
+    bool removed() const { return removed_.load(std::memory_order_acquire); }
+
+    // Bumped on every change notification (sysfs_notify) and on removal;
+    // an open file that has not read since then polls as POLLPRI|POLLERR.
+    std::atomic<uint64_t> events{0};
+
+private:
+    friend class NodeTree;
+
+    std::atomic<uint32_t> mode_;
+    const std::chrono::system_clock::time_point ctime_;
+    std::unique_ptr<AttrOps> ops_;
+    ActiveRef active_;
+    std::string target_;
+    std::weak_ptr<Node> parent_;
+    std::map<std::string, std::shared_ptr<Node>, std::less<>> children_;
+    std::atomic<bool> removed_{false};
+    uint64_t nlookup_ = 0;  // kernel references; under NodeTree::mu_
+};
+
+using NodePtr = std::shared_ptr<Node>;
+
+struct DirEntry {
+    std::string name;
+    uint64_t ino;
+    NodeKind kind;
+};
+
+// Told of every change the kernel may have cached. Called with the tree lock
+// released; must not block (the FUSE side queues to its notifier thread).
+class TreeObserver {
+public:
+    virtual ~TreeObserver() = default;
+    virtual void entry_added(uint64_t parent_ino, const std::string& name) = 0;
+    virtual void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name) = 0;
+    // An attribute's value changed (pollers wake) or it was removed.
+    virtual void attr_changed(uint64_t ino) = 0;
+};
+
+// Owns every node. mu_ protects the parent/child links, the inode table and
+// lookup counts; it is a leaf lock: nothing is called while it is held.
+// Inode numbers are never reused; a removed node stays in the table while the
+// kernel still holds lookups on it or a file handle owns it.
+class NodeTree {
+public:
+    static constexpr uint64_t kRootIno = 1;  // FUSE_ROOT_ID
+
+    NodeTree();
+
+    void set_observer(TreeObserver* observer) { observer_ = observer; }
+
+    NodePtr root() const { return root_; }
+    // O(1) by inode number; null if the kernel was told the node is gone.
+    NodePtr get(uint64_t ino) const;
+    // A child by name; `count_lookup` adds a kernel reference on success.
+    Result<NodePtr> lookup(uint64_t parent_ino, std::string_view name, bool count_lookup);
+    // Drop `n` kernel references (FUSE forget).
+    void forget(uint64_t ino, uint64_t n);
+    Result<std::vector<DirEntry>> list(uint64_t dir_ino) const;
+    // Walk a slash-separated path from the root.
+    NodePtr resolve(std::string_view path) const;
+    // Path from the root, without a leading slash.
+    std::string path_of(const Node& node) const;
+
+    // Creation fails with EEXIST for a taken name, ENOENT for a removed parent.
+    Result<NodePtr> add_dir(const NodePtr& parent, std::string name, uint32_t mode = 0755);
+    Result<NodePtr> add_attr(const NodePtr& parent, std::string name, uint32_t mode,
+                             std::unique_ptr<AttrOps> ops);
+    Result<NodePtr> add_symlink(const NodePtr& parent, std::string name, std::string target);
+    // A directory, creating it if missing.
+    Result<NodePtr> ensure_dir(const NodePtr& parent, const std::string& name);
+
+    // Make every attribute below `node` (inclusive) refuse new calls and wait
+    // for the calls in flight. On timeout everything is reactivated and the
+    // result is false.
+    bool deactivate(const NodePtr& node, std::chrono::steady_clock::time_point deadline);
+    // Unlink `node` and its subtree; attributes stop answering (ENODEV).
+    void remove(const NodePtr& node);
+
+    // Wake pollers of an attribute (sysfs_notify).
+    void notify_changed(Node& node) {
+        node.events.fetch_add(1, std::memory_order_release);
+        if (observer_) observer_->attr_changed(node.ino);
+    }
+
+    size_t node_count() const;
+
+private:
+    Result<NodePtr> link_child(const NodePtr& parent, NodePtr child);
+    void collect(const NodePtr& node, std::vector<NodePtr>& out) const;
+
+    mutable std::shared_mutex mu_;
+    std::unordered_map<uint64_t, NodePtr> by_ino_;
+    NodePtr root_;
+    std::atomic<uint64_t> next_ino_{kRootIno + 1};
+    TreeObserver* observer_ = nullptr;
+};
+
+// Symlink target from `from` (a node's parent dir) to `to`, like "../../x".
+std::string relative_link(const std::string& from_dir, const std::string& to);
+
+}  // namespace driverfs

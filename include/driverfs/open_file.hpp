@@ -1,0 +1,50 @@
+// The shared file operations: one implementation of open/read/write/release
+// serves every attribute file, whoever owns it.
+#pragma once
+
+#include <memory>
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+#include "driverfs/error.hpp"
+#include "driverfs/node.hpp"
+
+namespace driverfs {
+
+// An open attribute. Owns its node, so the handle stays valid after the node
+// is removed or its plugin unloaded: calls then fail with ENODEV, and
+// releasing it (the destructor) runs only daemon code.
+class OpenFile {
+public:
+    // EACCES when the access mode asks for a direction the attribute lacks
+    // (even for root, as kernfs), ENODEV when its owner is going or gone.
+    static Result<std::unique_ptr<OpenFile>> open(NodePtr node, int flags);
+
+    // A read at offset 0 (or the first read) calls show and keeps the page;
+    // later offsets are served from that snapshot.
+    Result<size_t> read(char* out, size_t size, off_t offset);
+    // store receives the whole buffer, cut to one page as sysfs does; the
+    // offset is ignored, as in sysfs.
+    Result<size_t> write(std::string_view data, off_t offset);
+
+    const NodePtr& node() const { return node_; }
+    // Did the attribute change (or go away) since this file last read it?
+    bool changed_since_read() const {
+        return node_->events.load(std::memory_order_acquire) != seen_events_.load(std::memory_order_relaxed);
+    }
+
+private:
+    explicit OpenFile(NodePtr node)
+        : node_(std::move(node)), seen_events_(node_->events.load(std::memory_order_acquire)) {}
+
+    const NodePtr node_;
+    std::mutex mu_;  // serializes reads of one handle (the snapshot)
+    std::string snapshot_;
+    bool have_snapshot_ = false;
+    std::atomic<uint64_t> seen_events_;  // node_->events when last read
+};
+
+}  // namespace driverfs

@@ -1,0 +1,126 @@
+/* driverfs plugin ABI: the only header a driver plugin needs.
+ *
+ * A plugin is a shared object exporting one C symbol, DRIVERFS_ENTRY_SYMBOL,
+ * that returns a static descriptor. The host calls init() with a table of its
+ * services; everything the plugin registers goes through that table, never
+ * through symbols it links against.
+ *
+ * Compatibility rules:
+ *  - every struct crossing the boundary starts with `size` (sizeof as the
+ *    plugin compiled it) and a version; the host reads only the fields that
+ *    fit in `size`, so a plugin built against an older header still loads;
+ *  - a plugin whose abi_version is newer than the host's is refused with a
+ *    message naming both versions.
+ *
+ * Threading: show/store/probe/remove may run concurrently on several host
+ * threads. The host guarantees that none of them runs after exit() returns
+ * and that exit() runs only once nothing of the plugin is in flight.
+ */
+#ifndef DRIVERFS_PLUGIN_H
+#define DRIVERFS_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DRIVERFS_ABI_VERSION 1u
+#define DRIVERFS_ENTRY_SYMBOL "driverfs_plugin_entry"
+
+/* Largest text attribute value, as in sysfs: one page. */
+#define DRIVERFS_PAGE_SIZE 4096u
+
+/* Host-owned objects, opaque to plugins. */
+typedef struct dfs_device dfs_device;
+typedef struct dfs_plugin dfs_plugin;
+
+typedef struct dfs_attribute {
+	uint32_t size;    /* sizeof(dfs_attribute) */
+	uint32_t version; /* DRIVERFS_ABI_VERSION */
+	const char *name;
+	uint32_t mode;    /* permission bits, e.g. 0644; 0444 read-only, 0200 write-only */
+	/* Format the value into buf (capacity DRIVERFS_PAGE_SIZE); return the
+	 * number of bytes written or a negative errno. */
+	ssize_t (*show)(dfs_device *dev, const struct dfs_attribute *attr,
+	                char *buf, size_t cap);
+	/* Parse buf (len bytes, not NUL-terminated); return the number of bytes
+	 * consumed (normally len) or a negative errno. */
+	ssize_t (*store)(dfs_device *dev, const struct dfs_attribute *attr,
+	                 const char *buf, size_t len);
+} dfs_attribute;
+
+typedef struct dfs_driver {
+	uint32_t size;    /* sizeof(dfs_driver) */
+	uint32_t version; /* DRIVERFS_ABI_VERSION */
+	const char *name; /* unique among loaded drivers; [A-Za-z0-9_.-] */
+	const char *bus;  /* bus to register on, e.g. "platform" */
+	/* NULL-terminated names this driver matches (the device's `compatible`
+	 * property, or its name without the instance number). NULL: match the
+	 * driver name only. */
+	const char *const *compatible;
+	/* Return 0 to bind, a negative errno to refuse. May be NULL. */
+	int (*probe)(dfs_device *dev);
+	/* Undo probe. May be NULL. */
+	void (*remove)(dfs_device *dev);
+	/* NULL-terminated attributes created on every bound device. */
+	const dfs_attribute *const *dev_attrs;
+} dfs_driver;
+
+enum dfs_log_level {
+	DFS_LOG_ERR = 3,
+	DFS_LOG_WARNING = 4,
+	DFS_LOG_INFO = 6,
+	DFS_LOG_DEBUG = 7,
+};
+
+/* Services the host lends to a plugin, valid from init() until exit() returns. */
+typedef struct dfs_host {
+	uint32_t size;    /* sizeof(dfs_host) as the host compiled it */
+	uint32_t version; /* host ABI version */
+	/* Register a driver; only valid during init(). The struct and everything
+	 * it points to must stay valid until exit() returns. Returns 0 or a
+	 * negative errno (-EEXIST for a name already in use). */
+	int (*register_driver)(dfs_plugin *self, const dfs_driver *drv);
+	const char *(*device_name)(const dfs_device *dev);
+	/* Value of a device property (KEY=VALUE given at creation), or NULL. */
+	const char *(*device_property)(const dfs_device *dev, const char *key);
+	/* Per-device driver data, set in probe and cleared in remove. */
+	void (*set_drvdata)(dfs_device *dev, void *data);
+	void *(*get_drvdata)(const dfs_device *dev);
+	void (*log)(dfs_plugin *self, int level, const char *message);
+	/* Tell pollers of dev's attribute `attr` that its value changed. */
+	void (*notify)(dfs_device *dev, const char *attr);
+} dfs_host;
+
+typedef struct dfs_plugin_desc {
+	uint32_t size;        /* sizeof(dfs_plugin_desc) */
+	uint32_t abi_version; /* DRIVERFS_ABI_VERSION the plugin was built against */
+	const char *name;     /* module name: module/<name>/ in the tree */
+	const char *version;  /* free-form version string */
+	/* Register drivers through host; return 0 or a negative errno. */
+	int (*init)(dfs_plugin *self, const dfs_host *host);
+	/* Release what init acquired. Runs after every device was unbound. */
+	void (*exit)(dfs_plugin *self);
+} dfs_plugin_desc;
+
+typedef const dfs_plugin_desc *(*dfs_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* Declare the entry point in exactly one source file of a plugin. */
+#ifdef __cplusplus
+#define DRIVERFS_PLUGIN(desc_expr) \
+	extern "C" __attribute__((visibility("default"))) \
+	const dfs_plugin_desc *driverfs_plugin_entry(void) { return &(desc_expr); }
+#else
+#define DRIVERFS_PLUGIN(desc_expr) \
+	__attribute__((visibility("default"))) \
+	const dfs_plugin_desc *driverfs_plugin_entry(void) { return &(desc_expr); }
+#endif
+
+#endif /* DRIVERFS_PLUGIN_H */

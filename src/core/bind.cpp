@@ -1,0 +1,223 @@
+// Device <-> driver binding: match, probe, remove, each call into a driver pinned.
+#include <exception>
+
+#include "abi.hpp"
+#include "driver_attr.hpp"
+#include "driverfs/call_tracker.hpp"
+#include "driverfs/core.hpp"
+#include "driverfs/log.hpp"
+
+namespace driverfs {
+namespace {
+
+// Run a probe or remove with the plugin's exceptions contained.
+int call_driver(Stub& stub, const std::string& what, const std::function<int()>& fn) {
+    CallScope scope(stub, what);
+    try {
+        return fn();
+    } catch (const std::exception& e) {
+        log(LogLevel::err, "driver " + stub.name() + ": " + what + " threw: " + e.what());
+    } catch (...) {
+        log(LogLevel::err, "driver " + stub.name() + ": " + what + " threw a non-standard exception");
+    }
+    return -EIO;
+}
+
+}  // namespace
+
+std::string strip_instance_number(const std::string& name) {
+    size_t end = name.size();
+    while (end > 0 && std::isdigit(static_cast<unsigned char>(name[end - 1]))) --end;
+    if (end < name.size() && end > 0 && (name[end - 1] == '.' || name[end - 1] == '-' || name[end - 1] == '_'))
+        --end;
+    return end == 0 ? name : name.substr(0, end);
+}
+
+bool platform_match(const Device& dev, const Driver& drv) {
+    const char* compatible = dev.property("compatible");
+    std::string key = compatible ? compatible : strip_instance_number(dev.name());
+    if (drv.compatible().empty()) return key == drv.name();
+    for (const std::string& c : drv.compatible())
+        if (c == key) return true;
+    return false;
+}
+
+Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
+    Stub& stub = drv->stub();
+    Pin pin(stub.active());
+    if (!pin || stub.generation() != drv->generation())
+        return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
+    const dfs_driver* ops = stub.driver();
+    if (DFS_HAS_FIELD(ops, dfs_driver, probe) && ops->probe) {
+        int rc = call_driver(stub, "probe " + dev.name(), [&] { return ops->probe(&dev); });
+        if (rc != 0)
+            return Error::of(errno_from_plugin(rc), "driver " + drv->name() + " refused " + dev.name() +
+                                                        " (probe returned " + std::to_string(rc) + ")");
+    }
+    {
+        std::lock_guard lock(model_mu_);
+        dev.driver = drv;
+        drv->bound.push_back(dev.shared_from_this());
+    }
+    // Still pinned: an unload that starts now drains this call, then finds
+    // the device bound and unbinds it.
+    attach_driver_nodes(dev, drv);
+    log(LogLevel::info, "device " + dev.name() + " bound to " + drv->name());
+    return {};
+}
+
+void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
+    const dfs_driver* ops = drv->stub().driver();
+    std::vector<NodePtr> nodes;
+    if (DFS_HAS_FIELD(ops, dfs_driver, dev_attrs) && ops->dev_attrs) {
+        for (const dfs_attribute* const* a = ops->dev_attrs; *a; ++a) {
+            const dfs_attribute* attr = *a;
+            if (attr->size < offsetof(dfs_attribute, mode) + sizeof attr->mode || !attr->name) continue;
+            std::string name = attr->name;
+            Result<NodePtr> node = tree_.add_attr(
+                dev.dir, name, attr->mode & 0777,
+                std::make_unique<DriverAttr>(drv, attr, dev.shared_from_this(), name));
+            if (!node) {
+                log(LogLevel::warning, "driver " + drv->name() + ": attribute " + name + " of " + dev.name() +
+                                           " not created: " + node.error().message);
+                continue;
+            }
+            nodes.push_back(node.value());
+        }
+    }
+    const std::string dev_path = tree_.path_of(*dev.dir);
+    const std::string drv_path = tree_.path_of(*drv->dir);
+    if (auto l = tree_.add_symlink(dev.dir, "driver", relative_link(dev_path, drv_path))) nodes.push_back(l.value());
+    if (auto l = tree_.add_symlink(drv->dir, dev.name(), relative_link(drv_path, dev_path)))
+        nodes.push_back(l.value());
+    std::lock_guard lock(model_mu_);
+    dev.driver_nodes = std::move(nodes);
+}
+
+Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point deadline, bool driver_drained) {
+    DriverPtr drv;
+    std::vector<NodePtr> nodes;
+    {
+        std::lock_guard lock(model_mu_);
+        drv = dev.driver;
+        nodes = dev.driver_nodes;
+    }
+    if (!drv) return {};
+    Stub& stub = drv->stub();
+    Pin pin;
+    if (!driver_drained) {
+        pin = Pin(stub.active());
+        // The driver is going: its unloader owns it now and unbinds this
+        // device itself once the drain is over.
+        if (!pin) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
+    }
+    // No show/store of this device may run while remove() tears it down.
+    std::vector<NodePtr> stopped;
+    for (const NodePtr& n : nodes) {
+        if (!tree_.deactivate(n, deadline)) {
+            for (const NodePtr& s : stopped) s->active().reactivate();
+            return Error::of(EBUSY, "attribute " + n->name + " of " + dev.name() + " is still in a call of driver " +
+                                        drv->name());
+        }
+        stopped.push_back(n);
+    }
+    const dfs_driver* ops = stub.driver();
+    if (DFS_HAS_FIELD(ops, dfs_driver, remove) && ops->remove) {
+        call_driver(stub, "remove " + dev.name(), [&] {
+            ops->remove(&dev);
+            return 0;
+        });
+    }
+    {
+        std::lock_guard lock(model_mu_);
+        dev.driver = nullptr;
+        dev.driver_nodes.clear();
+        auto& b = drv->bound;
+        b.erase(std::remove_if(b.begin(), b.end(), [&](const DevicePtr& d) { return d.get() == &dev; }), b.end());
+        dev.drvdata = nullptr;
+    }
+    for (const NodePtr& n : nodes) tree_.remove(n);
+    log(LogLevel::info, "device " + dev.name() + " unbound from " + drv->name());
+    return {};
+}
+
+void Core::match_device(const DevicePtr& dev) {
+    std::vector<DriverPtr> drivers;
+    {
+        std::lock_guard lock(model_mu_);
+        drivers = dev->bus().drivers;  // a snapshot: no lock is held across a driver call
+    }
+    std::lock_guard dev_lock(dev->lock);
+    for (const DriverPtr& drv : drivers) {
+        if (dev->driver || dev->dead) return;
+        // Pin site 3 of the design: iterating the driver list. A driver being
+        // unloaded fails this pin and is skipped, never called.
+        Pin pin(drv->stub().active());
+        if (!pin) continue;
+        std::string override_name;
+        {
+            std::lock_guard lock(model_mu_);
+            override_name = dev->driver_override;
+        }
+        if (!dev->bus().matches(*dev, override_name, *drv)) continue;
+        Status s = probe_locked(*dev, drv);
+        if (s) return;
+        log(LogLevel::warning, s.error().message);
+    }
+}
+
+void Core::match_driver(const DriverPtr& drv) {
+    std::vector<DevicePtr> devices;
+    {
+        std::lock_guard lock(model_mu_);
+        devices = drv->bus().devices;
+    }
+    for (const DevicePtr& dev : devices) {
+        std::lock_guard dev_lock(dev->lock);
+        if (dev->driver || dev->dead) continue;
+        std::string override_name;
+        {
+            std::lock_guard lock(model_mu_);
+            override_name = dev->driver_override;
+        }
+        if (!drv->bus().matches(*dev, override_name, *drv)) continue;
+        Status s = probe_locked(*dev, drv);
+        if (!s) {
+            log(LogLevel::warning, s.error().message);
+            if (s.error().code == ENODEV && !drv->stub().active().active()) return;  // driver going
+        }
+    }
+}
+
+Status Core::bind(const std::string& bus_name, const std::string& driver, const std::string& device) {
+    Bus* bus = find_bus(bus_name);
+    if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
+    DevicePtr dev = find_device(*bus, device);
+    if (!dev) return Error::of(ENODEV, "no device '" + device + "' on bus " + bus_name);
+    DriverPtr drv;
+    {
+        std::lock_guard lock(model_mu_);
+        for (const DriverPtr& d : bus->drivers)
+            if (d->name() == driver) drv = d;
+    }
+    if (!drv) return Error::of(ENODEV, "no driver '" + driver + "' on bus " + bus_name);
+    std::lock_guard dev_lock(dev->lock);
+    if (dev->dead) return Error::of(ENODEV, "device " + device + " is being removed");
+    if (dev->driver) return Error::of(EBUSY, "device " + device + " is already bound to " + dev->driver->name());
+    if (!bus->matches(*dev, dev->driver_override, *drv))
+        return Error::of(ENODEV, "driver " + driver + " does not match device " + device);
+    return probe_locked(*dev, drv);
+}
+
+Status Core::unbind(const std::string& bus_name, const std::string& driver, const std::string& device) {
+    Bus* bus = find_bus(bus_name);
+    if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
+    DevicePtr dev = find_device(*bus, device);
+    if (!dev) return Error::of(ENODEV, "no device '" + device + "' on bus " + bus_name);
+    std::lock_guard dev_lock(dev->lock);
+    if (!dev->driver || dev->driver->name() != driver)
+        return Error::of(ENODEV, "device " + device + " is not bound to " + driver);
+    return unbind_locked(*dev, std::chrono::steady_clock::now() + options_.unload_timeout, false);
+}
+
+}  // namespace driverfs

@@ -1,0 +1,88 @@
+// The services table lent to plugins: C entry points into the core.
+#include "host_services.hpp"
+
+#include <string>
+
+#include "driverfs/core.hpp"
+#include "driverfs/device.hpp"
+#include "driverfs/log.hpp"
+#include "driverfs/plugin_loader.hpp"
+
+namespace driverfs {
+namespace {
+
+// No C++ exception may cross back into plugin code: every entry point here
+// is noexcept and turns failures into return values.
+
+int host_register_driver(dfs_plugin* self, const dfs_driver* drv) noexcept {
+    if (!self) return -EINVAL;
+    Plugin* plugin = Plugin::from(self);
+    try {
+        Status s = plugin->core->stage_driver(*plugin, drv);
+        return s ? 0 : -s.error().code;
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+}
+
+const char* host_device_name(const dfs_device* dev) noexcept {
+    return dev ? Device::from(dev)->name().c_str() : nullptr;
+}
+
+const char* host_device_property(const dfs_device* dev, const char* key) noexcept {
+    if (!dev || !key) return nullptr;
+    try {
+        return Device::from(dev)->property(key);
+    } catch (const std::bad_alloc&) {
+        return nullptr;
+    }
+}
+
+void host_set_drvdata(dfs_device* dev, void* data) noexcept {
+    if (dev) Device::from(dev)->drvdata.store(data, std::memory_order_release);
+}
+
+void* host_get_drvdata(const dfs_device* dev) noexcept {
+    return dev ? Device::from(dev)->drvdata.load(std::memory_order_acquire) : nullptr;
+}
+
+void host_log(dfs_plugin* self, int level, const char* message) noexcept {
+    try {
+        std::string who = self ? "plugin " + Plugin::from(self)->name() + ": " : "plugin: ";
+        LogLevel l = level <= DFS_LOG_ERR ? LogLevel::err
+                     : level == DFS_LOG_WARNING ? LogLevel::warning
+                     : level <= DFS_LOG_INFO ? LogLevel::info
+                                             : LogLevel::debug;
+        log(l, who + (message ? message : "(null)"));
+    } catch (...) {
+        // Logging must never fail the plugin; a lost log line is the lesser harm.
+    }
+}
+
+void host_notify(dfs_device* dev, const char* attr) noexcept {
+    if (!dev || !attr) return;
+    try {
+        Device* d = Device::from(dev);
+        if (!d->tree || !d->dir) return;
+        if (Result<NodePtr> n = d->tree->lookup(d->dir->ino, attr, false)) d->tree->notify_changed(*n.value());
+    } catch (const std::bad_alloc&) {
+    }
+}
+
+const dfs_host kHost = {
+    sizeof(dfs_host),
+    DRIVERFS_ABI_VERSION,
+    host_register_driver,
+    host_device_name,
+    host_device_property,
+    host_set_drvdata,
+    host_get_drvdata,
+    host_log,
+    host_notify,
+};
+
+}  // namespace
+
+const dfs_host& host_services() { return kHost; }
+
+}  // namespace driverfs

@@ -1,0 +1,292 @@
+// Modules: loading a plugin, committing its drivers, and the unload drain.
+#include <algorithm>
+#include <exception>
+
+#include "abi.hpp"
+#include "core_attr.hpp"
+#include "driverfs/call_tracker.hpp"
+#include "driverfs/core.hpp"
+#include "driverfs/log.hpp"
+#include "host_services.hpp"
+
+namespace driverfs {
+namespace {
+
+// Run init() or exit() with the plugin's exceptions turned into a value.
+int call_plugin(const std::string& plugin, const char* what, const std::function<int()>& fn,
+                std::string* thrown) {
+    try {
+        return fn();
+    } catch (const std::exception& e) {
+        *thrown = std::string(what) + " threw: " + e.what();
+    } catch (...) {
+        *thrown = std::string(what) + " threw a non-standard exception";
+    }
+    log(LogLevel::err, "plugin " + plugin + ": " + *thrown);
+    return -EIO;
+}
+
+}  // namespace
+
+Status Core::stage_driver(Plugin& plugin, const dfs_driver* drv) {
+    auto refuse = [&](Error e) -> Status {
+        if (plugin.staging_error.code == 0) plugin.staging_error = e;
+        return e;
+    };
+    if (!plugin.in_init) return Error::of(EPERM, "register_driver is only allowed during init");
+    if (!drv || drv->size < offsetof(dfs_driver, dev_attrs) + sizeof drv->dev_attrs)
+        return refuse(Error::of(EINVAL, "plugin " + plugin.name() + ": register_driver got a null or truncated struct"));
+    if (!drv->name || !*drv->name)
+        return refuse(Error::of(EINVAL, "plugin " + plugin.name() + ": a driver has no name"));
+    const std::string name = drv->name;
+    const std::string bus = drv->bus ? drv->bus : "platform";
+    if (!find_bus(bus))
+        return refuse(Error::of(ENOENT, "plugin " + plugin.name() + ": driver " + name + " wants bus " + bus +
+                                            ", which does not exist"));
+    for (const dfs_driver* other : plugin.staged)
+        if (name == other->name)
+            return refuse(Error::of(EEXIST, "plugin " + plugin.name() + " registers driver " + name + " twice"));
+    if (std::shared_ptr<Stub> stub = stubs_.find(name); stub && stub->state() != StubState::gone) {
+        Plugin* owner = stub->owner();
+        return refuse(Error::of(EEXIST, "driver name " + name + " is already registered by plugin " +
+                                            (owner ? owner->name() : std::string("?")) +
+                                            "; unload that plugin first"));
+    }
+    plugin.staged.push_back(drv);
+    return {};
+}
+
+Result<std::string> Core::load_plugin(const std::string& name_or_path) {
+    std::lock_guard plugin_lock(plugin_mu_);
+    Result<std::string> path = resolve_plugin(name_or_path, options_.plugin_dir);
+    if (!path) return path.error();
+    if (Status s = check_plugin_file(path.value()); !s) return s.error();
+    Result<std::unique_ptr<SharedObject>> so = map_private_copy(path.value());
+    if (!so) return so.error();
+    Result<const dfs_plugin_desc*> desc = plugin_descriptor(*so.value());
+    if (!desc) return desc.error();
+    const std::string name = desc.value()->name;
+    if (auto it = modules_.find(name); it != modules_.end() && it->second.plugin)
+        return Error::of(EEXIST, "plugin " + name + " is already loaded (from " + it->second.source + ")");
+
+    auto plugin = std::make_shared<Plugin>(name, std::move(so.value()), desc.value());
+    plugin->core = this;
+    auto fail = [&](Error e) -> Result<std::string> {
+        if (Status s = unmap(plugin->take_object()); !s) log(LogLevel::warning, s.error().message);
+        log(LogLevel::err, e.message);
+        return e;
+    };
+    auto call_exit = [&] {
+        std::string thrown;
+        if (DFS_HAS_FIELD(&plugin->desc(), dfs_plugin_desc, exit) && plugin->desc().exit)
+            call_plugin(name, "exit", [&] { plugin->desc().exit(plugin.get()); return 0; }, &thrown);
+    };
+
+    plugin->in_init = true;
+    std::string thrown;
+    int rc = call_plugin(name, "init", [&] { return plugin->desc().init(plugin.get(), &host_services()); }, &thrown);
+    plugin->in_init = false;
+    if (rc != 0) {
+        std::string why = thrown.empty() ? "returned " + std::to_string(rc) : thrown;
+        return fail(Error::of(errno_from_plugin(rc), "plugin " + name + ": init failed (" + why + "); nothing loaded"));
+    }
+    if (plugin->staging_error.code != 0) {
+        call_exit();
+        Error e = plugin->staging_error;
+        e.message += "; nothing loaded";
+        return fail(e);
+    }
+    if (Status s = commit_plugin(*plugin); !s) {
+        rollback_drivers(*plugin);
+        call_exit();
+        for (const DriverPtr& drv : plugin->drivers) stubs_.finish_unregister(drv->stub());
+        return fail(s.error());
+    }
+    publish_module(plugin);
+    load_order_.push_back(name);
+    log(LogLevel::info, "plugin " + name + " " + (plugin->desc().version ? plugin->desc().version : "") +
+                            " loaded from " + plugin->source());
+    for (const DriverPtr& drv : plugin->drivers) match_driver(drv);
+    return name;
+}
+
+Status Core::commit_plugin(Plugin& plugin) {
+    for (const dfs_driver* ops : plugin.staged) {
+        const std::string bus_name = ops->bus ? ops->bus : "platform";
+        Bus* bus = find_bus(bus_name);
+        std::vector<std::string> compatible;
+        if (ops->compatible)
+            for (const char* const* c = ops->compatible; *c; ++c) compatible.emplace_back(*c);
+        std::shared_ptr<Stub> stub = stubs_.activate(ops->name, ops, &plugin);
+        if (!stub) return Error::of(EEXIST, "driver name " + std::string(ops->name) + " was taken meanwhile");
+        auto drv = std::make_shared<Driver>(stub, *bus, plugin, std::move(compatible));
+        drv->set_generation(stub->generation());
+        plugin.drivers.push_back(drv);
+        Result<NodePtr> dir = tree_.add_dir(bus->drivers_dir, drv->name());
+        if (!dir) return dir.error();
+        drv->dir = dir.value();
+        const std::string drv_path = "bus/" + bus_name + "/drivers/" + drv->name();
+        tree_.add_symlink(drv->dir, "module", relative_link(drv_path, "module/" + plugin.name()));
+        std::lock_guard lock(model_mu_);
+        bus->drivers.push_back(drv);
+    }
+    return {};
+}
+
+void Core::remove_driver(Driver& drv) {
+    {
+        std::lock_guard lock(model_mu_);
+        auto& v = drv.bus().drivers;
+        v.erase(std::remove_if(v.begin(), v.end(), [&](const DriverPtr& d) { return d.get() == &drv; }), v.end());
+    }
+    if (drv.dir) tree_.remove(drv.dir);
+}
+
+// The drained half of unload, shared with a failed load: unbind every device,
+// remove the drivers' nodes and retire their stubs. Requires every stub of
+// `plugin` deactivated and drained.
+void Core::rollback_drivers(Plugin& plugin) {
+    for (const DriverPtr& drv : plugin.drivers) stubs_.begin_unregister(drv->stub());
+    for (const DriverPtr& drv : plugin.drivers)
+        stubs_.drain(drv->stub(), std::chrono::steady_clock::now() + options_.unload_timeout);
+    for (const DriverPtr& drv : plugin.drivers) {
+        std::vector<DevicePtr> bound;
+        {
+            std::lock_guard lock(model_mu_);
+            bound = drv->bound;
+        }
+        for (const DevicePtr& dev : bound) {
+            std::lock_guard dev_lock(dev->lock);
+            Status s = unbind_locked(*dev, std::chrono::steady_clock::now() + options_.unload_timeout, true);
+            if (!s) log(LogLevel::err, "unbinding " + dev->name() + ": " + s.error().message);
+        }
+        remove_driver(*drv);
+    }
+}
+
+void Core::publish_module(const std::shared_ptr<Plugin>& plugin) {
+    const std::string name = plugin->name();
+    bool fresh;
+    {
+        std::lock_guard lock(model_mu_);
+        auto [it, inserted] = modules_.try_emplace(name);
+        fresh = inserted || !it->second.dir;
+        ModuleRecord& rec = it->second;
+        rec.name = name;
+        rec.version = plugin->desc().version ? plugin->desc().version : "";
+        rec.source = plugin->source();
+        rec.generation++;
+        rec.state = StubState::live;
+        rec.plugin = plugin;
+    }
+    if (!fresh) return;
+    NodePtr dir = tree_.add_dir(module_dir_, name).value();
+    auto field = [this, name](std::function<std::string(const ModuleRecord&)> fmt) {
+        return std::make_unique<CoreAttr>(
+            [this, name, fmt]() -> Result<std::string> {
+                std::lock_guard lock(model_mu_);
+                auto it = modules_.find(name);
+                if (it == modules_.end()) return Error::of(ENODEV, "module " + name + " was purged");
+                return fmt(it->second) + "\n";
+            },
+            nullptr);
+    };
+    tree_.add_attr(dir, "state", 0444, field([](const ModuleRecord& r) { return std::string(to_string(r.state)); }));
+    tree_.add_attr(dir, "generation", 0444, field([](const ModuleRecord& r) { return std::to_string(r.generation); }));
+    tree_.add_attr(dir, "version", 0444, field([](const ModuleRecord& r) { return r.version; }));
+    tree_.add_attr(dir, "srcpath", 0444, field([](const ModuleRecord& r) { return r.source; }));
+    tree_.add_attr(dir, "refcnt", 0444, field([](const ModuleRecord& r) {
+                       int64_t n = 0;
+                       if (r.plugin)
+                           for (const DriverPtr& d : r.plugin->drivers) n += d->stub().in_flight();
+                       return std::to_string(n);
+                   }));
+    std::lock_guard lock(model_mu_);
+    modules_[name].dir = dir;
+}
+
+Status Core::unload_plugin(const std::string& name, std::optional<std::chrono::milliseconds> timeout) {
+    std::lock_guard plugin_lock(plugin_mu_);
+    auto it = modules_.find(name);
+    if (it == modules_.end() || !it->second.plugin)
+        return Error::of(ENOENT, "plugin '" + name + "' is not loaded");
+    return unload_locked(it->second, timeout.value_or(options_.unload_timeout));
+}
+
+Status Core::unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout) {
+    std::shared_ptr<Plugin> plugin = rec.plugin;
+    {
+        std::lock_guard lock(model_mu_);
+        rec.state = StubState::going;
+    }
+    // 1. New pins fail from here on: traffic cannot starve the drain.
+    for (const DriverPtr& drv : plugin->drivers) stubs_.begin_unregister(drv->stub());
+    // 2. Wait for the calls in flight, bounded.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (const DriverPtr& drv : plugin->drivers) {
+        if (stubs_.drain(drv->stub(), deadline)) continue;
+        std::string calls;
+        for (const DriverPtr& d : plugin->drivers)
+            for (const RunningCall& c : running_calls(d->stub()))
+                calls += (calls.empty() ? "" : ", ") + c.driver + ": " + c.what + " (thread " + std::to_string(c.tid) + ")";
+        if (calls.empty()) calls = "pins held outside a tracked call";
+        for (const DriverPtr& d : plugin->drivers) stubs_.abort_unregister(d->stub());
+        {
+            std::lock_guard lock(model_mu_);
+            rec.state = StubState::live;
+        }
+        Error e = Error::of(EBUSY, "plugin " + rec.name + " still busy after " + std::to_string(timeout.count()) +
+                                       " ms, left loaded; running: " + calls);
+        log(LogLevel::err, e.message);
+        return e;
+    }
+    // 3-4. Unbind devices and remove the drivers' nodes. No plugin code can
+    // start now; the unloader alone calls remove() on the drained stubs.
+    rollback_drivers(*plugin);
+    // 5. exit(), then retire the stubs and unmap.
+    if (DFS_HAS_FIELD(&plugin->desc(), dfs_plugin_desc, exit) && plugin->desc().exit) {
+        std::string thrown;
+        call_plugin(rec.name, "exit", [&] { plugin->desc().exit(plugin.get()); return 0; }, &thrown);
+    }
+    for (const DriverPtr& drv : plugin->drivers) stubs_.finish_unregister(drv->stub());
+    if (Status s = unmap(plugin->take_object()); !s) log(LogLevel::warning, s.error().message);
+    {
+        std::lock_guard lock(model_mu_);
+        rec.state = StubState::gone;
+        rec.plugin = nullptr;
+    }
+    load_order_.erase(std::remove(load_order_.begin(), load_order_.end(), rec.name), load_order_.end());
+    log(LogLevel::info, "plugin " + rec.name + " unloaded");
+    return {};
+}
+
+void Core::shutdown() {
+    std::lock_guard plugin_lock(plugin_mu_);
+    std::vector<std::string> order(load_order_.rbegin(), load_order_.rend());
+    for (const std::string& name : order) {
+        auto it = modules_.find(name);
+        if (it == modules_.end() || !it->second.plugin) continue;
+        if (Status s = unload_locked(it->second, options_.unload_timeout); !s) {
+            log(LogLevel::err, "at shutdown: " + s.error().message + "; its code stays mapped until exit");
+            // A call is still running in it: never dlclose under its feet.
+            (void)it->second.plugin->take_object().release();
+        }
+    }
+}
+
+std::vector<ModuleInfo> Core::modules() const {
+    std::lock_guard lock(model_mu_);
+    std::vector<ModuleInfo> out;
+    for (const auto& [name, rec] : modules_) {
+        ModuleInfo info{name, rec.version, rec.source, to_string(rec.state), rec.generation, 0, {}};
+        if (rec.plugin)
+            for (const DriverPtr& d : rec.plugin->drivers) {
+                info.refcnt += d->stub().in_flight();
+                info.drivers.push_back(d->name());
+            }
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+}  // namespace driverfs

@@ -1,0 +1,193 @@
+// The node tree: creation, lookup, listing and removal of nodes.
+#include "driverfs/node.hpp"
+
+#include <mutex>
+#include <sys/stat.h>
+
+namespace driverfs {
+
+Node::Node(uint64_t ino_, NodeKind kind_, std::string name_, uint32_t mode)
+    : ino(ino_), kind(kind_), name(std::move(name_)), mode_(mode & 07777),
+      ctime_(std::chrono::system_clock::now()) {}
+
+NodeTree::NodeTree() {
+    root_ = std::make_shared<Node>(kRootIno, NodeKind::dir, "", 0755);
+    by_ino_.emplace(kRootIno, root_);
+}
+
+NodePtr NodeTree::get(uint64_t ino) const {
+    std::shared_lock lock(mu_);
+    auto it = by_ino_.find(ino);
+    return it == by_ino_.end() ? nullptr : it->second;
+}
+
+Result<NodePtr> NodeTree::lookup(uint64_t parent_ino, std::string_view name, bool count_lookup) {
+    // Exclusive only when counting: nlookup_ is plain data under mu_.
+    std::unique_lock lock(mu_, std::defer_lock);
+    std::shared_lock shared(mu_, std::defer_lock);
+    if (count_lookup) lock.lock(); else shared.lock();
+    auto pit = by_ino_.find(parent_ino);
+    if (pit == by_ino_.end()) return Error::of(ENOENT, "no such directory");
+    const NodePtr& parent = pit->second;
+    if (parent->kind != NodeKind::dir) return Error::of(ENOTDIR, "not a directory");
+    auto it = parent->children_.find(name);
+    if (it == parent->children_.end()) return Error::of(ENOENT, "no such entry");
+    if (count_lookup) ++it->second->nlookup_;
+    return it->second;
+}
+
+void NodeTree::forget(uint64_t ino, uint64_t n) {
+    std::unique_lock lock(mu_);
+    auto it = by_ino_.find(ino);
+    if (it == by_ino_.end()) return;
+    Node& node = *it->second;
+    node.nlookup_ = n >= node.nlookup_ ? 0 : node.nlookup_ - n;
+    if (node.nlookup_ == 0 && node.removed() && ino != kRootIno) by_ino_.erase(it);
+}
+
+Result<std::vector<DirEntry>> NodeTree::list(uint64_t dir_ino) const {
+    std::shared_lock lock(mu_);
+    auto it = by_ino_.find(dir_ino);
+    if (it == by_ino_.end()) return Error::of(ENOENT, "no such directory");
+    const Node& dir = *it->second;
+    if (dir.kind != NodeKind::dir) return Error::of(ENOTDIR, "not a directory");
+    std::vector<DirEntry> out;
+    out.reserve(dir.children_.size());
+    for (const auto& [name, child] : dir.children_) out.push_back({name, child->ino, child->kind});
+    return out;
+}
+
+NodePtr NodeTree::resolve(std::string_view path) const {
+    std::shared_lock lock(mu_);
+    NodePtr cur = root_;
+    while (!path.empty()) {
+        size_t slash = path.find('/');
+        std::string_view part = path.substr(0, slash);
+        path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
+        if (part.empty()) continue;
+        auto it = cur->children_.find(part);
+        if (it == cur->children_.end()) return nullptr;
+        cur = it->second;
+    }
+    return cur;
+}
+
+std::string NodeTree::path_of(const Node& node) const {
+    std::shared_lock lock(mu_);
+    std::string path = node.name;
+    for (NodePtr p = node.parent_.lock(); p && p->ino != kRootIno; p = p->parent_.lock())
+        path = p->name + "/" + path;
+    return path;
+}
+
+Result<NodePtr> NodeTree::link_child(const NodePtr& parent, NodePtr child) {
+    {
+        std::unique_lock lock(mu_);
+        if (parent->kind != NodeKind::dir) return Error::of(ENOTDIR, parent->name + " is not a directory");
+        if (parent->removed()) return Error::of(ENOENT, parent->name + " was removed");
+        auto [it, inserted] = parent->children_.try_emplace(child->name, child);
+        if (!inserted) return Error::of(EEXIST, "an entry named " + child->name + " already exists");
+        child->parent_ = parent;
+        by_ino_.emplace(child->ino, child);
+    }
+    // The kernel may hold a negative dentry for the name.
+    if (observer_) observer_->entry_added(parent->ino, child->name);
+    return child;
+}
+
+Result<NodePtr> NodeTree::add_dir(const NodePtr& parent, std::string name, uint32_t mode) {
+    return link_child(parent, std::make_shared<Node>(next_ino_++, NodeKind::dir, std::move(name), mode));
+}
+
+Result<NodePtr> NodeTree::add_attr(const NodePtr& parent, std::string name, uint32_t mode,
+                                   std::unique_ptr<AttrOps> ops) {
+    auto node = std::make_shared<Node>(next_ino_++, NodeKind::attr, std::move(name), mode);
+    node->ops_ = std::move(ops);
+    return link_child(parent, std::move(node));
+}
+
+Result<NodePtr> NodeTree::add_symlink(const NodePtr& parent, std::string name, std::string target) {
+    auto node = std::make_shared<Node>(next_ino_++, NodeKind::symlink, std::move(name), 0777);
+    node->target_ = std::move(target);
+    return link_child(parent, std::move(node));
+}
+
+Result<NodePtr> NodeTree::ensure_dir(const NodePtr& parent, const std::string& name) {
+    {
+        std::shared_lock lock(mu_);
+        if (auto it = parent->children_.find(name); it != parent->children_.end()) {
+            if (it->second->kind != NodeKind::dir) return Error::of(ENOTDIR, name + " is not a directory");
+            return it->second;
+        }
+    }
+    auto made = add_dir(parent, name);
+    if (!made && made.error().code == EEXIST) return ensure_dir(parent, name);  // lost a race
+    return made;
+}
+
+void NodeTree::collect(const NodePtr& node, std::vector<NodePtr>& out) const {
+    out.push_back(node);
+    for (const auto& [name, child] : node->children_) collect(child, out);
+}
+
+bool NodeTree::deactivate(const NodePtr& node, std::chrono::steady_clock::time_point deadline) {
+    std::vector<NodePtr> nodes;
+    {
+        std::shared_lock lock(mu_);
+        collect(node, nodes);
+    }
+    std::vector<Node*> done;
+    for (const NodePtr& n : nodes) {
+        if (n->kind != NodeKind::attr) continue;
+        if (n->active_.deactivate()) done.push_back(n.get());
+    }
+    // Drain outside mu_: a callback in flight may itself look up nodes.
+    bool drained = true;
+    for (Node* n : done) {
+        if (!n->active_.drain_until(deadline)) { drained = false; break; }
+    }
+    if (!drained) {
+        for (Node* n : done) n->active_.reactivate();
+    }
+    return drained;
+}
+
+void NodeTree::remove(const NodePtr& node) {
+    if (node->ino == kRootIno) return;
+    std::vector<NodePtr> nodes;
+    NodePtr parent;
+    {
+        std::unique_lock lock(mu_);
+        if (node->removed()) return;
+        collect(node, nodes);
+        parent = node->parent_.lock();
+        if (parent) parent->children_.erase(node->name);
+        for (const NodePtr& n : nodes) {
+            n->removed_.store(true, std::memory_order_release);
+            if (n->kind == NodeKind::attr) n->active_.deactivate();
+            if (n->nlookup_ == 0) by_ino_.erase(n->ino);
+        }
+        // Children stay linked to their removed parent so that handles and
+        // the kernel's remaining lookups still see a consistent (dead) tree.
+    }
+    // Pollers of a removed attribute wake with POLLERR.
+    for (const NodePtr& n : nodes)
+        if (n->kind == NodeKind::attr) notify_changed(*n);
+    if (observer_ && parent) observer_->entry_removed(parent->ino, node->ino, node->name);
+}
+
+size_t NodeTree::node_count() const {
+    std::shared_lock lock(mu_);
+    return by_ino_.size();
+}
+
+std::string relative_link(const std::string& from_dir, const std::string& to) {
+    // Both paths are relative to the root of the mount.
+    size_t depth = from_dir.empty() ? 0 : 1;
+    for (char c : from_dir) depth += c == '/';
+    std::string out;
+    for (size_t i = 0; i < depth; ++i) out += "../";
+    return out + to;
+}
+
+}  // namespace driverfs

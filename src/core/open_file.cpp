@@ -1,0 +1,52 @@
+// The shared file operations for attributes.
+#include "driverfs/open_file.hpp"
+
+#include <fcntl.h>
+
+namespace driverfs {
+
+Result<std::unique_ptr<OpenFile>> OpenFile::open(NodePtr node, int flags) {
+    if (node->kind == NodeKind::dir) return Error::of(EISDIR, "is a directory");
+    if (node->kind != NodeKind::attr) return Error::of(ELOOP, "is a symlink");
+    const int acc = flags & O_ACCMODE;
+    const uint32_t mode = node->mode();
+    if ((acc == O_RDONLY || acc == O_RDWR) && !(mode & 0444))
+        return Error::of(EACCES, node->name + " is write-only");
+    if ((acc == O_WRONLY || acc == O_RDWR) && !(mode & 0222))
+        return Error::of(EACCES, node->name + " is read-only");
+    Pin pin(node->active());
+    if (!pin) return Error::of(ENODEV, node->name + " was removed");
+    if (Status s = node->ops()->validate(); !s) return s.error();
+    return std::unique_ptr<OpenFile>(new OpenFile(std::move(node)));
+}
+
+Result<size_t> OpenFile::read(char* out, size_t size, off_t offset) {
+    if (offset < 0) return Error::of(EINVAL, "negative offset");
+    std::lock_guard lock(mu_);
+    if (offset == 0 || !have_snapshot_) {
+        Pin pin(node_->active());
+        if (!pin) return Error::of(ENODEV, node_->name + " was removed");
+        seen_events_.store(node_->events.load(std::memory_order_acquire), std::memory_order_relaxed);
+        char page[AttrOps::kPageSize];
+        Result<size_t> n = node_->ops()->show(page);
+        if (!n) return n.error();
+        snapshot_.assign(page, n.value());
+        have_snapshot_ = true;
+    }
+    if (static_cast<size_t>(offset) >= snapshot_.size()) return size_t{0};
+    size_t len = std::min(size, snapshot_.size() - static_cast<size_t>(offset));
+    snapshot_.copy(out, len, static_cast<size_t>(offset));
+    return len;
+}
+
+Result<size_t> OpenFile::write(std::string_view data, off_t) {
+    // Linux sysfs hands store() at most one page and reports the write as
+    // short: a 4097-byte write() returns 4096 (checked on this project's
+    // kernel; see driverfs(5)).
+    if (data.size() > AttrOps::kPageSize) data = data.substr(0, AttrOps::kPageSize);
+    Pin pin(node_->active());
+    if (!pin) return Error::of(ENODEV, node_->name + " was removed");
+    return node_->ops()->store(data);
+}
+
+}  // namespace driverfs

@@ -1,0 +1,178 @@
+// Plugin objects: resolve, vet, copy, dlopen, find the entry symbol, dlclose.
+#include "driverfs/plugin_loader.hpp"
+
+#include <cstring>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "driverfs/log.hpp"
+
+namespace driverfs {
+namespace {
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+bool same_file_state(const struct stat& a, const struct stat& b) {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+           a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+bool valid_name(const char* s) {
+    if (!s || !*s || std::strlen(s) > 64) return false;
+    for (const char* p = s; *p; ++p) {
+        char c = *p;
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+    }
+    return std::strcmp(s, ".") != 0 && std::strcmp(s, "..") != 0;
+}
+
+}  // namespace
+
+SharedObject::~SharedObject() {
+    if (handle) dlclose(handle);
+    if (memfd >= 0) close(memfd);
+}
+
+Result<std::string> resolve_plugin(const std::string& name_or_path, const std::string& plugin_dir) {
+    if (name_or_path.empty()) return Error::of(EINVAL, "no plugin named: write a plugin name or path");
+    if (name_or_path.find('/') != std::string::npos) return name_or_path;
+    if (!valid_name(name_or_path.c_str()))
+        return Error::of(EINVAL, "'" + name_or_path + "' is not a plugin name (letters, digits, _ . -)");
+    for (const std::string& candidate :
+         {plugin_dir + "/" + name_or_path + ".so", plugin_dir + "/" + name_or_path + "/" + name_or_path + ".so"}) {
+        if (access(candidate.c_str(), F_OK) == 0) return candidate;
+    }
+    return Error::of(ENOENT, "no plugin '" + name_or_path + "' in " + plugin_dir +
+                                 " (looked for " + name_or_path + ".so and " + name_or_path + "/" +
+                                 name_or_path + ".so); give a path or --plugin-dir");
+}
+
+Status check_plugin_file(const std::string& path) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0)
+        return Error::of(errno, "cannot stat plugin " + path + ": " + errno_text(errno));
+    if (S_ISLNK(st.st_mode)) {
+        // Follow, but vet the target and its directory, not the link.
+        char* real = realpath(path.c_str(), nullptr);
+        if (!real) return Error::of(errno, "cannot resolve plugin link " + path + ": " + errno_text(errno));
+        std::string target = real;
+        free(real);
+        return check_plugin_file(target);
+    }
+    if (S_ISDIR(st.st_mode)) return Error::of(EISDIR, path + " is a directory, not a plugin");
+    if (!S_ISREG(st.st_mode)) return Error::of(EINVAL, path + " is not a regular file");
+    const uid_t me = geteuid();
+    auto unsafe = [me](const struct stat& s) {
+        return (s.st_mode & (S_IWGRP | S_IWOTH)) || (s.st_uid != me && s.st_uid != 0);
+    };
+    if (unsafe(st))
+        return Error::of(EPERM, "refusing plugin " + path +
+                                    ": it is writable by other users or owned by another user (chmod go-w)");
+    std::string dir = path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
+    if (dir.empty()) dir = path[0] == '/' ? "/" : ".";
+    struct stat dst;
+    if (stat(dir.c_str(), &dst) != 0)
+        return Error::of(errno, "cannot stat plugin directory " + dir + ": " + errno_text(errno));
+    // A sticky world-writable directory (/tmp) still lets others replace the
+    // name before we open it; refuse it like any other writable directory.
+    if (unsafe(dst))
+        return Error::of(EPERM, "refusing plugin " + path + ": its directory " + dir +
+                                    " is writable by other users (chmod go-w)");
+    return {};
+}
+
+Result<std::unique_ptr<SharedObject>> map_private_copy(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error::of(errno, "cannot open plugin " + path + ": " + errno_text(errno));
+    struct stat before;
+    fstat(fd, &before);
+    auto so = std::make_unique<SharedObject>();
+    so->source = path;
+    so->memfd = memfd_create(("driverfs:" + path.substr(path.rfind('/') + 1)).c_str(), MFD_CLOEXEC);
+    if (so->memfd < 0) {
+        int e = errno;
+        close(fd);
+        return Error::of(e, "memfd_create failed: " + errno_text(e));
+    }
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = ::write(so->memfd, buf + off, static_cast<size_t>(n - off));
+            if (w < 0) {
+                int e = errno;
+                close(fd);
+                return Error::of(e, "copying plugin " + path + ": " + errno_text(e));
+            }
+            off += w;
+        }
+    }
+    int read_errno = n < 0 ? errno : 0;
+    struct stat after;
+    fstat(fd, &after);
+    struct stat now;
+    bool renamed = stat(path.c_str(), &now) != 0 || now.st_ino != after.st_ino || now.st_dev != after.st_dev;
+    close(fd);
+    if (read_errno) return Error::of(read_errno, "reading plugin " + path + ": " + errno_text(read_errno));
+    if (!same_file_state(before, after) || renamed)
+        return Error::of(EAGAIN, "plugin " + path + " changed while it was being read; retry once it is written");
+    // Seal the copy: nothing can change the code we are about to map.
+    fcntl(so->memfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+    so->mapped = "/proc/self/fd/" + std::to_string(so->memfd);
+    dlerror();
+    so->handle = dlopen(so->mapped.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!so->handle) {
+        const char* why = dlerror();
+        std::string msg = why ? why : "unknown error";
+        // dlerror names the memfd path; name the real file instead.
+        if (auto p = msg.find(so->mapped); p != std::string::npos) msg.replace(p, so->mapped.size(), path);
+        return Error::of(ENOEXEC, "cannot load " + path + " as a plugin: " + msg);
+    }
+    return so;
+}
+
+Result<const dfs_plugin_desc*> plugin_descriptor(const SharedObject& so) {
+    dlerror();
+    void* sym = dlsym(so.handle, DRIVERFS_ENTRY_SYMBOL);
+    if (!sym)
+        return Error::of(ENOEXEC, so.source + " is not a driverfs plugin: it does not export " +
+                                      DRIVERFS_ENTRY_SYMBOL + "() (use DRIVERFS_PLUGIN() from driverfs/plugin.h)");
+    auto entry = reinterpret_cast<dfs_entry_fn>(sym);
+    const dfs_plugin_desc* desc = entry();
+    if (!desc) return Error::of(ENOEXEC, so.source + ": " + DRIVERFS_ENTRY_SYMBOL + "() returned NULL");
+    if (desc->size < offsetof(dfs_plugin_desc, exit) + sizeof desc->exit)
+        return Error::of(ENOEXEC, so.source + ": plugin descriptor is too small (size " +
+                                      std::to_string(desc->size) + ")");
+    if (desc->abi_version == 0 || desc->abi_version > DRIVERFS_ABI_VERSION)
+        return Error::of(EPROTO, so.source + " needs driverfs plugin ABI " + std::to_string(desc->abi_version) +
+                                     " but this driverfsd provides ABI " + std::to_string(DRIVERFS_ABI_VERSION) +
+                                     ": rebuild the plugin against this host's driverfs/plugin.h or upgrade driverfsd");
+    if (!valid_name(desc->name))
+        return Error::of(EINVAL, so.source + ": plugin name is missing or has characters other than [A-Za-z0-9_.-]");
+    if (!desc->init) return Error::of(EINVAL, so.source + ": plugin descriptor has no init function");
+    return desc;
+}
+
+Status unmap(std::unique_ptr<SharedObject> so) {
+    void* handle = so->handle;
+    so->handle = nullptr;
+    if (dlclose(handle) != 0) {
+        const char* why = dlerror();
+        return Error::of(EIO, "dlclose of " + so->source + " failed: " + (why ? why : "?"));
+    }
+    // RTLD_NOLOAD answers whether the object is still mapped under that name.
+    if (void* again = dlopen(so->mapped.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+        dlclose(again);
+        // Keep the memfd open: the resident code still maps it.
+        so->memfd = -1;
+        return Error::of(EBUSY, "plugin " + so->source +
+                                    " stayed resident after dlclose (STB_GNU_UNIQUE or NODELETE symbols; "
+                                    "build it with -fno-gnu-unique): its code is unloaded logically but still mapped");
+    }
+    return {};
+}
+
+}  // namespace driverfs

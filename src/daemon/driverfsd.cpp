@@ -1,0 +1,211 @@
+// driverfsd: parse the command line, build the core, mount, serve, clean up.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "driverfs/core.hpp"
+#include "driverfs/log.hpp"
+#include "driverfs_config.h"
+#include "fuse/fs.hpp"
+
+namespace {
+
+struct DaemonOptions {
+    std::string plugin_dir;
+    std::vector<std::string> load;
+    long unload_timeout_ms = 5000;
+};
+
+void usage(const char* prog) {
+    std::printf(
+        "usage: %s [options] MOUNTPOINT\n"
+        "\n"
+        "driverfs: a driver model filesystem with hot-loadable driver plugins.\n"
+        "\n"
+        "    --plugin-dir DIR       where plugin names are looked up\n"
+        "                           (default: %s, or the build tree's plugins/)\n"
+        "    --load NAME|PATH       load a plugin before serving (repeatable)\n"
+        "    --unload-timeout SECS  how long unload waits for running calls (default 5)\n"
+        "    -f                     stay in the foreground\n"
+        "    -d                     debug: foreground, log every request\n"
+        "    -s                     single-threaded\n"
+        "    -o OPT[,OPT...]        FUSE mount options (allow_other, clone_fd, max_idle_threads=N, ...)\n"
+        "    -h, --help             this text\n"
+        "    -V, --version          version\n"
+        "\n"
+        "See driverfsd(8) and driverfs(5).\n",
+        prog, DRIVERFS_PLUGIN_DIR);
+}
+
+// Running from the build tree: use the plugins built next to us.
+std::string default_plugin_dir() {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        std::string build_root = DRIVERFS_BUILD_ROOT;
+        if (std::strncmp(exe, build_root.c_str(), build_root.size()) == 0 && exe[build_root.size()] == '/')
+            return build_root + "/plugins";
+    }
+    return DRIVERFS_PLUGIN_DIR;
+}
+
+// Take our own long options out of argv; the rest goes to libfuse.
+bool take_daemon_options(int argc, char** argv, DaemonOptions& out, std::vector<char*>& rest) {
+    rest.push_back(argv[0]);
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const char* v = nullptr;
+        // 1: `flag` with its value in v; 0: another argument; -1: value missing.
+        auto take = [&](const std::string& flag) {
+            if (a.rfind(flag + "=", 0) == 0) {
+                v = argv[i] + flag.size() + 1;
+                return 1;
+            }
+            if (a != flag) return 0;
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "driverfsd: %s needs a value\n", flag.c_str());
+                return -1;
+            }
+            v = argv[++i];
+            return 1;
+        };
+        int got;
+        if ((got = take("--plugin-dir")) != 0) {
+            if (got < 0) return false;
+            out.plugin_dir = v;
+        } else if ((got = take("--load")) != 0) {
+            if (got < 0) return false;
+            out.load.emplace_back(v);
+        } else if ((got = take("--unload-timeout")) != 0) {
+            if (got < 0) return false;
+            char* end;
+            double secs = std::strtod(v, &end);
+            if (*end || secs <= 0 || secs > 3600) {
+                std::fprintf(stderr, "driverfsd: --unload-timeout takes seconds, from 0 to 3600\n");
+                return false;
+            }
+            out.unload_timeout_ms = static_cast<long>(secs * 1000);
+        } else {
+            rest.push_back(argv[i]);
+        }
+    }
+    return true;
+}
+
+// Fork now; the parent waits until the child has mounted (or failed), so
+// `driverfsd M && ls M` works. Returns in the child only.
+int ready_fd = -1;
+
+void daemonize() {
+    int p[2];
+    if (pipe(p) != 0) {
+        std::perror("driverfsd: pipe");
+        std::exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        std::perror("driverfsd: fork");
+        std::exit(1);
+    }
+    if (pid > 0) {
+        close(p[1]);
+        char status = 1;
+        if (read(p[0], &status, 1) != 1) {
+            int ws;
+            waitpid(pid, &ws, 0);  // the child died before mounting; it said why on stderr
+        }
+        std::_Exit(status);
+    }
+    close(p[0]);
+    ready_fd = p[1];
+    setsid();
+}
+
+void report_ready(char status) {
+    if (ready_fd < 0) return;
+    if (status == 0) {
+        // Detach from the terminal only once the parent knows we are up.
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+            if (null > 2) close(null);
+        }
+        (void)!chdir("/");
+    }
+    (void)!write(ready_fd, &status, 1);
+    close(ready_fd);
+    ready_fd = -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    DaemonOptions dopts;
+    std::vector<char*> fuse_argv;
+    if (!take_daemon_options(argc, argv, dopts, fuse_argv)) return 2;
+    static char defaults[] = "-odefault_permissions,fsname=driverfs,subtype=driverfs";
+    fuse_argv.push_back(defaults);
+    fuse_args args = FUSE_ARGS_INIT(static_cast<int>(fuse_argv.size()), fuse_argv.data());
+    fuse_cmdline_opts opts{};
+    if (fuse_parse_cmdline(&args, &opts) != 0) return 2;
+    if (opts.show_help) {
+        usage(argv[0]);
+        fuse_lowlevel_help();
+        return 0;
+    }
+    if (opts.show_version) {
+        std::printf("driverfsd %s (plugin ABI %u)\n", DRIVERFS_VERSION, DRIVERFS_ABI_VERSION);
+        fuse_lowlevel_version();
+        return 0;
+    }
+    if (!opts.mountpoint) {
+        std::fprintf(stderr, "driverfsd: no mount point given (see driverfsd --help)\n");
+        return 2;
+    }
+    std::string mountpoint = opts.mountpoint;
+    free(opts.mountpoint);
+
+    if (!opts.foreground) {
+        daemonize();
+        openlog("driverfsd", LOG_PID, LOG_DAEMON);
+        driverfs::set_log_sink([](driverfs::LogLevel level, std::string_view msg) {
+            syslog(static_cast<int>(level), "%.*s", static_cast<int>(msg.size()), msg.data());
+        });
+    }
+    if (opts.debug) driverfs::set_log_threshold(driverfs::LogLevel::debug);
+
+    driverfs::CoreOptions copts;
+    copts.plugin_dir = dopts.plugin_dir.empty() ? default_plugin_dir() : dopts.plugin_dir;
+    copts.unload_timeout = std::chrono::milliseconds(dopts.unload_timeout_ms);
+    driverfs::Core core(copts);
+    for (const std::string& name : dopts.load) {
+        driverfs::Result<std::string> r = core.load_plugin(name);
+        if (!r) {
+            std::fprintf(stderr, "driverfsd: --load %s: %s\n", name.c_str(), r.error().message.c_str());
+            report_ready(1);
+            return 1;
+        }
+    }
+
+    int rc;
+    {
+        driverfs::fuse::Fs fs(core);
+        rc = fs.serve(&args, mountpoint, opts, [] { report_ready(0); });
+    }
+    report_ready(1);  // no-op once ready was reported
+    // Unmounted: unload every plugin cleanly, newest first.
+    core.shutdown();
+    fuse_opt_free_args(&args);
+    return rc;
+}

@@ -1,0 +1,153 @@
+// The FUSE front end: the Fs object, the request table and the mount loop.
+#include "fs.hpp"
+
+#include <unistd.h>
+
+#include "driverfs/log.hpp"
+
+namespace driverfs::fuse {
+
+void wire_entry_ops(fuse_lowlevel_ops& ops);
+void wire_dir_ops(fuse_lowlevel_ops& ops);
+void wire_file_ops(fuse_lowlevel_ops& ops);
+void wire_refused_ops(fuse_lowlevel_ops& ops);
+
+namespace {
+
+void op_init(void*, fuse_conn_info* conn) {
+    // Attribute writes are single-page stores; no writeback cache, no
+    // splice games. Keep what the kernel offers otherwise.
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+}  // namespace
+
+const fuse_lowlevel_ops& lowlevel_ops() {
+    static const fuse_lowlevel_ops ops = [] {
+        fuse_lowlevel_ops o{};
+        o.init = op_init;
+        wire_entry_ops(o);
+        wire_dir_ops(o);
+        wire_file_ops(o);
+        wire_refused_ops(o);
+        return o;
+    }();
+    return ops;
+}
+
+Fs::~Fs() {
+    notifier_.stop();
+    core_.tree().set_observer(nullptr);
+    std::lock_guard lock(poll_mu_);
+    for (auto& [ino, entry] : pollers_) fuse_pollhandle_destroy(entry.second);
+    pollers_.clear();
+}
+
+void Fs::entry_added(uint64_t parent_ino, const std::string& name) {
+    if (notify_.load(std::memory_order_acquire)) notifier_.push(Notifier::InvalEntry{parent_ino, name});
+}
+
+void Fs::entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name) {
+    if (notify_.load(std::memory_order_acquire)) notifier_.push(Notifier::Delete{parent_ino, ino, name});
+}
+
+void Fs::attr_changed(uint64_t ino) {
+    std::vector<fuse_pollhandle*> wake;
+    {
+        std::lock_guard lock(poll_mu_);
+        auto [first, last] = pollers_.equal_range(ino);
+        for (auto it = first; it != last; ++it) wake.push_back(it->second.second);
+        pollers_.erase(first, last);
+    }
+    for (fuse_pollhandle* ph : wake) notifier_.push(Notifier::Poll{ph});
+}
+
+void Fs::add_poller(uint64_t ino, const OpenFile* file, fuse_pollhandle* ph) {
+    std::lock_guard lock(poll_mu_);
+    auto [first, last] = pollers_.equal_range(ino);
+    for (auto it = first; it != last; ++it) {
+        if (it->second.first == file) {  // the kernel sends a fresh handle each poll
+            fuse_pollhandle_destroy(it->second.second);
+            it->second.second = ph;
+            return;
+        }
+    }
+    pollers_.emplace(ino, std::make_pair(file, ph));
+}
+
+void Fs::drop_pollers(const OpenFile* file) {
+    std::lock_guard lock(poll_mu_);
+    auto [first, last] = pollers_.equal_range(file->node()->ino);
+    for (auto it = first; it != last;) {
+        if (it->second.first == file) {
+            fuse_pollhandle_destroy(it->second.second);
+            it = pollers_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Fs::stat_of(const Node& node, struct stat* st) const {
+    *st = {};
+    st->st_ino = node.ino;
+    st->st_uid = uid_;
+    st->st_gid = gid_;
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(node.ctime().time_since_epoch()).count();
+    st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = secs;
+    st->st_blksize = 4096;
+    switch (node.kind) {
+    case NodeKind::dir:
+        st->st_mode = S_IFDIR | node.mode();
+        st->st_nlink = 2;
+        break;
+    case NodeKind::attr:
+        st->st_mode = S_IFREG | node.mode();
+        st->st_nlink = 1;
+        st->st_size = static_cast<off_t>(node.ops()->size());  // 4096, like sysfs
+        break;
+    case NodeKind::symlink:
+        st->st_mode = S_IFLNK | 0777;
+        st->st_nlink = 1;
+        st->st_size = static_cast<off_t>(node.target().size());
+        break;
+    }
+}
+
+int Fs::serve(fuse_args* args, const std::string& mountpoint, const fuse_cmdline_opts& opts,
+              const std::function<void()>& on_mounted) {
+    fuse_session* se = fuse_session_new(args, &lowlevel_ops(), sizeof(fuse_lowlevel_ops), this);
+    if (!se) return 1;
+    if (fuse_set_signal_handlers(se) != 0) {
+        fuse_session_destroy(se);
+        return 1;
+    }
+    if (fuse_session_mount(se, mountpoint.c_str()) != 0) {
+        fuse_remove_signal_handlers(se);
+        fuse_session_destroy(se);
+        return 1;
+    }
+    notifier_.start(se);
+    notify_.store(true, std::memory_order_release);
+    on_mounted();
+
+    int rc;
+    if (opts.singlethread) {
+        rc = fuse_session_loop(se);
+    } else {
+        fuse_loop_config* cfg = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(cfg, opts.clone_fd);
+        fuse_loop_cfg_set_idle_threads(cfg, opts.max_idle_threads);
+        fuse_loop_cfg_set_max_threads(cfg, opts.max_threads);
+        rc = fuse_session_loop_mt(se, cfg);
+        fuse_loop_cfg_destroy(cfg);
+    }
+    notify_.store(false, std::memory_order_release);
+    notifier_.stop();
+    fuse_session_unmount(se);
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    return rc == 0 ? 0 : 1;
+}
+
+}  // namespace driverfs::fuse

@@ -1,0 +1,97 @@
+// The FUSE front end: turns kernel requests into core calls.
+#pragma once
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <unistd.h>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "driverfs/core.hpp"
+#include "driverfs/open_file.hpp"
+
+namespace driverfs::fuse {
+
+// Timeouts the kernel may cache entries and attributes for. Every removal is
+// announced (notify_delete), so these only bound the cost of a missed change
+// (a chmod by another mount user); 1 s as libfuse's default.
+constexpr double kEntryTimeout = 1.0;
+constexpr double kAttrTimeout = 1.0;
+
+// Kernel cache notifications must not be sent from a request handler or with
+// a lock a handler may wait on (libfuse documents the deadlock): the core
+// reports changes here, they are queued, and one thread sends them.
+class Notifier {
+public:
+    struct Delete { uint64_t parent, child; std::string name; };
+    struct InvalEntry { uint64_t parent; std::string name; };
+    struct Poll { fuse_pollhandle* ph; };
+    using Event = std::variant<Delete, InvalEntry, Poll>;
+
+    void start(fuse_session* se);
+    // Stop the thread; events still queued are dropped (the kernel forgets
+    // the whole mount anyway). Poll handles are destroyed.
+    void stop();
+    void push(Event e);
+
+private:
+    void run();
+
+    fuse_session* se_ = nullptr;
+    std::mutex mu_;  // guards queue_ and running_
+    std::condition_variable cv_;
+    std::deque<Event> queue_;
+    bool running_ = false;
+    std::thread thread_;
+};
+
+// One mount. Handlers reach it through fuse_req_userdata().
+class Fs : public TreeObserver {
+public:
+    explicit Fs(Core& core) : core_(core), uid_(geteuid()), gid_(getegid()) { core_.tree().set_observer(this); }
+    ~Fs() override;
+
+    Core& core() { return core_; }
+    NodeTree& tree() { return core_.tree(); }
+    Notifier& notifier() { return notifier_; }
+
+    // TreeObserver: queue for the notifier thread; never blocks on the kernel.
+    void entry_added(uint64_t parent_ino, const std::string& name) override;
+    void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name) override;
+    void attr_changed(uint64_t ino) override;
+
+    // Poll handles waiting for a change of an attribute, per open file.
+    void add_poller(uint64_t ino, const OpenFile* file, fuse_pollhandle* ph);
+    void drop_pollers(const OpenFile* file);
+
+    void stat_of(const Node& node, struct stat* st) const;
+
+    // Mount lifecycle: create the session, mount, serve, unmount.
+    int serve(fuse_args* args, const std::string& mountpoint, const fuse_cmdline_opts& opts,
+              const std::function<void()>& on_mounted);
+
+private:
+    Core& core_;
+    Notifier notifier_;
+    std::mutex poll_mu_;  // guards pollers_
+    std::multimap<uint64_t, std::pair<const OpenFile*, fuse_pollhandle*>> pollers_;
+    const uid_t uid_;
+    const gid_t gid_;
+    // Set while the session is mounted and the notifier runs.
+    std::atomic<bool> notify_{false};
+};
+
+// The request table: every attribute file is served by the same handlers.
+const fuse_lowlevel_ops& lowlevel_ops();
+
+inline Fs& fs_of(fuse_req_t req) { return *static_cast<Fs*>(fuse_req_userdata(req)); }
+
+}  // namespace driverfs::fuse

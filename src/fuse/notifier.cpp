@@ -1,0 +1,60 @@
+// The notifier thread: the only place that sends cache notifications.
+#include "fs.hpp"
+
+namespace driverfs::fuse {
+
+void Notifier::start(fuse_session* se) {
+    std::lock_guard lock(mu_);
+    se_ = se;
+    running_ = true;
+    thread_ = std::thread([this] { run(); });
+}
+
+void Notifier::stop() {
+    {
+        std::lock_guard lock(mu_);
+        if (!running_) return;
+        running_ = false;
+    }
+    cv_.notify_all();
+    thread_.join();
+    for (Event& e : queue_)
+        if (auto* p = std::get_if<Poll>(&e)) fuse_pollhandle_destroy(p->ph);
+    queue_.clear();
+}
+
+void Notifier::push(Event e) {
+    {
+        std::lock_guard lock(mu_);
+        if (!running_) {
+            if (auto* p = std::get_if<Poll>(&e)) fuse_pollhandle_destroy(p->ph);
+            return;
+        }
+        queue_.push_back(std::move(e));
+    }
+    cv_.notify_one();
+}
+
+void Notifier::run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+        cv_.wait(lock, [this] { return !running_ || !queue_.empty(); });
+        if (!running_) return;
+        Event e = std::move(queue_.front());
+        queue_.pop_front();
+        lock.unlock();
+        // Errors are expected and harmless: -ENOENT when the kernel never
+        // cached the entry, -ENOTCONN while unmounting.
+        if (auto* d = std::get_if<Delete>(&e)) {
+            fuse_lowlevel_notify_delete(se_, d->parent, d->child, d->name.c_str(), d->name.size());
+        } else if (auto* i = std::get_if<InvalEntry>(&e)) {
+            fuse_lowlevel_notify_inval_entry(se_, i->parent, i->name.c_str(), i->name.size());
+        } else if (auto* p = std::get_if<Poll>(&e)) {
+            fuse_lowlevel_notify_poll(p->ph);
+            fuse_pollhandle_destroy(p->ph);
+        }
+        lock.lock();
+    }
+}
+
+}  // namespace driverfs::fuse

@@ -1,0 +1,64 @@
+// Directory operations: a listing is taken at opendir and paged from there,
+// so a directory changing under a reader never repeats or skips entries.
+#include <sys/stat.h>
+#include <vector>
+
+#include "fs.hpp"
+
+namespace driverfs::fuse {
+namespace {
+
+mode_t dtype_mode(NodeKind kind) {
+    switch (kind) {
+    case NodeKind::dir: return S_IFDIR;
+    case NodeKind::attr: return S_IFREG;
+    case NodeKind::symlink: return S_IFLNK;
+    }
+    return 0;
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    Fs& fs = fs_of(req);
+    Result<std::vector<DirEntry>> entries = fs.tree().list(ino);
+    if (!entries) return (void)fuse_reply_err(req, entries.error().code);
+    NodePtr dir = fs.tree().get(ino);
+    NodePtr parent = dir ? dir->parent() : nullptr;
+    auto* listing = new std::vector<DirEntry>();
+    listing->push_back({".", ino, NodeKind::dir});
+    listing->push_back({"..", parent ? parent->ino : ino, NodeKind::dir});
+    for (DirEntry& e : entries.value()) listing->push_back(std::move(e));
+    fi->fh = reinterpret_cast<uint64_t>(listing);
+    if (fuse_reply_open(req, fi) == -ENOENT) delete listing;  // interrupted: no releasedir follows
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+    auto* listing = reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
+    std::vector<char> buf(size);
+    size_t used = 0;
+    for (size_t i = static_cast<size_t>(off); i < listing->size(); ++i) {
+        const DirEntry& e = (*listing)[i];
+        struct stat st {};
+        st.st_ino = e.ino;
+        st.st_mode = dtype_mode(e.kind);
+        size_t need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st,
+                                        static_cast<off_t>(i + 1));
+        if (need > size - used) break;
+        used += need;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    delete reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
+    fuse_reply_err(req, 0);
+}
+
+}  // namespace
+
+void wire_dir_ops(fuse_lowlevel_ops& ops) {
+    ops.opendir = op_opendir;
+    ops.readdir = op_readdir;
+    ops.releasedir = op_releasedir;
+}
+
+}  // namespace driverfs::fuse

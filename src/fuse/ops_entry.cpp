@@ -1,0 +1,85 @@
+// Entry operations: lookup, forget, getattr, setattr, readlink.
+#include <cstring>
+
+#include "fs.hpp"
+
+namespace driverfs::fuse {
+namespace {
+
+int do_lookup(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e) {
+    Result<NodePtr> node = fs.tree().lookup(parent, name, true);
+    if (!node) return node.error().code;
+    std::memset(e, 0, sizeof *e);
+    e->ino = node.value()->ino;
+    e->generation = 1;  // inode numbers are never reused within a mount
+    e->attr_timeout = kAttrTimeout;
+    e->entry_timeout = kEntryTimeout;
+    fs.stat_of(*node.value(), &e->attr);
+    return 0;
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    fuse_entry_param e;
+    if (int err = do_lookup(fs_of(req), parent, name, &e)) fuse_reply_err(req, err);
+    else fuse_reply_entry(req, &e);
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+    fs_of(req).tree().forget(ino, nlookup);
+    fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+    for (size_t i = 0; i < count; ++i) fs_of(req).tree().forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+int do_getattr(Fs& fs, fuse_ino_t ino, struct stat* st) {
+    NodePtr node = fs.tree().get(ino);
+    if (!node) return ENOENT;
+    fs.stat_of(*node, st);
+    return 0;
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    struct stat st;
+    if (int err = do_getattr(fs_of(req), ino, &st)) fuse_reply_err(req, err);
+    else fuse_reply_attr(req, &st, kAttrTimeout);
+}
+
+// As kernfs: chmod is kept, truncate (and O_TRUNC) succeeds without effect
+// because an attribute has no stored content, times and owners are accepted.
+int do_setattr(Fs& fs, fuse_ino_t ino, const struct stat* attr, int to_set, struct stat* out) {
+    NodePtr node = fs.tree().get(ino);
+    if (!node) return ENOENT;
+    if ((to_set & FUSE_SET_ATTR_MODE) && node->kind != NodeKind::symlink) node->set_mode(attr->st_mode);
+    if ((to_set & FUSE_SET_ATTR_SIZE) && node->kind == NodeKind::dir) return EISDIR;
+    fs.stat_of(*node, out);
+    return 0;
+}
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+    struct stat st;
+    if (int err = do_setattr(fs_of(req), ino, attr, to_set, &st)) fuse_reply_err(req, err);
+    else fuse_reply_attr(req, &st, kAttrTimeout);
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+    NodePtr node = fs_of(req).tree().get(ino);
+    if (!node) fuse_reply_err(req, ENOENT);
+    else if (node->kind != NodeKind::symlink) fuse_reply_err(req, EINVAL);
+    else fuse_reply_readlink(req, node->target().c_str());
+}
+
+}  // namespace
+
+void wire_entry_ops(fuse_lowlevel_ops& ops) {
+    ops.lookup = op_lookup;
+    ops.forget = op_forget;
+    ops.forget_multi = op_forget_multi;
+    ops.getattr = op_getattr;
+    ops.setattr = op_setattr;
+    ops.readlink = op_readlink;
+}
+
+}  // namespace driverfs::fuse

@@ -1,0 +1,74 @@
+// The shared attribute file operations: open, read, write, flush, poll, release.
+// Every attribute of every driver goes through these few functions.
+#include <poll.h>
+#include <vector>
+
+#include "fs.hpp"
+
+namespace driverfs::fuse {
+namespace {
+
+OpenFile& file_of(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    Fs& fs = fs_of(req);
+    NodePtr node = fs.tree().get(ino);
+    if (!node) return (void)fuse_reply_err(req, ENOENT);
+    Result<std::unique_ptr<OpenFile>> file = OpenFile::open(std::move(node), fi->flags);
+    if (!file) return (void)fuse_reply_err(req, file.error().code);
+    // st_size is a nominal 4096, so the page cache must not serve reads:
+    // direct_io sends every read to show(). Seeking stays allowed (lseek(0),
+    // pread) as in sysfs.
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+    fi->nonseekable = 0;
+    fi->fh = reinterpret_cast<uint64_t>(file.value().release());
+    if (fuse_reply_open(req, fi) == -ENOENT) delete &file_of(fi);  // interrupted: no release follows
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+    std::vector<char> buf(std::min(size, AttrOps::kPageSize));
+    Result<size_t> n = file_of(fi).read(buf.data(), buf.size(), off);
+    if (!n) fuse_reply_err(req, n.error().code);
+    else fuse_reply_buf(req, buf.data(), n.value());
+}
+
+void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
+    Result<size_t> n = file_of(fi).write(std::string_view(data, size), off);
+    if (!n) fuse_reply_err(req, n.error().code);
+    else fuse_reply_write(req, n.value());
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+// The shared release: daemon code only, so closing a file of an unloaded
+// plugin runs nothing of that plugin.
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    OpenFile* file = &file_of(fi);
+    fs_of(req).drop_pollers(file);
+    delete file;
+    fuse_reply_err(req, 0);
+}
+
+// sysfs semantics: always readable and writable; POLLPRI|POLLERR once the
+// value changed since this file last read it (or the attribute went away).
+void op_poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, fuse_pollhandle* ph) {
+    OpenFile& file = file_of(fi);
+    unsigned revents = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
+    if (ph) fs_of(req).add_poller(ino, &file, ph);
+    if (file.changed_since_read() || file.node()->removed()) revents |= POLLPRI | POLLERR;
+    fuse_reply_poll(req, revents);
+}
+
+}  // namespace
+
+void wire_file_ops(fuse_lowlevel_ops& ops) {
+    ops.open = op_open;
+    ops.read = op_read;
+    ops.write = op_write;
+    ops.flush = op_flush;
+    ops.release = op_release;
+    ops.poll = op_poll;
+}
+
+}  // namespace driverfs::fuse

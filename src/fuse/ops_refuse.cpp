@@ -1,0 +1,47 @@
+// Operations sysfs refuses, answered with the errno /sys gives on Linux
+// (measured side by side; table in driverfs(5)).
+#include <sys/stat.h>
+
+#include "fs.hpp"
+
+namespace driverfs::fuse {
+namespace {
+
+void op_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EPERM); }
+void op_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EACCES); }
+void op_create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { fuse_reply_err(req, EACCES); }
+void op_unlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
+void op_rmdir(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
+void op_symlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
+void op_link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
+void op_rename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
+    fuse_reply_err(req, EPERM);
+}
+void op_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
+    fuse_reply_err(req, ENOTSUP);
+}
+void op_getxattr(fuse_req_t req, fuse_ino_t, const char*, size_t) { fuse_reply_err(req, ENODATA); }
+void op_listxattr(fuse_req_t req, fuse_ino_t, size_t size) {
+    if (size == 0) fuse_reply_xattr(req, 0);
+    else fuse_reply_buf(req, nullptr, 0);
+}
+void op_removexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, ENODATA); }
+
+}  // namespace
+
+void wire_refused_ops(fuse_lowlevel_ops& ops) {
+    ops.mkdir = op_mkdir;
+    ops.mknod = op_mknod;
+    ops.create = op_create;
+    ops.unlink = op_unlink;
+    ops.rmdir = op_rmdir;
+    ops.symlink = op_symlink;
+    ops.link = op_link;
+    ops.rename = op_rename;
+    ops.setxattr = op_setxattr;
+    ops.getxattr = op_getxattr;
+    ops.listxattr = op_listxattr;
+    ops.removexattr = op_removexattr;
+}
+
+}  // namespace driverfs::fuse
