@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds, runs every meson test
+# (unit + integration, which mount real FUSE filesystems), then the unit tests
+# again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash .ci/install-deps
+
+build=${DRIVERFS_BUILD:-build-test}
+asan=${DRIVERFS_ASAN_BUILD:-build-asan}
+
+[ -d "$build" ] || meson setup "$build" >/dev/null
+ninja -C "$build"
+meson test -C "$build" --print-errorlogs
+
+[ -d "$asan" ] || meson setup "$asan" -Db_sanitize=address,undefined >/dev/null
+ninja -C "$asan"
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+  meson test -C "$asan" --suite unit --print-errorlogs
