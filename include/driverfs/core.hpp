@@ -82,7 +82,10 @@ private:
     Status add_bus(const std::string& name, Bus::MatchFn match);
     void build_fixed_tree();
     void add_bus_files(Bus& bus);
+    void add_driver_files(Driver& drv);
+    void add_device_files(const DevicePtr& dev);
 
+    Result<std::string> load_locked(const std::string& name_or_path, std::vector<DriverPtr>& committed);
     Status commit_plugin(Plugin& plugin);
     void rollback_drivers(Plugin& plugin);
     void publish_module(const std::shared_ptr<Plugin>& plugin);

@@ -80,7 +80,9 @@ private:
     std::weak_ptr<Node> parent_;
     std::map<std::string, std::shared_ptr<Node>, std::less<>> children_;
     std::atomic<bool> removed_{false};
-    uint64_t nlookup_ = 0;  // kernel references; under NodeTree::mu_
+    // Kernel references. Incremented under NodeTree::mu_ shared (lookups run
+    // in parallel), tested and erased under mu_ exclusive (forget, remove).
+    std::atomic<uint64_t> nlookup_{0};
 };
 
 using NodePtr = std::shared_ptr<Node>;

@@ -113,6 +113,64 @@ void Core::add_bus_files(Bus& bus) {
                    }));
 }
 
+void Core::add_driver_files(Driver& drv) {
+    const std::string bus_name = drv.bus().name();
+    const std::string drv_name = drv.name();
+    tree_.add_attr(drv.dir, "bind", 0200,
+                   std::make_unique<CoreAttr>(nullptr, [this, bus_name, drv_name](std::string_view data) {
+                       return logged(bind(bus_name, drv_name, std::string(chomp(data))), "bind");
+                   }));
+    tree_.add_attr(drv.dir, "unbind", 0200,
+                   std::make_unique<CoreAttr>(nullptr, [this, bus_name, drv_name](std::string_view data) {
+                       return logged(unbind(bus_name, drv_name, std::string(chomp(data))), "unbind");
+                   }));
+}
+
+void Core::add_device_files(const DevicePtr& dev) {
+    // The node holds the device weakly: the device owns its directory.
+    std::weak_ptr<Device> weak = dev;
+    tree_.add_attr(dev->dir, "driver_override", 0644,
+                   std::make_unique<CoreAttr>(
+                       [this, weak]() -> Result<std::string> {
+                           DevicePtr d = weak.lock();
+                           if (!d) return Error::of(ENODEV, "device removed");
+                           std::lock_guard lock(model_mu_);
+                           return (d->driver_override.empty() ? std::string("(null)") : d->driver_override) + "\n";
+                       },
+                       [this, weak](std::string_view data) -> Status {
+                           DevicePtr d = weak.lock();
+                           if (!d) return Error::of(ENODEV, "device removed");
+                           std::string_view name = chomp(data);
+                           if (!name.empty() && !valid_object_name(name))
+                               return logged(Error::of(EINVAL, "driver_override: '" + std::string(name) +
+                                                                   "' is not a driver name"),
+                                             "driver_override");
+                           // As in Linux: takes effect at the next probe; no rebind now.
+                           std::lock_guard lock(model_mu_);
+                           d->driver_override = std::string(name);
+                           return {};
+                       }));
+    tree_.add_attr(dev->dir, "uevent", 0444,
+                   std::make_unique<CoreAttr>(
+                       [this, weak]() -> Result<std::string> {
+                           DevicePtr d = weak.lock();
+                           if (!d) return Error::of(ENODEV, "device removed");
+                           std::string out;
+                           {
+                               std::lock_guard lock(model_mu_);
+                               if (d->driver) out += "DRIVER=" + d->driver->name() + "\n";
+                           }
+                           out += "MODALIAS=" + d->bus().name() + ":" + d->name() + "\n";
+                           for (const auto& [k, v] : d->properties()) {
+                               std::string key;
+                               for (char c : k) key += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                               out += key + "=" + v + "\n";
+                           }
+                           return out;
+                       },
+                       nullptr));
+}
+
 Bus* Core::find_bus(const std::string& name) {
     std::lock_guard lock(model_mu_);
     auto it = buses_.find(name);
@@ -146,6 +204,7 @@ Status Core::add_device(const std::string& bus_name, const std::string& name,
         tree_.add_symlink(bus->devices_dir, name,
                           relative_link("bus/" + bus_name + "/devices", "devices/" + bus_name + "/" + name));
         tree_.add_symlink(dev->dir, "subsystem", relative_link(tree_.path_of(*dev->dir), "bus/" + bus_name));
+        add_device_files(dev);
     }
     log(LogLevel::info, "device " + name + " added to " + bus_name);
     if (bus->autoprobe) match_device(dev);

@@ -57,6 +57,16 @@ Status Core::stage_driver(Plugin& plugin, const dfs_driver* drv) {
 }
 
 Result<std::string> Core::load_plugin(const std::string& name_or_path) {
+    std::vector<DriverPtr> drivers;
+    Result<std::string> loaded = load_locked(name_or_path, drivers);
+    // Probing runs without plugin_mu_, so a slow probe cannot hold up an
+    // unload; an unload that starts meanwhile makes the remaining probes fail
+    // their pin and be skipped.
+    for (const DriverPtr& drv : drivers) match_driver(drv);
+    return loaded;
+}
+
+Result<std::string> Core::load_locked(const std::string& name_or_path, std::vector<DriverPtr>& committed) {
     std::lock_guard plugin_lock(plugin_mu_);
     Result<std::string> path = resolve_plugin(name_or_path, options_.plugin_dir);
     if (!path) return path.error();
@@ -106,7 +116,7 @@ Result<std::string> Core::load_plugin(const std::string& name_or_path) {
     load_order_.push_back(name);
     log(LogLevel::info, "plugin " + name + " " + (plugin->desc().version ? plugin->desc().version : "") +
                             " loaded from " + plugin->source());
-    for (const DriverPtr& drv : plugin->drivers) match_driver(drv);
+    committed = plugin->drivers;
     return name;
 }
 
@@ -127,6 +137,7 @@ Status Core::commit_plugin(Plugin& plugin) {
         drv->dir = dir.value();
         const std::string drv_path = "bus/" + bus_name + "/drivers/" + drv->name();
         tree_.add_symlink(drv->dir, "module", relative_link(drv_path, "module/" + plugin.name()));
+        add_driver_files(*drv);
         std::lock_guard lock(model_mu_);
         bus->drivers.push_back(drv);
     }

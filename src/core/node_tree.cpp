@@ -22,17 +22,14 @@ NodePtr NodeTree::get(uint64_t ino) const {
 }
 
 Result<NodePtr> NodeTree::lookup(uint64_t parent_ino, std::string_view name, bool count_lookup) {
-    // Exclusive only when counting: nlookup_ is plain data under mu_.
-    std::unique_lock lock(mu_, std::defer_lock);
-    std::shared_lock shared(mu_, std::defer_lock);
-    if (count_lookup) lock.lock(); else shared.lock();
+    std::shared_lock lock(mu_);
     auto pit = by_ino_.find(parent_ino);
     if (pit == by_ino_.end()) return Error::of(ENOENT, "no such directory");
     const NodePtr& parent = pit->second;
     if (parent->kind != NodeKind::dir) return Error::of(ENOTDIR, "not a directory");
     auto it = parent->children_.find(name);
     if (it == parent->children_.end()) return Error::of(ENOENT, "no such entry");
-    if (count_lookup) ++it->second->nlookup_;
+    if (count_lookup) it->second->nlookup_.fetch_add(1, std::memory_order_relaxed);
     return it->second;
 }
 
@@ -41,7 +38,8 @@ void NodeTree::forget(uint64_t ino, uint64_t n) {
     auto it = by_ino_.find(ino);
     if (it == by_ino_.end()) return;
     Node& node = *it->second;
-    node.nlookup_ = n >= node.nlookup_ ? 0 : node.nlookup_ - n;
+    uint64_t held = node.nlookup_.load(std::memory_order_relaxed);
+    node.nlookup_.store(n >= held ? 0 : held - n, std::memory_order_relaxed);
     if (node.nlookup_ == 0 && node.removed() && ino != kRootIno) by_ino_.erase(it);
 }
 

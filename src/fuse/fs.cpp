@@ -1,6 +1,7 @@
 // The FUSE front end: the Fs object, the request table and the mount loop.
 #include "fs.hpp"
 
+#include <climits>
 #include <unistd.h>
 
 #include "driverfs/log.hpp"
@@ -137,8 +138,9 @@ int Fs::serve(fuse_args* args, const std::string& mountpoint, const fuse_cmdline
     } else {
         fuse_loop_config* cfg = fuse_loop_cfg_create();
         fuse_loop_cfg_set_clone_fd(cfg, opts.clone_fd);
-        fuse_loop_cfg_set_idle_threads(cfg, opts.max_idle_threads);
-        fuse_loop_cfg_set_max_threads(cfg, opts.max_threads);
+        // UINT_MAX means "not given": keep libfuse's defaults.
+        if (opts.max_idle_threads != UINT_MAX) fuse_loop_cfg_set_idle_threads(cfg, opts.max_idle_threads);
+        if (opts.max_threads != UINT_MAX && opts.max_threads != 0) fuse_loop_cfg_set_max_threads(cfg, opts.max_threads);
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }
