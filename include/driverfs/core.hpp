@@ -91,6 +91,9 @@ private:
     void publish_module(const std::shared_ptr<Plugin>& plugin);
     void remove_driver(Driver& drv);
     Status unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout);
+    // Shutdown could not drain it: keep its code mapped forever and cut the
+    // core's references to it.
+    void abandon_plugin(Plugin& plugin);
 
     // Binding (bind.cpp). `dev.lock` must be held.
     Status probe_locked(Device& dev, const DriverPtr& drv);

@@ -45,7 +45,9 @@ public:
     std::shared_ptr<Driver> driver;            // bound driver, or null
     std::string driver_override;
     NodePtr dir;                               // devices/platform/<name>
-    std::vector<NodePtr> driver_nodes;         // created for the bound driver
+    // Created for the bound driver. Weak: those attribute nodes hold the
+    // device (a call must find it alive), and the tree owns them.
+    std::vector<std::weak_ptr<Node>> driver_nodes;
     bool dead = false;                         // deleted from its bus
 
     std::atomic<void*> drvdata{nullptr};

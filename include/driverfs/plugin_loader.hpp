@@ -53,13 +53,15 @@ Status unmap(std::unique_ptr<SharedObject> so);
 class Plugin : public dfs_plugin {
 public:
     Plugin(std::string name, std::unique_ptr<SharedObject> so, const dfs_plugin_desc* desc)
-        : name_(std::move(name)), so_(std::move(so)), desc_(desc) {}
+        : name_(std::move(name)), source_(so->source), so_(std::move(so)), desc_(desc) {}
 
     static Plugin* from(dfs_plugin* p) { return static_cast<Plugin*>(p); }
 
     const std::string& name() const { return name_; }
     const dfs_plugin_desc& desc() const { return *desc_; }
-    const std::string& source() const { return so_->source; }
+    const std::string& source() const { return source_; }
+    // The mapping, for unmap(); null once taken (unloaded, or deliberately
+    // leaked because a call was still running in it at shutdown).
     std::unique_ptr<SharedObject> take_object() { return std::move(so_); }
 
     Core* core = nullptr;  // the host that loaded it
@@ -71,6 +73,7 @@ public:
 
 private:
     const std::string name_;
+    const std::string source_;
     std::unique_ptr<SharedObject> so_;
     const dfs_plugin_desc* desc_;
 };

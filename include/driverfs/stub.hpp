@@ -28,9 +28,11 @@ const char* to_string(StubState s);
 // itself, one atomic op, whatever the number of drivers (the O(n) scan of a
 // driver list this design replaces is in bench/).
 //
-// Fields other than `name` change only while the stub is deactivated (no pin
-// can succeed), under StubTable::mu_; a successful pin() therefore sees a
-// stable driver, owner and generation (see ActiveRef for the ordering).
+// driver, owner and generation change only while the stub is deactivated and
+// drained (no pin is held or can succeed), under StubTable::mu_; a successful
+// pin() therefore sees them stable (see ActiveRef for the ordering). state
+// may move from live to going under a held pin: that pin is exactly what the
+// drain then waits for.
 class Stub {
 public:
     explicit Stub(std::string name) : name_(std::move(name)) {}

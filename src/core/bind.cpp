@@ -91,7 +91,7 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
     if (auto l = tree_.add_symlink(drv->dir, dev.name(), relative_link(drv_path, dev_path)))
         nodes.push_back(l.value());
     std::lock_guard lock(model_mu_);
-    dev.driver_nodes = std::move(nodes);
+    dev.driver_nodes.assign(nodes.begin(), nodes.end());
 }
 
 Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point deadline, bool driver_drained) {
@@ -100,7 +100,8 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
     {
         std::lock_guard lock(model_mu_);
         drv = dev.driver;
-        nodes = dev.driver_nodes;
+        for (const std::weak_ptr<Node>& w : dev.driver_nodes)
+            if (NodePtr n = w.lock()) nodes.push_back(std::move(n));
     }
     if (!drv) return {};
     Stub& stub = drv->stub();

@@ -62,7 +62,9 @@ Result<std::string> Core::load_plugin(const std::string& name_or_path) {
     // Probing runs without plugin_mu_, so a slow probe cannot hold up an
     // unload; an unload that starts meanwhile makes the remaining probes fail
     // their pin and be skipped.
-    for (const DriverPtr& drv : drivers) match_driver(drv);
+    // As Linux's driver_register: attach only where the bus autoprobes.
+    for (const DriverPtr& drv : drivers)
+        if (drv->bus().autoprobe) match_driver(drv);
     return loaded;
 }
 
@@ -279,8 +281,37 @@ void Core::shutdown() {
         if (it == modules_.end() || !it->second.plugin) continue;
         if (Status s = unload_locked(it->second, options_.unload_timeout); !s) {
             log(LogLevel::err, "at shutdown: " + s.error().message + "; its code stays mapped until exit");
-            // A call is still running in it: never dlclose under its feet.
-            (void)it->second.plugin->take_object().release();
+            // A call is still running in it: never dlclose under its feet,
+            // now or in a later shutdown (the destructor calls it again).
+            abandon_plugin(*it->second.plugin);
+            load_order_.erase(std::remove(load_order_.begin(), load_order_.end(), name), load_order_.end());
+        }
+    }
+}
+
+void Core::abandon_plugin(Plugin& plugin) {
+    if (std::unique_ptr<SharedObject> so = plugin.take_object()) {
+        so->handle = nullptr;  // deliberately never dlclosed
+        so->memfd = -1;        // the mapping keeps its own reference
+    }
+    // Detach its devices without calling into it (remove() may never run
+    // now): this frees the core's side of each binding; the plugin's
+    // per-device data goes with its code.
+    for (const DriverPtr& drv : plugin.drivers) {
+        std::vector<DevicePtr> bound;
+        {
+            std::lock_guard lock(model_mu_);
+            bound.swap(drv->bound);
+        }
+        for (const DevicePtr& dev : bound) {
+            std::vector<std::weak_ptr<Node>> nodes;
+            {
+                std::lock_guard lock(model_mu_);
+                dev->driver = nullptr;
+                nodes.swap(dev->driver_nodes);
+            }
+            for (const std::weak_ptr<Node>& w : nodes)
+                if (NodePtr n = w.lock()) tree_.remove(n);
         }
     }
 }

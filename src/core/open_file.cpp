@@ -23,9 +23,11 @@ Result<std::unique_ptr<OpenFile>> OpenFile::open(NodePtr node, int flags) {
 Result<size_t> OpenFile::read(char* out, size_t size, off_t offset) {
     if (offset < 0) return Error::of(EINVAL, "negative offset");
     std::lock_guard lock(mu_);
+    // Even a read served from the snapshot needs the attribute alive, as in
+    // kernfs: a removed attribute answers ENODEV at any offset.
+    Pin pin(node_->active());
+    if (!pin) return Error::of(ENODEV, node_->name + " was removed");
     if (offset == 0 || !have_snapshot_) {
-        Pin pin(node_->active());
-        if (!pin) return Error::of(ENODEV, node_->name + " was removed");
         seen_events_.store(node_->events.load(std::memory_order_acquire), std::memory_order_relaxed);
         char page[AttrOps::kPageSize];
         Result<size_t> n = node_->ops()->show(page);

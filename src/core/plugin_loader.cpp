@@ -50,48 +50,74 @@ Result<std::string> resolve_plugin(const std::string& name_or_path, const std::s
                                  name_or_path + ".so); give a path or --plugin-dir");
 }
 
+namespace {
+
+// Group- or other-writable, or owned by someone who is neither us nor root.
+bool writable_by_others(const struct stat& s) {
+    return (s.st_mode & (S_IWGRP | S_IWOTH)) || (s.st_uid != geteuid() && s.st_uid != 0);
+}
+
+std::string dir_of(const std::string& path) {
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+Status check_dir(const std::string& path, const std::string& dir) {
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0)
+        return Error::of(errno, "cannot stat plugin directory " + dir + ": " + errno_text(errno));
+    // A sticky world-writable directory (/tmp) still lets others replace the
+    // name; refuse it like any other writable directory.
+    if (writable_by_others(st))
+        return Error::of(EPERM, "refusing plugin " + path + ": directory " + dir +
+                                    " is writable by other users (chmod go-w)");
+    return {};
+}
+
+}  // namespace
+
 Status check_plugin_file(const std::string& path) {
     struct stat st;
     if (lstat(path.c_str(), &st) != 0)
         return Error::of(errno, "cannot stat plugin " + path + ": " + errno_text(errno));
+    if (S_ISDIR(st.st_mode)) return Error::of(EISDIR, path + " is a directory, not a plugin");
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) return Error::of(EINVAL, path + " is not a regular file");
+    // A link is only as safe as the directory holding it: whoever can write
+    // there can point it elsewhere.
+    if (Status s = check_dir(path, dir_of(path)); !s) return s;
     if (S_ISLNK(st.st_mode)) {
-        // Follow, but vet the target and its directory, not the link.
         char* real = realpath(path.c_str(), nullptr);
         if (!real) return Error::of(errno, "cannot resolve plugin link " + path + ": " + errno_text(errno));
         std::string target = real;
         free(real);
         return check_plugin_file(target);
     }
-    if (S_ISDIR(st.st_mode)) return Error::of(EISDIR, path + " is a directory, not a plugin");
-    if (!S_ISREG(st.st_mode)) return Error::of(EINVAL, path + " is not a regular file");
-    const uid_t me = geteuid();
-    auto unsafe = [me](const struct stat& s) {
-        return (s.st_mode & (S_IWGRP | S_IWOTH)) || (s.st_uid != me && s.st_uid != 0);
-    };
-    if (unsafe(st))
+    if (writable_by_others(st))
         return Error::of(EPERM, "refusing plugin " + path +
                                     ": it is writable by other users or owned by another user (chmod go-w)");
-    std::string dir = path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
-    if (dir.empty()) dir = path[0] == '/' ? "/" : ".";
-    struct stat dst;
-    if (stat(dir.c_str(), &dst) != 0)
-        return Error::of(errno, "cannot stat plugin directory " + dir + ": " + errno_text(errno));
-    // A sticky world-writable directory (/tmp) still lets others replace the
-    // name before we open it; refuse it like any other writable directory.
-    if (unsafe(dst))
-        return Error::of(EPERM, "refusing plugin " + path + ": its directory " + dir +
-                                    " is writable by other users (chmod go-w)");
     return {};
 }
 
 Result<std::unique_ptr<SharedObject>> map_private_copy(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Open the checked file itself, never whatever a link points to now, and
+    // vet what was opened: the checks above were on names, this is on the
+    // object we copy.
+    char* real = realpath(path.c_str(), nullptr);
+    if (!real) return Error::of(errno, "cannot resolve plugin " + path + ": " + errno_text(errno));
+    std::string resolved = real;
+    free(real);
+    int fd = open(resolved.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return Error::of(errno, "cannot open plugin " + path + ": " + errno_text(errno));
     struct stat before;
     fstat(fd, &before);
+    if (!S_ISREG(before.st_mode) || writable_by_others(before)) {
+        close(fd);
+        return Error::of(EPERM, "refusing plugin " + path + ": it changed into something unsafe while being loaded");
+    }
     auto so = std::make_unique<SharedObject>();
     so->source = path;
-    so->memfd = memfd_create(("driverfs:" + path.substr(path.rfind('/') + 1)).c_str(), MFD_CLOEXEC);
+    so->memfd = memfd_create(("driverfs:" + path.substr(path.rfind('/') + 1)).c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (so->memfd < 0) {
         int e = errno;
         close(fd);
@@ -114,7 +140,7 @@ Result<std::unique_ptr<SharedObject>> map_private_copy(const std::string& path) 
     struct stat after;
     fstat(fd, &after);
     struct stat now;
-    bool renamed = stat(path.c_str(), &now) != 0 || now.st_ino != after.st_ino || now.st_dev != after.st_dev;
+    bool renamed = stat(resolved.c_str(), &now) != 0 || now.st_ino != after.st_ino || now.st_dev != after.st_dev;
     close(fd);
     if (read_errno) return Error::of(read_errno, "reading plugin " + path + ": " + errno_text(read_errno));
     if (!same_file_state(before, after) || renamed)
@@ -141,7 +167,12 @@ Result<const dfs_plugin_desc*> plugin_descriptor(const SharedObject& so) {
         return Error::of(ENOEXEC, so.source + " is not a driverfs plugin: it does not export " +
                                       DRIVERFS_ENTRY_SYMBOL + "() (use DRIVERFS_PLUGIN() from driverfs/plugin.h)");
     auto entry = reinterpret_cast<dfs_entry_fn>(sym);
-    const dfs_plugin_desc* desc = entry();
+    const dfs_plugin_desc* desc = nullptr;
+    try {
+        desc = entry();
+    } catch (...) {
+        return Error::of(EIO, so.source + ": " + DRIVERFS_ENTRY_SYMBOL + "() threw an exception");
+    }
     if (!desc) return Error::of(ENOEXEC, so.source + ": " + DRIVERFS_ENTRY_SYMBOL + "() returned NULL");
     if (desc->size < offsetof(dfs_plugin_desc, exit) + sizeof desc->exit)
         return Error::of(ENOEXEC, so.source + ": plugin descriptor is too small (size " +
@@ -157,6 +188,7 @@ Result<const dfs_plugin_desc*> plugin_descriptor(const SharedObject& so) {
 }
 
 Status unmap(std::unique_ptr<SharedObject> so) {
+    if (!so || !so->handle) return {};
     void* handle = so->handle;
     so->handle = nullptr;
     if (dlclose(handle) != 0) {

@@ -90,7 +90,7 @@ bool take_daemon_options(int argc, char** argv, DaemonOptions& out, std::vector<
             char* end;
             double secs = std::strtod(v, &end);
             if (*end || secs <= 0 || secs > 3600) {
-                std::fprintf(stderr, "driverfsd: --unload-timeout takes seconds, from 0 to 3600\n");
+                std::fprintf(stderr, "driverfsd: --unload-timeout takes seconds, more than 0 and at most 3600\n");
                 return false;
             }
             out.unload_timeout_ms = static_cast<long>(secs * 1000);
@@ -158,20 +158,27 @@ int main(int argc, char** argv) {
     fuse_argv.push_back(defaults);
     fuse_args args = FUSE_ARGS_INIT(static_cast<int>(fuse_argv.size()), fuse_argv.data());
     fuse_cmdline_opts opts{};
-    if (fuse_parse_cmdline(&args, &opts) != 0) return 2;
-    if (opts.show_help) {
-        usage(argv[0]);
-        fuse_lowlevel_help();
-        return 0;
-    }
-    if (opts.show_version) {
-        std::printf("driverfsd %s (plugin ABI %u)\n", DRIVERFS_VERSION, DRIVERFS_ABI_VERSION);
-        fuse_lowlevel_version();
-        return 0;
-    }
-    if (!opts.mountpoint) {
-        std::fprintf(stderr, "driverfsd: no mount point given (see driverfsd --help)\n");
+    if (fuse_parse_cmdline(&args, &opts) != 0) {
+        fuse_opt_free_args(&args);
         return 2;
+    }
+    if (opts.show_help || opts.show_version || !opts.mountpoint) {
+        int rc = 0;
+        if (opts.show_help) {
+            usage(argv[0]);
+            std::fflush(stdout);
+            fuse_lowlevel_help();
+        } else if (opts.show_version) {
+            std::printf("driverfsd %s (plugin ABI %u)\n", DRIVERFS_VERSION, DRIVERFS_ABI_VERSION);
+            std::fflush(stdout);
+            fuse_lowlevel_version();
+        } else {
+            std::fprintf(stderr, "driverfsd: no mount point given (see driverfsd --help)\n");
+            rc = 2;
+        }
+        free(opts.mountpoint);
+        fuse_opt_free_args(&args);
+        return rc;
     }
     std::string mountpoint = opts.mountpoint;
     free(opts.mountpoint);

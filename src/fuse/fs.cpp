@@ -149,7 +149,9 @@ int Fs::serve(fuse_args* args, const std::string& mountpoint, const fuse_cmdline
     fuse_session_unmount(se);
     fuse_remove_signal_handlers(se);
     fuse_session_destroy(se);
-    return rc == 0 ? 0 : 1;
+    // libfuse reports the signal that ended the loop as a positive value:
+    // SIGTERM/SIGINT are a normal way to stop, not a failure.
+    return rc <= 0 ? (rc == 0 ? 0 : 1) : 0;
 }
 
 }  // namespace driverfs::fuse

@@ -8,7 +8,10 @@ namespace driverfs::fuse {
 namespace {
 
 void op_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EPERM); }
-void op_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EACCES); }
+// sysfs: a regular file is a create (EACCES); fifos, sockets, devices EPERM.
+void op_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t mode, dev_t) {
+    fuse_reply_err(req, S_ISREG(mode) ? EACCES : EPERM);
+}
 void op_create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { fuse_reply_err(req, EACCES); }
 void op_unlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
 void op_rmdir(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
@@ -25,7 +28,7 @@ void op_listxattr(fuse_req_t req, fuse_ino_t, size_t size) {
     if (size == 0) fuse_reply_xattr(req, 0);
     else fuse_reply_buf(req, nullptr, 0);
 }
-void op_removexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, ENODATA); }
+void op_removexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EOPNOTSUPP); }
 
 }  // namespace
 

@@ -1,0 +1,200 @@
+// Plugin loading through Core: every refusal gives the right errno and
+// leaves nothing behind (no module, no stub, no tree node).
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <optional>
+
+#include "driverfs/core.hpp"
+#include "driverfs/plugin.h"
+#include "test_util.hpp"
+
+using driverfs::Core;
+using driverfs::CoreOptions;
+using dfs_test::PrivateDir;
+
+namespace {
+
+class LoaderTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        led_ = plugins_.install(dfs_test::plugin_so("led"), "led.so");
+        core_.emplace(CoreOptions{plugins_.path(), std::chrono::milliseconds(2000)});
+    }
+
+    Core& core() { return *core_; }
+
+    // Install fixture `fx` privately (0644 in a 0700 dir) and return its path.
+    std::string fixture(const std::string& fx) { return fixtures_.install(dfs_test::fixture_so(fx), fx + ".so"); }
+
+    struct Snapshot {
+        size_t live_stubs, inactive_stubs, nodes, modules;
+    };
+    Snapshot snapshot() {
+        return {core().stubs().live_count(), core().stubs().inactive_count(), core().tree().node_count(),
+                core().modules().size()};
+    }
+
+    // Load must fail with `code`; afterwards nothing of `module` / `drivers`
+    // may be registered, and the tree and stub table are unchanged.
+    driverfs::Error expect_refused(const std::string& path, int code, const std::string& module,
+                                   const std::vector<std::string>& drivers) {
+        Snapshot before = snapshot();
+        auto r = core().load_plugin(path);
+        EXPECT_FALSE(r) << path << " loaded as " << (r ? r.value() : "");
+        if (r) return {};
+        EXPECT_EQ(r.error().code, code) << r.error().message;
+        EXPECT_FALSE(r.error().message.empty());
+        Snapshot after = snapshot();
+        EXPECT_EQ(after.live_stubs, before.live_stubs);
+        EXPECT_EQ(after.inactive_stubs, before.inactive_stubs);
+        EXPECT_EQ(after.nodes, before.nodes) << "a refused load changed the tree";
+        EXPECT_EQ(after.modules, before.modules);
+        EXPECT_EQ(dfs_test::live_modules(core(), module), 0);
+        EXPECT_EQ(core().tree().resolve("module/" + module), nullptr);
+        for (const std::string& d : drivers) {
+            EXPECT_EQ(core().tree().resolve("bus/platform/drivers/" + d), nullptr) << d;
+            auto stub = core().stubs().find(d);
+            EXPECT_TRUE(!stub || stub->state() == driverfs::StubState::gone) << d;
+        }
+        return r.error();
+    }
+
+    PrivateDir plugins_, fixtures_;
+    std::string led_;
+    std::optional<Core> core_;
+};
+
+}  // namespace
+
+TEST_F(LoaderTest, LoadsLedByNameAndByPath) {
+    auto r = core().load_plugin("led");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r.value(), "led");
+    EXPECT_EQ(dfs_test::live_modules(core(), "led"), 1);
+    EXPECT_NE(core().tree().resolve("bus/platform/drivers/led"), nullptr);
+    EXPECT_NE(core().tree().resolve("module/led/generation"), nullptr);
+    auto again = core().load_plugin(led_);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, EEXIST) << "loading a loaded plugin again";
+    EXPECT_EQ(dfs_test::live_modules(core(), "led"), 1);
+}
+
+TEST_F(LoaderTest, WrongAbiIsEproto) {
+    auto e = expect_refused(fixture("fx_wrong_abi"), EPROTO, "fx_wrong_abi", {});
+    EXPECT_NE(e.message.find("ABI " + std::to_string(DRIVERFS_ABI_VERSION + 1)), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("ABI " + std::to_string(DRIVERFS_ABI_VERSION)), std::string::npos) << e.message;
+}
+
+TEST_F(LoaderTest, NoEntrySymbolIsEnoexec) {
+    auto e = expect_refused(fixture("fx_no_entry"), ENOEXEC, "fx_no_entry", {});
+    EXPECT_NE(e.message.find(DRIVERFS_ENTRY_SYMBOL), std::string::npos) << e.message;
+}
+
+TEST_F(LoaderTest, InitFailureErrnoIsPassedThrough) {
+    expect_refused(fixture("fx_init_fails"), ENXIO, "fx_init_fails", {"fx_initfail_drv"});
+    EXPECT_EQ(core().stubs().find("fx_initfail_drv"), nullptr) << "a driver staged by a failed init left a stub";
+}
+
+TEST_F(LoaderTest, InitThrowingIsEio) {
+    auto e = expect_refused(fixture("fx_init_throws"), EIO, "fx_init_throws", {"fx_initthrow_drv"});
+    EXPECT_NE(e.message.find("boom"), std::string::npos) << e.message;
+    EXPECT_EQ(core().stubs().find("fx_initthrow_drv"), nullptr);
+}
+
+TEST_F(LoaderTest, DuplicateDriverNameIsEexist) {
+    ASSERT_TRUE(core().load_plugin("led"));
+    auto led_stub = core().stubs().find("led");
+    ASSERT_NE(led_stub, nullptr);
+    expect_refused(fixture("fx_dup_driver"), EEXIST, "fx_dup_driver", {"fx_dup_own"});
+    EXPECT_EQ(core().stubs().find("fx_dup_own"), nullptr);
+    // led is untouched.
+    EXPECT_EQ(core().stubs().find("led"), led_stub);
+    EXPECT_EQ(led_stub->state(), driverfs::StubState::live);
+    EXPECT_EQ(led_stub->generation(), 1u);
+    EXPECT_EQ(dfs_test::live_modules(core(), "led"), 1);
+    EXPECT_NE(core().tree().resolve("bus/platform/drivers/led/module"), nullptr);
+}
+
+TEST_F(LoaderTest, DuplicateDriverTheOtherWayRound) {
+    // Without led, fx_dup_driver loads and owns the name "led"; led is then refused.
+    auto r = core().load_plugin(fixture("fx_dup_driver"));
+    ASSERT_TRUE(r) << r.error().message;
+    expect_refused(led_, EEXIST, "led", {});
+    ASSERT_TRUE(core().unload_plugin("fx_dup_driver"));
+    auto led = core().load_plugin("led");
+    ASSERT_TRUE(led) << led.error().message;
+    EXPECT_EQ(core().stubs().find("led")->generation(), 2u) << "led reuses the stub fx_dup_driver registered";
+}
+
+TEST_F(LoaderTest, SameDriverTwiceInOnePluginIsEexist) {
+    expect_refused(fixture("fx_dup_self"), EEXIST, "fx_dup_self", {"fx_selfdup"});
+    EXPECT_EQ(core().stubs().find("fx_selfdup"), nullptr);
+}
+
+TEST_F(LoaderTest, DirectoryIsEisdir) {
+    expect_refused(fixtures_.path(), EISDIR, "no_module", {});
+    PrivateDir named;
+    ::mkdir((named.path() + "/x").c_str(), 0700);
+    expect_refused(named.path() + "/x", EISDIR, "x", {});
+}
+
+TEST_F(LoaderTest, MissingFileIsEnoent) {
+    expect_refused(fixtures_.path() + "/does_not_exist.so", ENOENT, "does_not_exist", {});
+    expect_refused("no_such_plugin", ENOENT, "no_such_plugin", {});
+}
+
+TEST_F(LoaderTest, NotElfIsEnoexec) {
+    std::string p = fixtures_.write_file("text.so", "this is not an ELF object\n");
+    expect_refused(p, ENOEXEC, "text", {});
+    std::string empty = fixtures_.write_file("empty.so", "");
+    expect_refused(empty, ENOEXEC, "empty", {});
+}
+
+TEST_F(LoaderTest, WritableFileOrDirectoryIsEperm) {
+    std::string p = fixtures_.install(dfs_test::fixture_so("fx_sleepy"), "writable.so", 0666);
+    expect_refused(p, EPERM, "fx_sleepy", {"sleepy"});
+    std::string g = fixtures_.install(dfs_test::fixture_so("fx_sleepy"), "groupw.so", 0664);
+    expect_refused(g, EPERM, "fx_sleepy", {"sleepy"});
+
+    PrivateDir open_dir;
+    std::string q = open_dir.install(dfs_test::fixture_so("fx_sleepy"), "fx_sleepy.so", 0644);
+    ASSERT_EQ(::chmod(open_dir.path().c_str(), 0777), 0);
+    expect_refused(q, EPERM, "fx_sleepy", {"sleepy"});
+    ASSERT_EQ(::chmod(open_dir.path().c_str(), 0700), 0);
+    // The same file in a private directory loads.
+    auto ok = core().load_plugin(q);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(ok.value(), "fx_sleepy");
+}
+
+TEST_F(LoaderTest, SymlinkToWritableTargetIsEperm) {
+    std::string target = fixtures_.install(dfs_test::fixture_so("fx_sleepy"), "target.so", 0666);
+    std::string link = fixtures_.path() + "/link.so";
+    ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+    expect_refused(link, EPERM, "fx_sleepy", {"sleepy"});
+}
+
+// Whoever can write the directory holding a link can re-point it: the link's
+// directory is vetted too, not only the target's.
+TEST_F(LoaderTest, SymlinkInWritableDirectoryIsEperm) {
+    std::string target = fixtures_.install(dfs_test::fixture_so("fx_sleepy"), "good.so", 0644);
+    PrivateDir open_dir;
+    std::string link = open_dir.path() + "/link.so";
+    ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+    ASSERT_EQ(::chmod(open_dir.path().c_str(), 01777), 0);
+    expect_refused(link, EPERM, "fx_sleepy", {"sleepy"});
+    ASSERT_EQ(::chmod(open_dir.path().c_str(), 0700), 0);
+    auto ok = core().load_plugin(link);
+    ASSERT_TRUE(ok) << ok.error().message;
+}
+
+TEST_F(LoaderTest, RefusalsLeaveTheCoreUsable) {
+    expect_refused(fixture("fx_init_throws"), EIO, "fx_init_throws", {"fx_initthrow_drv"});
+    expect_refused(fixture("fx_wrong_abi"), EPROTO, "fx_wrong_abi", {});
+    auto r = core().load_plugin("led");
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(core().add_device("platform", "led0", {}));
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/led0/max_brightness").data, "255\n");
+}

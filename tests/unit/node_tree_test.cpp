@@ -1,0 +1,158 @@
+// NodeTree: creation, lookup, listing, removal, inode lifetime, relative links.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "driverfs/node.hpp"
+
+using driverfs::AttrOps;
+using driverfs::NodeKind;
+using driverfs::NodePtr;
+using driverfs::NodeTree;
+using driverfs::relative_link;
+using driverfs::Result;
+
+namespace {
+
+class ConstAttr : public AttrOps {
+public:
+    Result<size_t> show(char* page) override {
+        page[0] = '1';
+        page[1] = '\n';
+        return size_t{2};
+    }
+    Result<size_t> store(std::string_view data) override { return data.size(); }
+};
+
+std::vector<std::string> names(NodeTree& t, uint64_t ino) {
+    auto l = t.list(ino);
+    std::vector<std::string> out;
+    if (!l) return out;
+    for (const auto& e : l.value()) out.push_back(e.name);
+    return out;
+}
+
+}  // namespace
+
+TEST(NodeTree, AddLookupListResolve) {
+    NodeTree t;
+    NodePtr root = t.root();
+    EXPECT_EQ(root->ino, NodeTree::kRootIno);
+    EXPECT_EQ(t.get(NodeTree::kRootIno), root);
+
+    NodePtr bus = t.add_dir(root, "bus").value();
+    NodePtr plat = t.add_dir(bus, "platform").value();
+    NodePtr attr = t.add_attr(plat, "drivers_autoprobe", 0644, std::make_unique<ConstAttr>()).value();
+    NodePtr link = t.add_symlink(plat, "link", "../x").value();
+
+    EXPECT_EQ(attr->kind, NodeKind::attr);
+    EXPECT_EQ(attr->mode(), 0644u);
+    EXPECT_NE(attr->ops(), nullptr);
+    EXPECT_EQ(link->kind, NodeKind::symlink);
+    EXPECT_EQ(link->target(), "../x");
+    EXPECT_EQ(attr->parent(), plat);
+
+    auto found = t.lookup(plat->ino, "drivers_autoprobe", false);
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found.value(), attr);
+    EXPECT_EQ(t.lookup(plat->ino, "nope", false).error().code, ENOENT);
+    EXPECT_EQ(t.lookup(attr->ino, "x", false).error().code, ENOTDIR);
+    EXPECT_EQ(t.lookup(999999, "x", false).error().code, ENOENT);
+
+    EXPECT_EQ(names(t, plat->ino), (std::vector<std::string>{"drivers_autoprobe", "link"}));
+    auto l = t.list(plat->ino).value();
+    ASSERT_EQ(l.size(), 2u);
+    EXPECT_EQ(l[0].ino, attr->ino);
+    EXPECT_EQ(l[0].kind, NodeKind::attr);
+    EXPECT_EQ(t.list(attr->ino).error().code, ENOTDIR);
+
+    EXPECT_EQ(t.resolve("bus/platform/drivers_autoprobe"), attr);
+    EXPECT_EQ(t.resolve("/bus//platform/"), plat);
+    EXPECT_EQ(t.resolve(""), root);
+    EXPECT_EQ(t.resolve("bus/nope"), nullptr);
+    EXPECT_EQ(t.path_of(*attr), "bus/platform/drivers_autoprobe");
+
+    EXPECT_EQ(t.add_dir(bus, "platform").error().code, EEXIST);
+    EXPECT_EQ(t.add_dir(attr, "x").error().code, ENOTDIR);
+
+    auto e1 = t.ensure_dir(bus, "platform");
+    ASSERT_TRUE(e1);
+    EXPECT_EQ(e1.value(), plat);
+    auto e2 = t.ensure_dir(bus, "pci");
+    ASSERT_TRUE(e2);
+    EXPECT_EQ(t.resolve("bus/pci"), e2.value());
+    EXPECT_EQ(t.ensure_dir(plat, "link").error().code, ENOTDIR);
+}
+
+TEST(NodeTree, RemoveUnlinksSubtreeAndInodesAreNeverReused) {
+    NodeTree t;
+    NodePtr d = t.add_dir(t.root(), "d").value();
+    NodePtr sub = t.add_dir(d, "sub").value();
+    NodePtr a = t.add_attr(sub, "a", 0444, std::make_unique<ConstAttr>()).value();
+    const size_t before = t.node_count();
+    std::set<uint64_t> seen{t.root()->ino, d->ino, sub->ino, a->ino};
+    EXPECT_EQ(seen.size(), 4u);
+
+    t.remove(d);
+    EXPECT_TRUE(d->removed());
+    EXPECT_TRUE(sub->removed());
+    EXPECT_TRUE(a->removed());
+    EXPECT_EQ(t.resolve("d"), nullptr);
+    EXPECT_TRUE(names(t, t.root()->ino).empty());
+    EXPECT_EQ(t.get(d->ino), nullptr) << "no kernel lookups: gone from the inode table at once";
+    EXPECT_EQ(t.get(a->ino), nullptr);
+    EXPECT_EQ(t.node_count(), before - 3);
+    EXPECT_FALSE(a->active().pin()) << "a removed attribute refuses new calls";
+    EXPECT_EQ(t.add_dir(sub, "x").error().code, ENOENT) << "no creation under a removed directory";
+    t.remove(d);  // idempotent
+
+    uint64_t max_seen = *seen.rbegin();
+    for (int i = 0; i < 20; ++i) {
+        NodePtr n = t.add_dir(t.root(), "d").value();  // the same name again
+        EXPECT_TRUE(seen.insert(n->ino).second) << "inode " << n->ino << " was reused";
+        EXPECT_GT(n->ino, max_seen);
+        max_seen = n->ino;
+        t.remove(n);
+    }
+}
+
+TEST(NodeTree, RemovedNodeLivesWhileLookedUpAndGoesAfterForget) {
+    NodeTree t;
+    NodePtr dir = t.add_dir(t.root(), "dir").value();
+    NodePtr a = t.add_attr(dir, "a", 0644, std::make_unique<ConstAttr>()).value();
+    NodePtr b = t.add_attr(dir, "b", 0644, std::make_unique<ConstAttr>()).value();
+    const uint64_t ino = a->ino;
+
+    ASSERT_TRUE(t.lookup(dir->ino, "a", true));
+    ASSERT_TRUE(t.lookup(dir->ino, "a", true));  // nlookup 2
+    ASSERT_TRUE(t.lookup(dir->ino, "b", false)); // not counted
+
+    t.remove(a);
+    t.remove(b);
+    EXPECT_EQ(t.lookup(dir->ino, "a", false).error().code, ENOENT) << "removed from its directory";
+    EXPECT_EQ(names(t, dir->ino), std::vector<std::string>{});
+    EXPECT_EQ(t.get(ino), a) << "the kernel still holds lookups: the inode stays resolvable";
+    EXPECT_EQ(t.get(b->ino), nullptr) << "uncounted lookups keep nothing alive";
+
+    t.forget(ino, 1);
+    EXPECT_EQ(t.get(ino), a) << "one lookup left";
+    t.forget(ino, 1);
+    EXPECT_EQ(t.get(ino), nullptr) << "last forget drops the removed inode";
+    t.forget(ino, 1);  // forgetting an unknown inode is harmless
+
+    // A live node is not dropped by forget.
+    ASSERT_TRUE(t.lookup(t.root()->ino, "dir", true));
+    t.forget(dir->ino, 5);
+    EXPECT_EQ(t.get(dir->ino), dir);
+    t.forget(NodeTree::kRootIno, 100);
+    EXPECT_EQ(t.get(NodeTree::kRootIno), t.root());
+}
+
+TEST(NodeTree, RelativeLink) {
+    EXPECT_EQ(relative_link("bus/platform/devices", "devices/platform/led0"), "../../../devices/platform/led0");
+    EXPECT_EQ(relative_link("bus/platform/drivers/led", "module/led"), "../../../../module/led");
+    EXPECT_EQ(relative_link("devices/platform/led0", "bus/platform"), "../../../bus/platform");
+    EXPECT_EQ(relative_link("class", "devices/x"), "../devices/x");
+    EXPECT_EQ(relative_link("", "devices/x"), "devices/x");
+}
