@@ -87,7 +87,7 @@ private:
 
     Result<std::string> load_locked(const std::string& name_or_path, std::vector<DriverPtr>& committed);
     Status commit_plugin(Plugin& plugin);
-    void rollback_drivers(Plugin& plugin);
+    void retire_plugin(Plugin& plugin);
     void publish_module(const std::shared_ptr<Plugin>& plugin);
     void remove_driver(Driver& drv);
     Status unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout);
@@ -102,6 +102,9 @@ private:
     // the unloader and owns the drained stub, so no pin is taken.
     Status unbind_locked(Device& dev, std::chrono::steady_clock::time_point deadline, bool driver_drained);
     void attach_driver_nodes(Device& dev, const DriverPtr& drv);
+    // Undo attach_driver_nodes and the binding in the model; calls nothing
+    // of the driver.
+    void detach_binding(Device& dev);
     // Try every driver of the bus; pins each through its stub.
     void match_device(const DevicePtr& dev);
     // Try every unbound device of the driver's bus.

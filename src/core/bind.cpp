@@ -129,17 +129,27 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
             return 0;
         });
     }
-    {
-        std::lock_guard lock(model_mu_);
-        dev.driver = nullptr;
-        dev.driver_nodes.clear();
-        auto& b = drv->bound;
-        b.erase(std::remove_if(b.begin(), b.end(), [&](const DevicePtr& d) { return d.get() == &dev; }), b.end());
-        dev.drvdata = nullptr;
-    }
-    for (const NodePtr& n : nodes) tree_.remove(n);
+    detach_binding(dev);
     log(LogLevel::info, "device " + dev.name() + " unbound from " + drv->name());
     return {};
+}
+
+void Core::detach_binding(Device& dev) {
+    DriverPtr drv;
+    std::vector<std::weak_ptr<Node>> nodes;
+    {
+        std::lock_guard lock(model_mu_);
+        drv = std::move(dev.driver);  // leaves dev.driver null
+        nodes.swap(dev.driver_nodes);
+        dev.drvdata = nullptr;
+        if (drv) {
+            auto& b = drv->bound;
+            b.erase(std::remove_if(b.begin(), b.end(), [&](const DevicePtr& d) { return d.get() == &dev; }),
+                    b.end());
+        }
+    }
+    for (const std::weak_ptr<Node>& w : nodes)
+        if (NodePtr n = w.lock()) tree_.remove(n);
 }
 
 void Core::match_device(const DevicePtr& dev) {

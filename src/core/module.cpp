@@ -61,8 +61,8 @@ Result<std::string> Core::load_plugin(const std::string& name_or_path) {
     Result<std::string> loaded = load_locked(name_or_path, drivers);
     // Probing runs without plugin_mu_, so a slow probe cannot hold up an
     // unload; an unload that starts meanwhile makes the remaining probes fail
-    // their pin and be skipped.
-    // As Linux's driver_register: attach only where the bus autoprobes.
+    // their pin and be skipped. As Linux's driver_register, attach only
+    // where the bus autoprobes.
     for (const DriverPtr& drv : drivers)
         if (drv->bus().autoprobe) match_driver(drv);
     return loaded;
@@ -88,11 +88,6 @@ Result<std::string> Core::load_locked(const std::string& name_or_path, std::vect
         log(LogLevel::err, e.message);
         return e;
     };
-    auto call_exit = [&] {
-        std::string thrown;
-        if (DFS_HAS_FIELD(&plugin->desc(), dfs_plugin_desc, exit) && plugin->desc().exit)
-            call_plugin(name, "exit", [&] { plugin->desc().exit(plugin.get()); return 0; }, &thrown);
-    };
 
     plugin->in_init = true;
     std::string thrown;
@@ -103,15 +98,13 @@ Result<std::string> Core::load_locked(const std::string& name_or_path, std::vect
         return fail(Error::of(errno_from_plugin(rc), "plugin " + name + ": init failed (" + why + "); nothing loaded"));
     }
     if (plugin->staging_error.code != 0) {
-        call_exit();
+        retire_plugin(*plugin);
         Error e = plugin->staging_error;
         e.message += "; nothing loaded";
         return fail(e);
     }
     if (Status s = commit_plugin(*plugin); !s) {
-        rollback_drivers(*plugin);
-        call_exit();
-        for (const DriverPtr& drv : plugin->drivers) stubs_.finish_unregister(drv->stub());
+        retire_plugin(*plugin);
         return fail(s.error());
     }
     publish_module(plugin);
@@ -155,10 +148,13 @@ void Core::remove_driver(Driver& drv) {
     if (drv.dir) tree_.remove(drv.dir);
 }
 
-// The drained half of unload, shared with a failed load: unbind every device,
-// remove the drivers' nodes and retire their stubs. Requires every stub of
-// `plugin` deactivated and drained.
-void Core::rollback_drivers(Plugin& plugin) {
+// Tear down a plugin whose init succeeded, for unload and for a failed load
+// alike: deactivate and drain its stubs (immediate when unload already
+// drained them), unbind every device (the caller owns the drained stubs, so
+// remove() runs unpinned), remove the drivers' nodes, call exit(), and move
+// the stubs to the inactive list. The object stays mapped: unmap is the
+// caller's.
+void Core::retire_plugin(Plugin& plugin) {
     for (const DriverPtr& drv : plugin.drivers) stubs_.begin_unregister(drv->stub());
     for (const DriverPtr& drv : plugin.drivers)
         stubs_.drain(drv->stub(), std::chrono::steady_clock::now() + options_.unload_timeout);
@@ -175,6 +171,11 @@ void Core::rollback_drivers(Plugin& plugin) {
         }
         remove_driver(*drv);
     }
+    if (DFS_HAS_FIELD(&plugin.desc(), dfs_plugin_desc, exit) && plugin.desc().exit) {
+        std::string thrown;
+        call_plugin(plugin.name(), "exit", [&] { plugin.desc().exit(&plugin); return 0; }, &thrown);
+    }
+    for (const DriverPtr& drv : plugin.drivers) stubs_.finish_unregister(drv->stub());
 }
 
 void Core::publish_module(const std::shared_ptr<Plugin>& plugin) {
@@ -253,15 +254,10 @@ Status Core::unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout)
         log(LogLevel::err, e.message);
         return e;
     }
-    // 3-4. Unbind devices and remove the drivers' nodes. No plugin code can
-    // start now; the unloader alone calls remove() on the drained stubs.
-    rollback_drivers(*plugin);
-    // 5. exit(), then retire the stubs and unmap.
-    if (DFS_HAS_FIELD(&plugin->desc(), dfs_plugin_desc, exit) && plugin->desc().exit) {
-        std::string thrown;
-        call_plugin(rec.name, "exit", [&] { plugin->desc().exit(plugin.get()); return 0; }, &thrown);
-    }
-    for (const DriverPtr& drv : plugin->drivers) stubs_.finish_unregister(drv->stub());
+    // 3-5. Unbind devices, remove the drivers' nodes, exit(), retire the
+    // stubs. No plugin code can start now; only the unloader calls into it.
+    retire_plugin(*plugin);
+    // 6. Unmap.
     if (Status s = unmap(plugin->take_object()); !s) log(LogLevel::warning, s.error().message);
     {
         std::lock_guard lock(model_mu_);
@@ -296,23 +292,15 @@ void Core::abandon_plugin(Plugin& plugin) {
     }
     // Detach its devices without calling into it (remove() may never run
     // now): this frees the core's side of each binding; the plugin's
-    // per-device data goes with its code.
+    // per-device data goes with its code. No device lock: the stuck call
+    // may be a probe holding one.
     for (const DriverPtr& drv : plugin.drivers) {
         std::vector<DevicePtr> bound;
         {
             std::lock_guard lock(model_mu_);
-            bound.swap(drv->bound);
+            bound = drv->bound;
         }
-        for (const DevicePtr& dev : bound) {
-            std::vector<std::weak_ptr<Node>> nodes;
-            {
-                std::lock_guard lock(model_mu_);
-                dev->driver = nullptr;
-                nodes.swap(dev->driver_nodes);
-            }
-            for (const std::weak_ptr<Node>& w : nodes)
-                if (NodePtr n = w.lock()) tree_.remove(n);
-        }
+        for (const DevicePtr& dev : bound) detach_binding(*dev);
     }
 }
 

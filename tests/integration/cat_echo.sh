@@ -8,11 +8,7 @@
 # and delete_device of an unknown name -> ENODEV.
 source "$(dirname "$0")/lib/common.sh"
 setup
-start_daemon
-load_led
-
-expect_write_ok "$M/bus/platform/new_device" "led0"
-D="$M/devices/platform/led0"
+mount_led0
 [[ -d "$D" ]] || fail "devices/platform/led0 was not created"
 expect_eq "led0 max_brightness" "255" "$(read_attr "$D/max_brightness")"
 expect_eq "led0 brightness initially" "0" "$(read_attr "$D/brightness")"

@@ -10,10 +10,7 @@
 # pread at offset 1 after a read is served from that read's snapshot.
 source "$(dirname "$0")/lib/common.sh"
 setup
-start_daemon
-load_led
-expect_write_ok "$M/bus/platform/new_device" "led0"
-D="$M/devices/platform/led0"
+mount_led0
 expect_write_ok "$D/brightness" $'42\n'
 
 python3 - "$M" <<'PY' || fail "some file operations do not answer as sysfs does (see above)"

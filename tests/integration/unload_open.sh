@@ -11,10 +11,7 @@
 # state live, led0 bound again with brightness 0.
 source "$(dirname "$0")/lib/common.sh"
 setup
-start_daemon
-load_led
-expect_write_ok "$M/bus/platform/new_device" "led0"
-D="$M/devices/platform/led0"
+mount_led0
 B="$D/brightness"
 expect_write_ok "$B" $'42\n'
 expect_eq "brightness" "42" "$(read_attr "$B")"

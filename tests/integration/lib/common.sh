@@ -312,3 +312,12 @@ load_led() {
     install_plugin "$(plugin_file led)" led.so
     expect_write_ok "$M/control/load" "led"
 }
+
+# mount_led0 [daemon args...]: start the daemon, load led, create led0;
+# sets D to devices/platform/led0.
+mount_led0() {
+    start_daemon "$@"
+    load_led
+    expect_write_ok "$M/bus/platform/new_device" "led0"
+    D="$M/devices/platform/led0"
+}
