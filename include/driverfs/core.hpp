@@ -12,6 +12,7 @@
 
 #include "driverfs/bus.hpp"
 #include "driverfs/error.hpp"
+#include "driverfs/events.hpp"
 #include "driverfs/node.hpp"
 #include "driverfs/plugin_loader.hpp"
 #include "driverfs/stub.hpp"
@@ -32,6 +33,18 @@ struct ModuleRecord {
     StubState state = StubState::gone;
     std::shared_ptr<Plugin> plugin;  // null unless loaded
     NodePtr dir;
+};
+
+struct DeviceInfo {
+    std::string name, bus, parent, driver;  // parent, driver: empty if none
+    std::string path;                       // devices/... in the tree
+    bool suspended;
+    std::map<std::string, std::string> properties;
+};
+
+struct CoreStats {
+    size_t live_stubs, inactive_stubs, nodes, devices, bound_devices, plugins_loaded, buses;
+    uint64_t last_event;
 };
 
 struct ModuleInfo {
@@ -59,19 +72,37 @@ public:
     // running, and the plugin stays loaded), unbind, exit, remove, dlclose.
     Status unload_plugin(const std::string& name,
                          std::optional<std::chrono::milliseconds> timeout = std::nullopt);
-    // Unload every plugin, newest first. Used at unmount.
+    // Call every bound driver's shutdown (newest device first), then unload
+    // every plugin, newest first. Used at unmount; safe to call twice.
     void shutdown();
 
-    // Create a device on `bus` and match it against the bus's drivers.
+    // Create a device on `bus` (below `parent`, a device name, if given) and
+    // match it against the bus's drivers. Device names are unique across
+    // buses (EEXIST).
     Status add_device(const std::string& bus, const std::string& name,
-                      std::map<std::string, std::string> properties);
-    // Unbind and delete a device.
+                      std::map<std::string, std::string> properties, const std::string& parent = "");
+    // Unbind and delete a device, its children first (newest first).
     Status remove_device(const std::string& bus, const std::string& name);
+    // The same, finding the bus by the device's name.
+    Status remove_device(const std::string& name);
     // Bind or unbind one device to or from one driver.
     Status bind(const std::string& bus, const std::string& driver, const std::string& device);
     Status unbind(const std::string& bus, const std::string& driver, const std::string& device);
 
     std::vector<ModuleInfo> modules() const;
+    std::vector<DeviceInfo> devices() const;  // in registration order
+    CoreStats stats() const;
+    // Free inactive stubs nothing refers to; returns how many.
+    size_t purge();
+
+    // Power: suspend every device children-before-parents (reverse
+    // registration order) calling bound drivers' suspend, each call pinned;
+    // a failing suspend aborts and resumes what was suspended. resume() walks
+    // in registration order.
+    Status suspend();
+    Status resume();
+
+    EventQueue& events() { return events_; }
 
     // Internal to the core, used by the host-services table.
     Status stage_driver(Plugin& plugin, const dfs_driver* drv);
@@ -79,6 +110,10 @@ public:
 private:
     Bus* find_bus(const std::string& name);
     DevicePtr find_device(Bus& bus, const std::string& name);
+    DevicePtr find_device(const std::string& name);
+    Status remove_device(const DevicePtr& dev);
+    void emit(const std::string& action, const Device& dev, std::map<std::string, std::string> extra = {});
+    std::string device_path(const Device& dev) const;
     Status add_bus(const std::string& name, Bus::MatchFn match);
     void build_fixed_tree();
     void add_bus_files(Bus& bus);
@@ -94,6 +129,7 @@ private:
     // Shutdown could not drain it: keep its code mapped forever and cut the
     // core's references to it.
     void abandon_plugin(Plugin& plugin);
+    void shutdown_devices();  // power.cpp
 
     // Binding (bind.cpp). `dev.lock` must be held.
     Status probe_locked(Device& dev, const DriverPtr& drv);
@@ -125,6 +161,9 @@ private:
     // model_mu_, then NodeTree's lock.
     mutable std::mutex model_mu_;
     std::map<std::string, std::unique_ptr<Bus>, std::less<>> buses_;
+    std::vector<DevicePtr> all_devices_;  // registration order: the power walks' list
+
+    EventQueue events_;
 
     NodePtr bus_dir_, devices_dir_, class_dir_, module_dir_, control_dir_;
 };

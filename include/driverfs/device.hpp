@@ -49,6 +49,8 @@ public:
     // device (a call must find it alive), and the tree owns them.
     std::vector<std::weak_ptr<Node>> driver_nodes;
     bool dead = false;                         // deleted from its bus
+    bool suspended = false;                    // power state
+    std::shared_ptr<Device> parent;            // null for a top-level device
 
     std::atomic<void*> drvdata{nullptr};
     NodeTree* tree = nullptr;  // set at creation; for change notifications

@@ -67,7 +67,31 @@ typedef struct dfs_driver {
 	void (*remove)(dfs_device *dev);
 	/* NULL-terminated attributes created on every bound device. */
 	const dfs_attribute *const *dev_attrs;
+
+	/* Fields below were added after the first release: a plugin built
+	 * against an older header has a smaller `size` and lacks them. */
+
+	/* Power management, called with the device bound: a nonzero return
+	 * from suspend aborts a system suspend (what was suspended is resumed).
+	 * Each may be NULL. */
+	int (*suspend)(dfs_device *dev);
+	int (*resume)(dfs_device *dev);
+	/* Called for every bound device when the daemon stops, newest first. */
+	void (*shutdown)(dfs_device *dev);
+	/* Class the bound devices belong to: class/<class_name>/<dev>. NULL: none. */
+	const char *class_name;
 } dfs_driver;
+
+/* A bus a plugin registers: where its own devices and drivers meet. */
+typedef struct dfs_bus {
+	uint32_t size;    /* sizeof(dfs_bus) */
+	uint32_t version; /* DRIVERFS_ABI_VERSION */
+	const char *name; /* bus/<name>/ in the tree; [A-Za-z0-9_.-] */
+	/* Does driver `driver_name` handle `dev`? Return nonzero to match.
+	 * NULL: the platform rule (compatible property or name without its
+	 * instance number). driver_override is applied by the host first. */
+	int (*match)(const dfs_device *dev, const char *driver_name);
+} dfs_bus;
 
 enum dfs_log_level {
 	DFS_LOG_ERR = 3,
@@ -93,6 +117,16 @@ typedef struct dfs_host {
 	void (*log)(dfs_plugin *self, int level, const char *message);
 	/* Tell pollers of dev's attribute `attr` that its value changed. */
 	void (*notify)(dfs_device *dev, const char *attr);
+
+	/* Fields below were added after the first release; check `size`. */
+
+	/* Register a bus; only valid during init(). It goes away at unload,
+	 * with every device on it. 0 or a negative errno (-EEXIST). */
+	int (*register_bus)(dfs_plugin *self, const dfs_bus *bus);
+	/* Create a device on a bus, as bus/<bus>/new_device does ("NAME",
+	 * props as "KEY=VALUE" strings, NULL-terminated or NULL). Valid after
+	 * init() returned (from a callback or a plugin thread). 0 or -errno. */
+	int (*add_device)(dfs_plugin *self, const char *bus, const char *name, const char *const *props);
 } dfs_host;
 
 typedef struct dfs_plugin_desc {

@@ -60,8 +60,15 @@ const dfs_attribute max_brightness = {sizeof(dfs_attribute), DRIVERFS_ABI_VERSIO
 const dfs_attribute* const led_attrs[] = {&brightness, &max_brightness, nullptr};
 
 const dfs_driver led_driver = {
-    sizeof(dfs_driver), DRIVERFS_ABI_VERSION, "led", "platform", nullptr,
-    led_probe, led_remove, led_attrs,
+    .size = sizeof(dfs_driver),
+    .version = DRIVERFS_ABI_VERSION,
+    .name = "led",
+    .bus = "platform",
+    .compatible = nullptr,
+    .probe = led_probe,
+    .remove = led_remove,
+    .dev_attrs = led_attrs,
+    .class_name = "leds",
 };
 
 int led_init(dfs_plugin* plugin, const dfs_host* h) {

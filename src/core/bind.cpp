@@ -2,6 +2,7 @@
 #include <exception>
 
 #include "abi.hpp"
+#include "core_attr.hpp"
 #include "driver_attr.hpp"
 #include "driverfs/call_tracker.hpp"
 #include "driverfs/core.hpp"
@@ -63,6 +64,7 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
     // the device bound and unbinds it.
     attach_driver_nodes(dev, drv);
     log(LogLevel::info, "device " + dev.name() + " bound to " + drv->name());
+    emit("bind", dev);
     return {};
 }
 
@@ -90,6 +92,13 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
     if (auto l = tree_.add_symlink(dev.dir, "driver", relative_link(dev_path, drv_path))) nodes.push_back(l.value());
     if (auto l = tree_.add_symlink(drv->dir, dev.name(), relative_link(drv_path, dev_path)))
         nodes.push_back(l.value());
+    if (DFS_HAS_FIELD(ops, dfs_driver, class_name) && ops->class_name && valid_object_name(ops->class_name)) {
+        // class/<class>/<dev>, like the Linux class devices (class/leds/led0).
+        const std::string cls = ops->class_name;
+        if (Result<NodePtr> dir = tree_.ensure_dir(class_dir_, cls))
+            if (auto l = tree_.add_symlink(dir.value(), dev.name(), relative_link("class/" + cls, dev_path)))
+                nodes.push_back(l.value());
+    }
     std::lock_guard lock(model_mu_);
     dev.driver_nodes.assign(nodes.begin(), nodes.end());
 }
@@ -131,6 +140,7 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
     }
     detach_binding(dev);
     log(LogLevel::info, "device " + dev.name() + " unbound from " + drv->name());
+    emit("unbind", dev);
     return {};
 }
 

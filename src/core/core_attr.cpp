@@ -2,6 +2,9 @@
 #include "core_attr.hpp"
 
 #include <cstring>
+#include <sstream>
+
+#include "driverfs/log.hpp"
 
 namespace driverfs {
 
@@ -22,6 +25,36 @@ Result<size_t> CoreAttr::store(std::string_view data) {
 
 std::string_view chomp(std::string_view s) {
     if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+    return s;
+}
+
+std::vector<std::string> split_words(std::string_view s) {
+    std::vector<std::string> out;
+    std::istringstream in{std::string(s)};
+    for (std::string w; in >> w;) out.push_back(std::move(w));
+    return out;
+}
+
+Result<std::map<std::string, std::string>> parse_properties(const std::vector<std::string>& words, size_t first) {
+    std::map<std::string, std::string> props;
+    for (size_t i = first; i < words.size(); ++i) {
+        size_t eq = words[i].find('=');
+        if (eq == 0 || eq == std::string::npos) return Error::of(EINVAL, "'" + words[i] + "' is not KEY=VALUE");
+        props[words[i].substr(0, eq)] = words[i].substr(eq + 1);
+    }
+    return props;
+}
+
+bool valid_object_name(std::string_view s) {
+    if (s.empty() || s.size() > 64 || s == "." || s == "..") return false;
+    for (char c : s)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':'))
+            return false;
+    return true;
+}
+
+Status logged(Status s, std::string_view what) {
+    if (!s) log(LogLevel::err, std::string(what) + ": " + s.error().message);
     return s;
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -27,5 +29,16 @@ private:
 
 // The text a sysfs store() usually wants: without one trailing newline.
 std::string_view chomp(std::string_view s);
+
+// Helpers for parsing what is written to core attributes.
+std::vector<std::string> split_words(std::string_view s);
+// words[first..] as KEY=VALUE pairs; EINVAL naming the first bad one.
+Result<std::map<std::string, std::string>> parse_properties(const std::vector<std::string>& words, size_t first);
+// Names of devices, drivers, buses: 1-64 of [A-Za-z0-9_.:-], not . or ..
+bool valid_object_name(std::string_view s);
+
+// Store callbacks return only an errno to the writer; keep the message for
+// the person reading the log.
+Status logged(Status s, std::string_view what);
 
 }  // namespace driverfs

@@ -112,6 +112,7 @@ Result<std::string> Core::load_locked(const std::string& name_or_path, std::vect
     log(LogLevel::info, "plugin " + name + " " + (plugin->desc().version ? plugin->desc().version : "") +
                             " loaded from " + plugin->source());
     committed = plugin->drivers;
+    events_.publish({0, "load", "module/" + name, "module", {{"MODULE", name}}});
     return name;
 }
 
@@ -266,11 +267,13 @@ Status Core::unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout)
     }
     load_order_.erase(std::remove(load_order_.begin(), load_order_.end(), rec.name), load_order_.end());
     log(LogLevel::info, "plugin " + rec.name + " unloaded");
+    events_.publish({0, "unload", "module/" + rec.name, "module", {{"MODULE", rec.name}}});
     return {};
 }
 
 void Core::shutdown() {
     std::lock_guard plugin_lock(plugin_mu_);
+    if (!load_order_.empty()) shutdown_devices();
     std::vector<std::string> order(load_order_.rbegin(), load_order_.rend());
     for (const std::string& name : order) {
         auto it = modules_.find(name);
@@ -302,6 +305,26 @@ void Core::abandon_plugin(Plugin& plugin) {
         }
         for (const DevicePtr& dev : bound) detach_binding(*dev);
     }
+}
+
+size_t Core::purge() {
+    size_t freed = stubs_.purge();
+    if (freed) log(LogLevel::info, "purged " + std::to_string(freed) + " inactive stub record(s)");
+    return freed;
+}
+
+CoreStats Core::stats() const {
+    CoreStats st{};
+    st.live_stubs = stubs_.live_count();
+    st.inactive_stubs = stubs_.inactive_count();
+    st.nodes = tree_.node_count();
+    st.last_event = events_.last_seqnum();
+    std::lock_guard lock(model_mu_);
+    st.devices = all_devices_.size();
+    for (const DevicePtr& d : all_devices_) st.bound_devices += d->driver != nullptr;
+    for (const auto& [name, rec] : modules_) st.plugins_loaded += rec.plugin != nullptr;
+    st.buses = buses_.size();
+    return st;
 }
 
 std::vector<ModuleInfo> Core::modules() const {

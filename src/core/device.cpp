@@ -1,0 +1,214 @@
+// Devices: creation, removal, their standard files and their uevents.
+#include <algorithm>
+
+#include "core_attr.hpp"
+#include "driverfs/core.hpp"
+#include "driverfs/log.hpp"
+
+namespace driverfs {
+
+DevicePtr Core::find_device(Bus& bus, const std::string& name) {
+    std::lock_guard lock(model_mu_);
+    for (const DevicePtr& d : bus.devices)
+        if (d->name() == name) return d;
+    return nullptr;
+}
+
+DevicePtr Core::find_device(const std::string& name) {
+    std::lock_guard lock(model_mu_);
+    for (const DevicePtr& d : all_devices_)
+        if (d->name() == name) return d;
+    return nullptr;
+}
+
+std::string Core::device_path(const Device& dev) const { return dev.dir ? tree_.path_of(*dev.dir) : ""; }
+
+void Core::emit(const std::string& action, const Device& dev, std::map<std::string, std::string> extra) {
+    Uevent ev;
+    ev.action = action;
+    ev.devpath = device_path(dev);
+    ev.subsystem = dev.bus().name();
+    ev.env = dev.properties();
+    {
+        std::lock_guard lock(model_mu_);
+        if (dev.driver) ev.env["DRIVER"] = dev.driver->name();
+    }
+    for (auto& [k, v] : extra) ev.env[k] = std::move(v);
+    events_.publish(std::move(ev));
+}
+
+Status Core::add_device(const std::string& bus_name, const std::string& name,
+                        std::map<std::string, std::string> properties, const std::string& parent_name) {
+    Bus* bus = find_bus(bus_name);
+    if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
+    if (!valid_object_name(name))
+        return Error::of(EINVAL, "'" + name + "' is not a device name (1-64 of A-Z a-z 0-9 _ . : -)");
+    auto dev = std::make_shared<Device>(name, *bus, std::move(properties));
+    {
+        std::lock_guard lock(model_mu_);
+        for (const DevicePtr& d : all_devices_)
+            if (d->name() == name) return Error::of(EEXIST, "a device named " + name + " already exists");
+        NodePtr where = tree_.resolve("devices/" + bus_name);
+        if (!parent_name.empty()) {
+            auto it = std::find_if(all_devices_.begin(), all_devices_.end(),
+                                   [&](const DevicePtr& d) { return d->name() == parent_name; });
+            if (it == all_devices_.end() || (*it)->dead)
+                return Error::of(ENODEV, "no parent device named " + parent_name);
+            dev->parent = *it;
+            where = (*it)->dir;
+        }
+        Result<NodePtr> dir = tree_.add_dir(where, name);
+        if (!dir) return dir.error();
+        dev->dir = dir.value();
+        dev->tree = &tree_;
+        bus->devices.push_back(dev);
+        all_devices_.push_back(dev);
+        const std::string path = tree_.path_of(*dev->dir);
+        tree_.add_symlink(bus->devices_dir, name, relative_link("bus/" + bus_name + "/devices", path));
+        tree_.add_symlink(dev->dir, "subsystem", relative_link(path, "bus/" + bus_name));
+        add_device_files(dev);
+    }
+    log(LogLevel::info, "device " + name + " added to " + bus_name);
+    emit("add", *dev);
+    if (bus->autoprobe) match_device(dev);
+    return {};
+}
+
+Status Core::remove_device(const std::string& bus_name, const std::string& name) {
+    Bus* bus = find_bus(bus_name);
+    if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
+    DevicePtr dev = find_device(*bus, name);
+    if (!dev) return Error::of(ENODEV, "no device '" + name + "' on bus " + bus_name);
+    return remove_device(dev);
+}
+
+Status Core::remove_device(const std::string& name) {
+    DevicePtr dev = find_device(name);
+    if (!dev) return Error::of(ENODEV, "no device named '" + name + "'");
+    return remove_device(dev);
+}
+
+Status Core::remove_device(const DevicePtr& dev) {
+    // Children first, newest first, as Linux tears down a subtree.
+    std::vector<DevicePtr> children;
+    {
+        std::lock_guard lock(model_mu_);
+        for (auto it = all_devices_.rbegin(); it != all_devices_.rend(); ++it)
+            if ((*it)->parent == dev) children.push_back(*it);
+    }
+    for (const DevicePtr& child : children)
+        if (Status s = remove_device(child); !s) return s;
+
+    std::lock_guard dev_lock(dev->lock);
+    if (dev->dead) return Error::of(ENODEV, "device " + dev->name() + " is already being removed");
+    Status unbound = unbind_locked(*dev, std::chrono::steady_clock::now() + options_.unload_timeout, false);
+    // ENODEV: its driver is being unloaded, and the unloader unbinds it.
+    if (!unbound && unbound.error().code != ENODEV) return unbound;
+    Bus& bus = dev->bus();
+    {
+        std::lock_guard lock(model_mu_);
+        dev->dead = true;
+        bus.devices.erase(std::remove(bus.devices.begin(), bus.devices.end(), dev), bus.devices.end());
+        all_devices_.erase(std::remove(all_devices_.begin(), all_devices_.end(), dev), all_devices_.end());
+    }
+    emit("remove", *dev);
+    if (NodePtr link = tree_.resolve("bus/" + bus.name() + "/devices/" + dev->name())) tree_.remove(link);
+    tree_.remove(dev->dir);
+    log(LogLevel::info, "device " + dev->name() + " removed from " + bus.name());
+    return {};
+}
+
+std::vector<DeviceInfo> Core::devices() const {
+    std::lock_guard lock(model_mu_);
+    std::vector<DeviceInfo> out;
+    for (const DevicePtr& d : all_devices_) {
+        out.push_back({d->name(), d->bus().name(), d->parent ? d->parent->name() : "",
+                       d->driver ? d->driver->name() : "", d->dir ? tree_.path_of(*d->dir) : "", d->suspended,
+                       d->properties()});
+    }
+    return out;
+}
+
+void Core::add_device_files(const DevicePtr& dev) {
+    // The nodes hold the device weakly: the device owns its directory.
+    std::weak_ptr<Device> weak = dev;
+    tree_.add_attr(dev->dir, "driver_override", 0644,
+                   std::make_unique<CoreAttr>(
+                       [this, weak]() -> Result<std::string> {
+                           DevicePtr d = weak.lock();
+                           if (!d) return Error::of(ENODEV, "device removed");
+                           std::lock_guard lock(model_mu_);
+                           return (d->driver_override.empty() ? std::string("(null)") : d->driver_override) + "\n";
+                       },
+                       [this, weak](std::string_view data) -> Status {
+                           DevicePtr d = weak.lock();
+                           if (!d) return Error::of(ENODEV, "device removed");
+                           std::string_view name = chomp(data);
+                           if (!name.empty() && !valid_object_name(name))
+                               return logged(Error::of(EINVAL, "driver_override: '" + std::string(name) +
+                                                                   "' is not a driver name"),
+                                             "driver_override");
+                           // As in Linux: takes effect at the next probe; no rebind now.
+                           std::lock_guard lock(model_mu_);
+                           d->driver_override = std::string(name);
+                           return {};
+                       }));
+    tree_.add_attr(dev->dir, "uevent", 0644,
+                   std::make_unique<CoreAttr>(
+                       [this, weak]() -> Result<std::string> {
+                           DevicePtr d = weak.lock();
+                           if (!d) return Error::of(ENODEV, "device removed");
+                           std::string out;
+                           {
+                               std::lock_guard lock(model_mu_);
+                               if (d->driver) out += "DRIVER=" + d->driver->name() + "\n";
+                           }
+                           out += "MODALIAS=" + d->bus().name() + ":" + d->name() + "\n";
+                           for (const auto& [k, v] : d->properties()) {
+                               std::string key;
+                               for (char c : k) key += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                               out += key + "=" + v + "\n";
+                           }
+                           return out;
+                       },
+                       // As Linux's uevent_store: ACTION [UUID [KEY=VALUE ...]]
+                       // emits a synthetic event and changes nothing else.
+                       [this, weak](std::string_view data) -> Status {
+                           DevicePtr d = weak.lock();
+                           if (!d) return Error::of(ENODEV, "device removed");
+                           std::vector<std::string> words = split_words(data);
+                           static const char* const kActions[] = {"add", "remove", "change", "move",
+                                                                  "online", "offline", "bind", "unbind"};
+                           if (words.empty() ||
+                               std::none_of(std::begin(kActions), std::end(kActions),
+                                            [&](const char* a) { return words[0] == a; }))
+                               return logged(Error::of(EINVAL, "uevent: write add, remove, change, ... "
+                                                               "optionally followed by a UUID and KEY=VALUE pairs"),
+                                             "uevent");
+                           std::map<std::string, std::string> extra;
+                           size_t first = 1;
+                           if (words.size() > 1 && words[1].find('=') == std::string::npos) {
+                               extra["SYNTH_UUID"] = words[1];
+                               first = 2;
+                           } else {
+                               extra["SYNTH_UUID"] = "0";
+                           }
+                           Result<std::map<std::string, std::string>> props = parse_properties(words, first);
+                           if (!props) return logged(props.error(), "uevent");
+                           for (auto& [k, v] : props.value()) extra["SYNTH_ARG_" + k] = v;
+                           emit(words[0], *d, std::move(extra));
+                           return {};
+                       }));
+    NodePtr power = tree_.add_dir(dev->dir, "power").value();
+    tree_.add_attr(power, "state", 0444,
+                   std::make_unique<CoreAttr>(
+                       [this, weak]() -> Result<std::string> {
+                           DevicePtr d = weak.lock();
+                           if (!d) return Error::of(ENODEV, "device removed");
+                           std::lock_guard lock(model_mu_);
+                           return std::string(d->suspended ? "suspended\n" : "active\n");
+                       },
+                       nullptr));
+}
+
+}  // namespace driverfs

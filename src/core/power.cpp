@@ -1,0 +1,152 @@
+// Power: system suspend/resume walks and the shutdown walk, each call into a
+// driver pinned through its stub (pin site 2 of the design).
+#include <exception>
+
+#include "abi.hpp"
+#include "driverfs/call_tracker.hpp"
+#include "driverfs/core.hpp"
+#include "driverfs/log.hpp"
+
+namespace driverfs {
+namespace {
+
+enum class PmOp { suspend, resume, shutdown };
+
+const char* op_name(PmOp op) {
+    switch (op) {
+    case PmOp::suspend: return "suspend";
+    case PmOp::resume: return "resume";
+    case PmOp::shutdown: return "shutdown";
+    }
+    return "?";
+}
+
+// Call one PM callback of dev's driver. 0 when there is nothing to call: an
+// unbound device, a driver without the callback, or a driver going away
+// (its pin fails, so it is skipped, never called).
+int pm_call(Device& dev, const DriverPtr& drv, PmOp op) {
+    if (!drv) return 0;
+    Stub& stub = drv->stub();
+    Pin pin(stub.active());
+    if (!pin || stub.generation() != drv->generation()) return 0;
+    const dfs_driver* ops = stub.driver();
+    CallScope scope(stub, std::string(op_name(op)) + " " + dev.name());
+    try {
+        switch (op) {
+        case PmOp::suspend:
+            return DFS_HAS_FIELD(ops, dfs_driver, suspend) && ops->suspend ? ops->suspend(&dev) : 0;
+        case PmOp::resume:
+            return DFS_HAS_FIELD(ops, dfs_driver, resume) && ops->resume ? ops->resume(&dev) : 0;
+        case PmOp::shutdown:
+            if (DFS_HAS_FIELD(ops, dfs_driver, shutdown) && ops->shutdown) ops->shutdown(&dev);
+            return 0;
+        }
+    } catch (const std::exception& e) {
+        log(LogLevel::err, "driver " + drv->name() + ": " + op_name(op) + " " + dev.name() + " threw: " + e.what());
+    } catch (...) {
+        log(LogLevel::err, "driver " + drv->name() + ": " + op_name(op) + " " + dev.name() + " threw");
+    }
+    return -EIO;
+}
+
+}  // namespace
+
+Status Core::suspend() {
+    std::vector<DevicePtr> order;
+    {
+        std::lock_guard lock(model_mu_);
+        order.assign(all_devices_.rbegin(), all_devices_.rend());  // children before parents
+    }
+    std::vector<DevicePtr> done;
+    for (const DevicePtr& dev : order) {
+        std::lock_guard dev_lock(dev->lock);
+        DriverPtr drv;
+        {
+            std::lock_guard lock(model_mu_);
+            // Walks survive removal: a device deleted meanwhile is skipped.
+            if (dev->dead || dev->suspended) continue;
+            drv = dev->driver;
+        }
+        if (int rc = pm_call(*dev, drv, PmOp::suspend); rc != 0) {
+            Error e = Error::of(errno_from_plugin(rc), "suspend of " + dev->name() + " failed (" +
+                                                           std::to_string(rc) + "); resumed the " +
+                                                           std::to_string(done.size()) + " device(s) already suspended");
+            // Undo in the opposite order: parents before children.
+            for (auto it = done.rbegin(); it != done.rend(); ++it) {
+                std::lock_guard undo_lock((*it)->lock);
+                DriverPtr d;
+                {
+                    std::lock_guard lock(model_mu_);
+                    d = (*it)->driver;
+                }
+                pm_call(**it, d, PmOp::resume);
+                std::lock_guard lock(model_mu_);
+                (*it)->suspended = false;
+            }
+            log(LogLevel::err, e.message);
+            return e;
+        }
+        {
+            std::lock_guard lock(model_mu_);
+            dev->suspended = true;
+        }
+        done.push_back(dev);
+    }
+    log(LogLevel::info, "suspended " + std::to_string(done.size()) + " device(s)");
+    return {};
+}
+
+Status Core::resume() {
+    std::vector<DevicePtr> order;
+    {
+        std::lock_guard lock(model_mu_);
+        order = all_devices_;  // parents before children
+    }
+    std::string failures;
+    size_t resumed = 0;
+    for (const DevicePtr& dev : order) {
+        std::lock_guard dev_lock(dev->lock);
+        DriverPtr drv;
+        {
+            std::lock_guard lock(model_mu_);
+            if (dev->dead || !dev->suspended) continue;
+            drv = dev->driver;
+        }
+        // A device whose resume fails is still marked active: there is no
+        // better state to report, and Linux does the same.
+        if (int rc = pm_call(*dev, drv, PmOp::resume); rc != 0)
+            failures += (failures.empty() ? "" : ", ") + dev->name() + " (" + std::to_string(rc) + ")";
+        std::lock_guard lock(model_mu_);
+        dev->suspended = false;
+        ++resumed;
+    }
+    if (!failures.empty()) {
+        Error e = Error::of(EIO, "resume failed for " + failures + "; every device is marked active");
+        log(LogLevel::err, e.message);
+        return e;
+    }
+    log(LogLevel::info, "resumed " + std::to_string(resumed) + " device(s)");
+    return {};
+}
+
+void Core::shutdown_devices() {
+    std::vector<DevicePtr> order;
+    {
+        std::lock_guard lock(model_mu_);
+        order.assign(all_devices_.rbegin(), all_devices_.rend());  // newest first
+    }
+    for (const DevicePtr& dev : order) {
+        // try_lock: a device stuck in a probe must not hang the daemon's exit.
+        std::unique_lock dev_lock(dev->lock, std::try_to_lock);
+        if (!dev_lock) continue;
+        DriverPtr drv;
+        {
+            std::lock_guard lock(model_mu_);
+            if (dev->dead) continue;
+            drv = dev->driver;
+        }
+        pm_call(*dev, drv, PmOp::shutdown);
+    }
+}
+
+}  // namespace driverfs
