@@ -11,6 +11,8 @@
 
 namespace driverfs {
 
+class Plugin;
+
 class Bus {
 public:
     using MatchFn = std::function<bool(const Device&, const Driver&)>;
@@ -30,6 +32,7 @@ public:
     NodePtr dir, devices_dir, drivers_dir;
 
     std::atomic<bool> autoprobe{true};
+    Plugin* owner = nullptr;  // the plugin that registered it; null for platform
 
 private:
     const std::string name_;

@@ -2,6 +2,7 @@
 // that shows it. Knows nothing of FUSE or sockets; front ends call this API.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -106,6 +107,9 @@ public:
 
     // Internal to the core, used by the host-services table.
     Status stage_driver(Plugin& plugin, const dfs_driver* drv);
+    Status stage_bus(Plugin& plugin, const dfs_bus* bus);
+    Status plugin_add_device(Plugin& plugin, const std::string& bus, const std::string& name,
+                             std::map<std::string, std::string> properties);
 
 private:
     Bus* find_bus(const std::string& name);
@@ -114,13 +118,17 @@ private:
     Status remove_device(const DevicePtr& dev);
     void emit(const std::string& action, const Device& dev, std::map<std::string, std::string> extra = {});
     std::string device_path(const Device& dev) const;
-    Status add_bus(const std::string& name, Bus::MatchFn match);
+    Result<Bus*> add_bus(const std::string& name, Bus::MatchFn match, Plugin* owner = nullptr);
+    // Remove a plugin's bus and every device on it; the Bus object is kept
+    // (retired_buses_) because drivers, devices and nodes may still name it.
+    void remove_bus(const std::string& name);
     void build_fixed_tree();
     void add_bus_files(Bus& bus);
     void add_driver_files(Driver& drv);
     void add_device_files(const DevicePtr& dev);
 
-    Result<std::string> load_locked(const std::string& name_or_path, std::vector<DriverPtr>& committed);
+    Result<std::string> load_locked(const std::string& name_or_path, std::shared_ptr<Plugin>& loaded);
+    static std::vector<Stub*> plugin_stubs(const Plugin& plugin);  // drivers' and buses'
     Status commit_plugin(Plugin& plugin);
     void retire_plugin(Plugin& plugin);
     void publish_module(const std::shared_ptr<Plugin>& plugin);
@@ -145,6 +153,9 @@ private:
     void match_device(const DevicePtr& dev);
     // Try every unbound device of the driver's bus.
     void match_driver(const DriverPtr& drv);
+    // Probe the deferred devices again if anything bound since last time.
+    void retry_deferred();
+    static constexpr int kEprobeDefer = DFS_EPROBE_DEFER;
 
     CoreOptions options_;
     NodeTree tree_;
@@ -161,7 +172,10 @@ private:
     // model_mu_, then NodeTree's lock.
     mutable std::mutex model_mu_;
     std::map<std::string, std::unique_ptr<Bus>, std::less<>> buses_;
+    std::vector<std::unique_ptr<Bus>> retired_buses_;
     std::vector<DevicePtr> all_devices_;  // registration order: the power walks' list
+    std::vector<std::weak_ptr<Device>> deferred_;  // probe said EPROBE_DEFER
+    std::atomic<bool> bound_since_retry_{false};   // a device bound: retry deferred_
 
     EventQueue events_;
 

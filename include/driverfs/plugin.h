@@ -30,6 +30,11 @@ extern "C" {
 #define DRIVERFS_ABI_VERSION 1u
 #define DRIVERFS_ENTRY_SYMBOL "driverfs_plugin_entry"
 
+/* probe() may return -DFS_EPROBE_DEFER (Linux's EPROBE_DEFER): "not yet,
+ * something I need is missing"; the host retries whenever another device
+ * binds. */
+#define DFS_EPROBE_DEFER 517
+
 /* Largest text attribute value, as in sysfs: one page. */
 #define DRIVERFS_PAGE_SIZE 4096u
 

@@ -1,6 +1,7 @@
 // Plugin objects: finding, vetting, mapping and unmapping a plugin's .so.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,7 +69,16 @@ public:
     // Filled by register_driver() during init(); committed after init returns.
     bool in_init = false;
     std::vector<const dfs_driver*> staged;
+    std::vector<const dfs_bus*> staged_buses;
+    struct StagedDevice {
+        std::string bus, name;
+        std::map<std::string, std::string> properties;
+    };
+    std::vector<StagedDevice> staged_devices;  // created once the plugin is live
     Error staging_error;  // first refused registration, code 0 if none
+    // Buses this plugin registered, by name, and the stubs their match()
+    // calls are pinned through.
+    std::vector<std::pair<std::string, std::shared_ptr<Stub>>> buses;
     std::vector<DriverPtr> drivers;
 
 private:

@@ -51,6 +51,13 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
     const dfs_driver* ops = stub.driver();
     if (DFS_HAS_FIELD(ops, dfs_driver, probe) && ops->probe) {
         int rc = call_driver(stub, "probe " + dev.name(), [&] { return ops->probe(&dev); });
+        if (rc == -kEprobeDefer) {
+            // Linux's deferred probe: retried whenever another driver binds.
+            std::lock_guard lock(model_mu_);
+            deferred_.push_back(dev.weak_from_this());
+            return Error::of(EAGAIN, "driver " + drv->name() + " deferred probing " + dev.name() +
+                                         "; it is retried whenever another device binds");
+        }
         if (rc != 0)
             return Error::of(errno_from_plugin(rc), "driver " + drv->name() + " refused " + dev.name() +
                                                         " (probe returned " + std::to_string(rc) + ")");
@@ -65,6 +72,7 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
     attach_driver_nodes(dev, drv);
     log(LogLevel::info, "device " + dev.name() + " bound to " + drv->name());
     emit("bind", dev);
+    bound_since_retry_.store(true, std::memory_order_release);
     return {};
 }
 
@@ -183,6 +191,10 @@ void Core::match_device(const DevicePtr& dev) {
         if (!dev->bus().matches(*dev, override_name, *drv)) continue;
         Status s = probe_locked(*dev, drv);
         if (s) return;
+        if (s.error().code == EAGAIN) {  // deferred: stop here, as Linux does
+            log(LogLevel::info, s.error().message);
+            return;
+        }
         log(LogLevel::warning, s.error().message);
     }
 }
@@ -222,12 +234,29 @@ Status Core::bind(const std::string& bus_name, const std::string& driver, const 
             if (d->name() == driver) drv = d;
     }
     if (!drv) return Error::of(ENODEV, "no driver '" + driver + "' on bus " + bus_name);
-    std::lock_guard dev_lock(dev->lock);
+    std::unique_lock dev_lock(dev->lock);
     if (dev->dead) return Error::of(ENODEV, "device " + device + " is being removed");
     if (dev->driver) return Error::of(EBUSY, "device " + device + " is already bound to " + dev->driver->name());
     if (!bus->matches(*dev, dev->driver_override, *drv))
         return Error::of(ENODEV, "driver " + driver + " does not match device " + device);
-    return probe_locked(*dev, drv);
+    Status s = probe_locked(*dev, drv);
+    dev_lock.unlock();
+    retry_deferred();
+    return s;
+}
+
+void Core::retry_deferred() {
+    // Runs with no device lock held (match_device takes each device's own),
+    // so it can be called after any operation that may have bound a device.
+    while (bound_since_retry_.exchange(false, std::memory_order_acq_rel)) {
+        std::vector<std::weak_ptr<Device>> pending;
+        {
+            std::lock_guard lock(model_mu_);
+            pending.swap(deferred_);
+        }
+        for (const std::weak_ptr<Device>& w : pending)
+            if (DevicePtr dev = w.lock()) match_device(dev);
+    }
 }
 
 Status Core::unbind(const std::string& bus_name, const std::string& driver, const std::string& device) {

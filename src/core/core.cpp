@@ -8,7 +8,7 @@ namespace driverfs {
 
 Core::Core(CoreOptions options) : options_(std::move(options)) {
     build_fixed_tree();
-    add_bus("platform", platform_match);
+    add_bus("platform", platform_match);  // cannot fail: the first bus
 }
 
 Core::~Core() { shutdown(); }
@@ -32,14 +32,33 @@ void Core::build_fixed_tree() {
                    }));
 }
 
-Status Core::add_bus(const std::string& name, Bus::MatchFn match) {
+Result<Bus*> Core::add_bus(const std::string& name, Bus::MatchFn match, Plugin* owner) {
     std::lock_guard lock(model_mu_);
     if (buses_.count(name)) return Error::of(EEXIST, "bus " + name + " already exists");
     auto bus = std::make_unique<Bus>(name, std::move(match));
-    Bus& b = *bus;
+    bus->owner = owner;
+    Bus* b = bus.get();
     buses_.emplace(name, std::move(bus));
-    add_bus_files(b);
-    return {};
+    add_bus_files(*b);
+    return b;
+}
+
+void Core::remove_bus(const std::string& name) {
+    Bus* bus = find_bus(name);
+    if (!bus) return;
+    std::vector<DevicePtr> devices;
+    {
+        std::lock_guard lock(model_mu_);
+        devices.assign(bus->devices.rbegin(), bus->devices.rend());
+    }
+    for (const DevicePtr& dev : devices)
+        if (Status s = remove_device(dev); !s) log(LogLevel::err, "removing bus " + name + ": " + s.error().message);
+    tree_.remove(bus->dir);
+    if (NodePtr d = tree_.resolve("devices/" + name)) tree_.remove(d);
+    std::lock_guard lock(model_mu_);
+    auto it = buses_.find(name);
+    retired_buses_.push_back(std::move(it->second));
+    buses_.erase(it);
 }
 
 void Core::add_bus_files(Bus& bus) {
@@ -77,6 +96,7 @@ void Core::add_bus_files(Bus& bus) {
                                                                b->name()),
                                          "drivers_probe");
                        match_device(dev);
+                       retry_deferred();
                        return {};
                    }));
 }

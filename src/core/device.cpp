@@ -71,6 +71,7 @@ Status Core::add_device(const std::string& bus_name, const std::string& name,
     log(LogLevel::info, "device " + name + " added to " + bus_name);
     emit("add", *dev);
     if (bus->autoprobe) match_device(dev);
+    retry_deferred();
     return {};
 }
 
@@ -182,7 +183,7 @@ void Core::add_device_files(const DevicePtr& dev) {
                            if (words.empty() ||
                                std::none_of(std::begin(kActions), std::end(kActions),
                                             [&](const char* a) { return words[0] == a; }))
-                               return logged(Error::of(EINVAL, "uevent: write add, remove, change, ... "
+                               return logged(Error::of(EINVAL, "write add, remove, change, ... "
                                                                "optionally followed by a UUID and KEY=VALUE pairs"),
                                              "uevent");
                            std::map<std::string, std::string> extra;

@@ -69,6 +69,36 @@ void host_notify(dfs_device* dev, const char* attr) noexcept {
     }
 }
 
+int host_register_bus(dfs_plugin* self, const dfs_bus* bus) noexcept {
+    if (!self) return -EINVAL;
+    Plugin* plugin = Plugin::from(self);
+    try {
+        Status s = plugin->core->stage_bus(*plugin, bus);
+        return s ? 0 : -s.error().code;
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+}
+
+int host_add_device(dfs_plugin* self, const char* bus, const char* name, const char* const* props) noexcept {
+    if (!self || !bus || !name) return -EINVAL;
+    Plugin* plugin = Plugin::from(self);
+    try {
+        std::map<std::string, std::string> properties;
+        for (const char* const* p = props; p && *p; ++p) {
+            std::string kv = *p;
+            size_t eq = kv.find('=');
+            if (eq == 0 || eq == std::string::npos) return -EINVAL;
+            properties[kv.substr(0, eq)] = kv.substr(eq + 1);
+        }
+        Status s = plugin->core->plugin_add_device(*plugin, bus, name, std::move(properties));
+        if (!s) log(LogLevel::warning, "plugin " + plugin->name() + ": add_device " + name + ": " + s.error().message);
+        return s ? 0 : -s.error().code;
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+}
+
 const dfs_host kHost = {
     sizeof(dfs_host),
     DRIVERFS_ABI_VERSION,
@@ -79,6 +109,8 @@ const dfs_host kHost = {
     host_get_drvdata,
     host_log,
     host_notify,
+    host_register_bus,
+    host_add_device,
 };
 
 }  // namespace

@@ -40,7 +40,9 @@ Status Core::stage_driver(Plugin& plugin, const dfs_driver* drv) {
         return refuse(Error::of(EINVAL, "plugin " + plugin.name() + ": a driver has no name"));
     const std::string name = drv->name;
     const std::string bus = drv->bus ? drv->bus : "platform";
-    if (!find_bus(bus))
+    bool own_bus = false;
+    for (const dfs_bus* b : plugin.staged_buses) own_bus |= bus == b->name;
+    if (!own_bus && !find_bus(bus))
         return refuse(Error::of(ENOENT, "plugin " + plugin.name() + ": driver " + name + " wants bus " + bus +
                                             ", which does not exist"));
     for (const dfs_driver* other : plugin.staged)
@@ -57,18 +59,58 @@ Status Core::stage_driver(Plugin& plugin, const dfs_driver* drv) {
 }
 
 Result<std::string> Core::load_plugin(const std::string& name_or_path) {
-    std::vector<DriverPtr> drivers;
-    Result<std::string> loaded = load_locked(name_or_path, drivers);
+    std::shared_ptr<Plugin> plugin;
+    Result<std::string> loaded = load_locked(name_or_path, plugin);
+    if (!loaded) return loaded;
     // Probing runs without plugin_mu_, so a slow probe cannot hold up an
     // unload; an unload that starts meanwhile makes the remaining probes fail
     // their pin and be skipped. As Linux's driver_register, attach only
     // where the bus autoprobes.
-    for (const DriverPtr& drv : drivers)
+    for (const DriverPtr& drv : plugin->drivers)
         if (drv->bus().autoprobe) match_driver(drv);
+    // Devices a bus plugin enumerated during init.
+    for (Plugin::StagedDevice& d : plugin->staged_devices)
+        if (Status s = add_device(d.bus, d.name, std::move(d.properties)); !s)
+            log(LogLevel::err, "plugin " + plugin->name() + ": device " + d.name + ": " + s.error().message);
+    plugin->staged_devices.clear();
+    retry_deferred();
     return loaded;
 }
 
-Result<std::string> Core::load_locked(const std::string& name_or_path, std::vector<DriverPtr>& committed) {
+std::vector<Stub*> Core::plugin_stubs(const Plugin& plugin) {
+    std::vector<Stub*> out;
+    for (const DriverPtr& drv : plugin.drivers) out.push_back(&drv->stub());
+    for (const auto& [name, stub] : plugin.buses) out.push_back(stub.get());
+    return out;
+}
+
+Status Core::stage_bus(Plugin& plugin, const dfs_bus* bus) {
+    auto refuse = [&](Error e) -> Status {
+        if (plugin.staging_error.code == 0) plugin.staging_error = e;
+        return e;
+    };
+    if (!plugin.in_init) return Error::of(EPERM, "register_bus is only allowed during init");
+    if (!bus || bus->size < offsetof(dfs_bus, match) + sizeof bus->match || !bus->name ||
+        !valid_object_name(bus->name))
+        return refuse(Error::of(EINVAL, "plugin " + plugin.name() + ": register_bus got a bad struct or name"));
+    const std::string name = bus->name;
+    bool taken = find_bus(name) != nullptr;
+    for (const dfs_bus* other : plugin.staged_buses) taken |= name == other->name;
+    if (taken) return refuse(Error::of(EEXIST, "plugin " + plugin.name() + ": bus " + name + " already exists"));
+    plugin.staged_buses.push_back(bus);
+    return {};
+}
+
+Status Core::plugin_add_device(Plugin& plugin, const std::string& bus, const std::string& name,
+                               std::map<std::string, std::string> properties) {
+    if (!plugin.in_init) return add_device(bus, name, std::move(properties));
+    // During init nothing of the plugin is live yet: create it afterwards.
+    if (!valid_object_name(name)) return Error::of(EINVAL, "'" + name + "' is not a device name");
+    plugin.staged_devices.push_back({bus, name, std::move(properties)});
+    return {};
+}
+
+Result<std::string> Core::load_locked(const std::string& name_or_path, std::shared_ptr<Plugin>& loaded) {
     std::lock_guard plugin_lock(plugin_mu_);
     Result<std::string> path = resolve_plugin(name_or_path, options_.plugin_dir);
     if (!path) return path.error();
@@ -111,12 +153,34 @@ Result<std::string> Core::load_locked(const std::string& name_or_path, std::vect
     load_order_.push_back(name);
     log(LogLevel::info, "plugin " + name + " " + (plugin->desc().version ? plugin->desc().version : "") +
                             " loaded from " + plugin->source());
-    committed = plugin->drivers;
+    loaded = plugin;
     events_.publish({0, "load", "module/" + name, "module", {{"MODULE", name}}});
     return name;
 }
 
 Status Core::commit_plugin(Plugin& plugin) {
+    for (const dfs_bus* ops : plugin.staged_buses) {
+        const std::string name = ops->name;
+        // The bus's match() is plugin code: it gets a stub like a driver,
+        // under a key no driver name can take.
+        std::shared_ptr<Stub> stub = stubs_.activate("bus:" + name, nullptr, &plugin);
+        if (!stub) return Error::of(EEXIST, "bus " + name + " is registered meanwhile");
+        plugin.buses.emplace_back(name, stub);
+        const uint32_t gen = stub->generation();
+        Bus::MatchFn match = [stub, ops, gen](const Device& dev, const Driver& drv) {
+            Pin pin(stub->active());
+            if (!pin || stub->generation() != gen) return false;
+            if (!DFS_HAS_FIELD(ops, dfs_bus, match) || !ops->match) return platform_match(dev, drv);
+            CallScope scope(*stub, "match " + dev.name() + " with " + drv.name());
+            try {
+                return ops->match(&dev, drv.name().c_str()) != 0;
+            } catch (...) {
+                log(LogLevel::err, stub->name() + ": match threw; treated as no match");
+                return false;
+            }
+        };
+        if (Result<Bus*> b = add_bus(name, std::move(match), &plugin); !b) return b.error();
+    }
     for (const dfs_driver* ops : plugin.staged) {
         const std::string bus_name = ops->bus ? ops->bus : "platform";
         Bus* bus = find_bus(bus_name);
@@ -156,9 +220,9 @@ void Core::remove_driver(Driver& drv) {
 // the stubs to the inactive list. The object stays mapped: unmap is the
 // caller's.
 void Core::retire_plugin(Plugin& plugin) {
-    for (const DriverPtr& drv : plugin.drivers) stubs_.begin_unregister(drv->stub());
-    for (const DriverPtr& drv : plugin.drivers)
-        stubs_.drain(drv->stub(), std::chrono::steady_clock::now() + options_.unload_timeout);
+    const std::vector<Stub*> stubs = plugin_stubs(plugin);
+    for (Stub* stub : stubs) stubs_.begin_unregister(*stub);
+    for (Stub* stub : stubs) stubs_.drain(*stub, std::chrono::steady_clock::now() + options_.unload_timeout);
     for (const DriverPtr& drv : plugin.drivers) {
         std::vector<DevicePtr> bound;
         {
@@ -172,11 +236,13 @@ void Core::retire_plugin(Plugin& plugin) {
         }
         remove_driver(*drv);
     }
+    // Its buses go with every device on them (bus_unregister in a module's exit).
+    for (const auto& [bus_name, stub] : plugin.buses) remove_bus(bus_name);
     if (DFS_HAS_FIELD(&plugin.desc(), dfs_plugin_desc, exit) && plugin.desc().exit) {
         std::string thrown;
         call_plugin(plugin.name(), "exit", [&] { plugin.desc().exit(&plugin); return 0; }, &thrown);
     }
-    for (const DriverPtr& drv : plugin.drivers) stubs_.finish_unregister(drv->stub());
+    for (Stub* stub : stubs) stubs_.finish_unregister(*stub);
 }
 
 void Core::publish_module(const std::shared_ptr<Plugin>& plugin) {
@@ -230,22 +296,32 @@ Status Core::unload_plugin(const std::string& name, std::optional<std::chrono::m
 
 Status Core::unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout) {
     std::shared_ptr<Plugin> plugin = rec.plugin;
+    // Like a module whose bus other modules' drivers sit on: in use.
     {
         std::lock_guard lock(model_mu_);
+        for (const auto& [bus_name, stub] : plugin->buses) {
+            auto it = buses_.find(bus_name);
+            if (it == buses_.end()) continue;
+            for (const DriverPtr& d : it->second->drivers)
+                if (&d->plugin() != plugin.get())
+                    return Error::of(EBUSY, "plugin " + rec.name + " provides bus " + bus_name + ", used by driver " +
+                                                d->name() + " of plugin " + d->plugin().name() + "; unload that first");
+        }
         rec.state = StubState::going;
     }
+    const std::vector<Stub*> stubs = plugin_stubs(*plugin);
     // 1. New pins fail from here on: traffic cannot starve the drain.
-    for (const DriverPtr& drv : plugin->drivers) stubs_.begin_unregister(drv->stub());
+    for (Stub* stub : stubs) stubs_.begin_unregister(*stub);
     // 2. Wait for the calls in flight, bounded.
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (const DriverPtr& drv : plugin->drivers) {
-        if (stubs_.drain(drv->stub(), deadline)) continue;
+    for (Stub* stub : stubs) {
+        if (stubs_.drain(*stub, deadline)) continue;
         std::string calls;
-        for (const DriverPtr& d : plugin->drivers)
-            for (const RunningCall& c : running_calls(d->stub()))
+        for (Stub* s : stubs)
+            for (const RunningCall& c : running_calls(*s))
                 calls += (calls.empty() ? "" : ", ") + c.driver + ": " + c.what + " (thread " + std::to_string(c.tid) + ")";
         if (calls.empty()) calls = "pins held outside a tracked call";
-        for (const DriverPtr& d : plugin->drivers) stubs_.abort_unregister(d->stub());
+        for (Stub* s : stubs) stubs_.abort_unregister(*s);
         {
             std::lock_guard lock(model_mu_);
             rec.state = StubState::live;

@@ -18,8 +18,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const dfs_driver kDrvA = {sizeof(dfs_driver), DRIVERFS_ABI_VERSION, "a", "platform", nullptr, nullptr, nullptr, nullptr};
-const dfs_driver kDrvB = {sizeof(dfs_driver), DRIVERFS_ABI_VERSION, "b", "platform", nullptr, nullptr, nullptr, nullptr};
+dfs_driver test_driver(const char* name) {
+    dfs_driver d{};  // value-initialized: every callback absent
+    d.size = sizeof(dfs_driver);
+    d.version = DRIVERFS_ABI_VERSION;
+    d.name = name;
+    d.bus = "platform";
+    return d;
+}
+const dfs_driver kDrvA = test_driver("a");
+const dfs_driver kDrvB = test_driver("b");
 
 auto soon() { return std::chrono::steady_clock::now() + 2s; }
 

@@ -146,4 +146,13 @@ bool LogCapture::contains(std::string_view needle) const {
     return false;
 }
 
+bool LogCapture::before(std::string_view first, std::string_view second) const {
+    std::lock_guard lock(mu_);
+    for (const auto& l : lines_) {
+        if (l.find(first) != std::string::npos) return true;
+        if (l.find(second) != std::string::npos) return false;
+    }
+    return false;
+}
+
 }  // namespace dfs_test

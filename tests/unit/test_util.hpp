@@ -70,6 +70,8 @@ public:
     LogCapture();
     ~LogCapture();
     bool contains(std::string_view needle) const;
+    // A line containing `first` comes before any line containing `second`.
+    bool before(std::string_view first, std::string_view second) const;
 
 private:
     mutable std::mutex mu_;

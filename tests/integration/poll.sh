@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# poll() on an attribute, as sysfs_notify does it: a poller blocked on an open
+# brightness file wakes with POLLPRI|POLLERR when the value changes (led
+# notifies on every accepted write), a re-read at offset 0 gets the new value
+# and re-arms, an unchanged attribute does not wake, and a removed attribute
+# (the plugin unloaded) wakes its pollers with POLLERR.
+source "$(dirname "$0")/lib/common.sh"
+setup
+mount_led0
+
+out=$(python3 - "$D/brightness" "$M/control/unload" <<'PY'
+import os, select, subprocess, sys, time
+path, unload = sys.argv[1], sys.argv[2]
+fd = os.open(path, os.O_RDONLY)
+os.read(fd, 100)                          # arm, as sysfs needs a read first
+p = select.poll()
+p.register(fd, select.POLLPRI | select.POLLERR)
+
+def wait(ms):
+    t0 = time.monotonic()
+    ev = p.poll(ms)
+    return ev, time.monotonic() - t0
+
+ev, _ = wait(300)
+print("idle", "none" if not ev else hex(ev[0][1]))
+
+writer = subprocess.Popen(["sh", "-c", "sleep 0.3; echo 77 > '%s'" % path])
+ev, took = wait(5000)
+writer.wait()
+bits = ev[0][1] if ev else 0
+print("woke", "pri+err" if bits & select.POLLPRI and bits & select.POLLERR else hex(bits),
+      "late" if took >= 0.2 else "early(%.3f)" % took)
+os.lseek(fd, 0, os.SEEK_SET)
+print("value", os.read(fd, 100).decode().strip())
+ev, _ = wait(300)
+print("rearmed", "none" if not ev else hex(ev[0][1]))
+
+unloader = subprocess.Popen(["sh", "-c", "sleep 0.3; echo led > '%s'" % unload])
+ev, took = wait(5000)
+unloader.wait()
+bits = ev[0][1] if ev else 0
+print("removed", "err" if bits & select.POLLERR else hex(bits))
+try:
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.read(fd, 100)
+    print("read-after-removal", "OK")
+except OSError as e:
+    print("read-after-removal", e.errno)
+os.close(fd)
+PY
+) || fail "poll script failed: $out"
+
+expect_eq "poll with no change" "idle none" "$(sed -n 1p <<<"$out")"
+expect_eq "poll after a write" "woke pri+err late" "$(sed -n 2p <<<"$out")"
+expect_eq "re-read after the wake-up" "value 77" "$(sed -n 3p <<<"$out")"
+expect_eq "poll after the re-read" "rearmed none" "$(sed -n 4p <<<"$out")"
+expect_eq "poll when the attribute is removed" "removed err" "$(sed -n 5p <<<"$out")"
+expect_eq "read of the removed attribute (ENODEV=19)" "read-after-removal 19" "$(sed -n 6p <<<"$out")"

@@ -1,0 +1,189 @@
+// The device model through the core API: parents, uevents, power walks,
+// classes, deferred probe and buses registered by plugins.
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "driverfs/core.hpp"
+#include "test_util.hpp"
+
+using driverfs::Core;
+using driverfs::CoreOptions;
+using driverfs::Uevent;
+using dfs_test::read_attr;
+using dfs_test::write_attr;
+
+namespace {
+
+class DeviceModelTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        plugins_.install(dfs_test::plugin_so("led"), "led.so");
+        for (const char* fx : {"fx_pm", "fx_defer", "fx_bus"})
+            plugins_.install(dfs_test::fixture_so(fx), std::string(fx) + ".so");
+        core_.emplace(CoreOptions{plugins_.path(), std::chrono::milliseconds(5000)});
+        sub_ = core_->events().subscribe([this](const Uevent& ev) { events_.push_back(ev); });
+    }
+    void TearDown() override { core_->events().unsubscribe(sub_); }
+    Core& core() { return *core_; }
+
+    // "action devpath" of every event so far, in order.
+    std::vector<std::string> event_lines() const {
+        std::vector<std::string> out;
+        for (const Uevent& ev : events_) out.push_back(ev.action + " " + ev.devpath);
+        return out;
+    }
+    std::string bound_driver(const std::string& dev) {
+        for (const driverfs::DeviceInfo& d : core().devices())
+            if (d.name == dev) return d.driver;
+        return "<no such device>";
+    }
+    std::string link_target(const std::string& path) {
+        driverfs::NodePtr n = core().tree().resolve(path);
+        return n ? n->target() : "<missing>";
+    }
+
+    dfs_test::PrivateDir plugins_;
+    std::optional<Core> core_;
+    std::vector<Uevent> events_;  // delivered under the queue's lock, read after
+    uint64_t sub_ = 0;
+};
+
+TEST_F(DeviceModelTest, ChildrenLiveBelowTheirParentAndGoFirst) {
+    ASSERT_TRUE(core().add_device("platform", "hub0", {}));
+    ASSERT_TRUE(core().add_device("platform", "port1", {}, "hub0"));
+    EXPECT_NE(core().tree().resolve("devices/platform/hub0/port1"), nullptr);
+    EXPECT_EQ(link_target("bus/platform/devices/port1"), "../../../devices/platform/hub0/port1");
+    EXPECT_EQ(link_target("devices/platform/hub0/port1/subsystem"), "../../../../bus/platform");
+    auto dup = core().add_device("platform", "port1", {});
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(dup.error().code, EEXIST);
+    auto orphan = core().add_device("platform", "x", {}, "nohub");
+    ASSERT_FALSE(orphan);
+    EXPECT_EQ(orphan.error().code, ENODEV);
+
+    ASSERT_TRUE(core().remove_device("hub0"));
+    EXPECT_EQ(core().tree().resolve("devices/platform/hub0"), nullptr);
+    EXPECT_TRUE(core().devices().empty());
+    EXPECT_EQ(event_lines(), (std::vector<std::string>{
+                                 "add devices/platform/hub0", "add devices/platform/hub0/port1",
+                                 "remove devices/platform/hub0/port1", "remove devices/platform/hub0"}));
+    // Sequence numbers are 1, 2, 3, ... in order.
+    for (size_t i = 0; i < events_.size(); ++i) EXPECT_EQ(events_[i].seqnum, i + 1);
+}
+
+TEST_F(DeviceModelTest, UeventShowsAndSynthesizes) {
+    ASSERT_TRUE(core().load_plugin("led"));
+    ASSERT_TRUE(core().add_device("platform", "led0", {{"color", "red"}}));
+    EXPECT_EQ(read_attr(core(), "devices/platform/led0/uevent").data,
+              "DRIVER=led\nMODALIAS=platform:led0\nCOLOR=red\n");
+    EXPECT_EQ(event_lines(), (std::vector<std::string>{"load module/led", "add devices/platform/led0",
+                                                       "bind devices/platform/led0"}));
+    ASSERT_EQ(write_attr(core(), "devices/platform/led0/uevent", "change 1234 WHY=test\n").err, 0);
+    ASSERT_EQ(events_.size(), 4u);
+    const Uevent& ev = events_.back();
+    EXPECT_EQ(ev.action, "change");
+    EXPECT_EQ(ev.subsystem, "platform");
+    EXPECT_EQ(ev.env.at("SYNTH_UUID"), "1234");
+    EXPECT_EQ(ev.env.at("SYNTH_ARG_WHY"), "test");
+    EXPECT_EQ(ev.env.at("DRIVER"), "led");
+    EXPECT_EQ(write_attr(core(), "devices/platform/led0/uevent", "explode\n").err, EINVAL);
+    EXPECT_EQ(write_attr(core(), "devices/platform/led0/uevent", "change 1 =x\n").err, EINVAL);
+    EXPECT_EQ(events_.size(), 4u) << "a refused write emits nothing";
+
+    ASSERT_TRUE(core().unbind("platform", "led", "led0"));
+    EXPECT_EQ(events_.back().action, "unbind");
+    EXPECT_EQ(events_.back().env.count("DRIVER"), 0u) << "as Linux: unbind is sent once the driver is gone";
+    EXPECT_EQ(core().events().since(4).size(), 1u);
+}
+
+TEST_F(DeviceModelTest, SuspendWalksNewestFirstAndResumeOldestFirst) {
+    ASSERT_TRUE(core().load_plugin("fx_pm"));
+    for (const char* d : {"pm0", "pm1", "pm2"}) ASSERT_TRUE(core().add_device("platform", d, {}));
+    ASSERT_TRUE(core().add_device("platform", "lonely0", {}));  // unbound: suspended without a call
+    ASSERT_TRUE(core().suspend());
+    EXPECT_EQ(read_attr(core(), "devices/platform/pm0/pmlog").data, "suspend pm2\nsuspend pm1\nsuspend pm0\n");
+    for (const char* d : {"pm0", "pm1", "pm2", "lonely0"})
+        EXPECT_EQ(read_attr(core(), std::string("devices/platform/") + d + "/power/state").data, "suspended\n") << d;
+    ASSERT_TRUE(core().resume());
+    EXPECT_EQ(read_attr(core(), "devices/platform/pm0/pmlog").data,
+              "suspend pm2\nsuspend pm1\nsuspend pm0\nresume pm0\nresume pm1\nresume pm2\n");
+    EXPECT_EQ(read_attr(core(), "devices/platform/pm2/power/state").data, "active\n");
+}
+
+TEST_F(DeviceModelTest, AFailingSuspendAbortsAndResumesWhatWasSuspended) {
+    ASSERT_TRUE(core().load_plugin("fx_pm"));
+    for (const char* d : {"pm0", "pm1", "pm2"}) ASSERT_TRUE(core().add_device("platform", d, {}));
+    ASSERT_EQ(write_attr(core(), "devices/platform/pm0/fail_suspend", "1").err, 0);
+    auto s = core().suspend();
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, EBUSY);
+    EXPECT_NE(s.error().message.find("pm0"), std::string::npos) << s.error().message;
+    EXPECT_EQ(read_attr(core(), "devices/platform/pm0/pmlog").data,
+              "suspend pm2\nsuspend pm1\nresume pm1\nresume pm2\n");
+    for (const char* d : {"pm0", "pm1", "pm2"})
+        EXPECT_EQ(read_attr(core(), std::string("devices/platform/") + d + "/power/state").data, "active\n") << d;
+}
+
+TEST_F(DeviceModelTest, ShutdownCallsDriversNewestFirst) {
+    dfs_test::LogCapture logs;
+    ASSERT_TRUE(core().load_plugin("fx_pm"));
+    for (const char* d : {"pm0", "pm1"}) ASSERT_TRUE(core().add_device("platform", d, {}));
+    core().shutdown();
+    EXPECT_TRUE(logs.contains("pm shutdown pm1"));
+    EXPECT_TRUE(logs.contains("pm shutdown pm0"));
+    EXPECT_TRUE(logs.before("pm shutdown pm1", "pm shutdown pm0"));
+}
+
+TEST_F(DeviceModelTest, ClassLinksFollowTheBinding) {
+    ASSERT_TRUE(core().load_plugin("led"));
+    ASSERT_TRUE(core().add_device("platform", "led0", {}));
+    EXPECT_EQ(link_target("class/leds/led0"), "../../devices/platform/led0");
+    ASSERT_TRUE(core().unbind("platform", "led", "led0"));
+    EXPECT_EQ(core().tree().resolve("class/leds/led0"), nullptr);
+    ASSERT_TRUE(core().bind("platform", "led", "led0"));
+    EXPECT_EQ(link_target("class/leds/led0"), "../../devices/platform/led0");
+    ASSERT_TRUE(core().unload_plugin("led"));
+    EXPECT_EQ(core().tree().resolve("class/leds/led0"), nullptr);
+}
+
+TEST_F(DeviceModelTest, DeferredProbeIsRetriedWhenAnotherDeviceBinds) {
+    ASSERT_TRUE(core().load_plugin("fx_defer"));
+    ASSERT_TRUE(core().add_device("platform", "needy0", {}));
+    EXPECT_EQ(bound_driver("needy0"), "") << "probe deferred";
+    auto direct = core().bind("platform", "needy", "needy0");
+    ASSERT_FALSE(direct);
+    EXPECT_EQ(direct.error().code, EAGAIN);
+    ASSERT_TRUE(core().add_device("platform", "supplier0", {}));
+    EXPECT_EQ(bound_driver("supplier0"), "supplier");
+    EXPECT_EQ(bound_driver("needy0"), "needy") << "retried after supplier0 bound";
+}
+
+TEST_F(DeviceModelTest, PluginBusMatchesWithItsOwnRuleAndGoesAtUnload) {
+    ASSERT_TRUE(core().load_plugin("fx_bus"));
+    EXPECT_NE(core().tree().resolve("bus/fxbus/drivers/fxdrv"), nullptr);
+    EXPECT_EQ(bound_driver("fx0"), "fxdrv");
+    EXPECT_EQ(bound_driver("fx1"), "") << "its `for` names no loaded driver";
+    EXPECT_EQ(read_attr(core(), "devices/fxbus/fx0/id").data, "fx0\n");
+    EXPECT_EQ(link_target("bus/fxbus/devices/fx0"), "../../../devices/fxbus/fx0");
+    auto bus_stub = core().stubs().find("bus:fxbus");
+    ASSERT_NE(bus_stub, nullptr);
+    EXPECT_EQ(bus_stub->state(), driverfs::StubState::live);
+
+    // Platform devices never match fxbus drivers, whatever their name.
+    ASSERT_TRUE(core().add_device("platform", "fxdrv0", {}));
+    EXPECT_EQ(bound_driver("fxdrv0"), "");
+
+    ASSERT_TRUE(core().unload_plugin("fx_bus"));
+    EXPECT_EQ(core().tree().resolve("bus/fxbus"), nullptr);
+    EXPECT_EQ(core().tree().resolve("devices/fxbus"), nullptr);
+    EXPECT_EQ(bound_driver("fx0"), "<no such device>");
+    EXPECT_EQ(bus_stub->state(), driverfs::StubState::gone);
+
+    ASSERT_TRUE(core().load_plugin("fx_bus"));
+    EXPECT_EQ(bound_driver("fx0"), "fxdrv");
+    EXPECT_EQ(core().stubs().find("bus:fxbus").get(), bus_stub.get()) << "the bus's stub is reused";
+    EXPECT_EQ(bus_stub->generation(), 2u);
+}
+
+}  // namespace
