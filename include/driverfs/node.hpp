@@ -33,8 +33,19 @@ public:
     virtual Result<size_t> store(std::string_view data) = 0;
     // Can the attribute be called at all right now (open-time validation)?
     virtual Status validate() { return {}; }
-    // Largest offset+size a read or write may reach.
+    // What stat reports: a page for text attributes, as sysfs.
     virtual size_t size() const { return kPageSize; }
+
+    // Binary attributes: raw bytes at an offset, no snapshot, no page limit.
+    virtual bool binary() const { return false; }
+    virtual Result<size_t> read_at(char* out, size_t count, size_t offset) {
+        (void)out, (void)count, (void)offset;
+        return Error::of(EINVAL, "not a binary attribute");
+    }
+    virtual Result<size_t> write_at(std::string_view data, size_t offset) {
+        (void)data, (void)offset;
+        return Error::of(EINVAL, "not a binary attribute");
+    }
 
     static constexpr size_t kPageSize = 4096;
 };

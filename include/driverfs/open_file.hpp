@@ -27,7 +27,8 @@ public:
     // later offsets are served from that snapshot.
     Result<size_t> read(char* out, size_t size, off_t offset);
     // store receives the whole buffer, cut to one page as sysfs does; the
-    // offset is ignored, as in sysfs.
+    // offset is ignored, as in sysfs. Binary attributes get the exact offset
+    // and size instead (read_at/write_at).
     Result<size_t> write(std::string_view data, off_t offset);
 
     const NodePtr& node() const { return node_; }

@@ -57,6 +57,35 @@ typedef struct dfs_attribute {
 	                 const char *buf, size_t len);
 } dfs_attribute;
 
+/* A binary attribute: raw bytes at an offset, `length` bytes long (may be
+ * more than a page), no snapshot; reads at or past `length` return 0 bytes,
+ * writes there fail with EFBIG, longer requests are cut at `length`. */
+typedef struct dfs_bin_attribute {
+	uint32_t size;    /* sizeof(dfs_bin_attribute) */
+	uint32_t version; /* DRIVERFS_ABI_VERSION */
+	const char *name;
+	uint32_t mode;
+	size_t length;
+	/* Copy up to count bytes at offset off into buf; bytes copied or -errno. */
+	ssize_t (*read)(dfs_device *dev, const struct dfs_bin_attribute *attr,
+	                char *buf, size_t off, size_t count);
+	/* Take count bytes at offset off; bytes taken or -errno. */
+	ssize_t (*write)(dfs_device *dev, const struct dfs_bin_attribute *attr,
+	                 const char *buf, size_t off, size_t count);
+} dfs_bin_attribute;
+
+/* Attributes created together; a named group is a subdirectory of the
+ * device, like sysfs attribute groups. */
+typedef struct dfs_attribute_group {
+	uint32_t size;    /* sizeof(dfs_attribute_group) */
+	uint32_t version; /* DRIVERFS_ABI_VERSION */
+	const char *name; /* NULL: in the device directory itself */
+	const dfs_attribute *const *attrs; /* NULL-terminated */
+	/* The mode to create attr with on dev, or 0 to leave it out. Called at
+	 * bind time. NULL: every attribute, with its own mode. */
+	uint32_t (*is_visible)(dfs_device *dev, const dfs_attribute *attr);
+} dfs_attribute_group;
+
 typedef struct dfs_driver {
 	uint32_t size;    /* sizeof(dfs_driver) */
 	uint32_t version; /* DRIVERFS_ABI_VERSION */
@@ -85,6 +114,10 @@ typedef struct dfs_driver {
 	void (*shutdown)(dfs_device *dev);
 	/* Class the bound devices belong to: class/<class_name>/<dev>. NULL: none. */
 	const char *class_name;
+	/* NULL-terminated binary attributes and attribute groups, created on
+	 * every bound device like dev_attrs. */
+	const dfs_bin_attribute *const *bin_attrs;
+	const dfs_attribute_group *const *groups;
 } dfs_driver;
 
 /* A bus a plugin registers: where its own devices and drivers meet. */

@@ -77,22 +77,62 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
 }
 
 void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
+    // Runs with the driver pinned (from probe_locked): its structs are mapped.
     const dfs_driver* ops = drv->stub().driver();
     std::vector<NodePtr> nodes;
+    auto add = [&](const NodePtr& dir, const std::string& name, uint32_t mode, std::unique_ptr<AttrOps> attr) {
+        Result<NodePtr> node = tree_.add_attr(dir, name, mode & 0777, std::move(attr));
+        if (!node) {
+            log(LogLevel::warning, "driver " + drv->name() + ": attribute " + name + " of " + dev.name() +
+                                       " not created: " + node.error().message);
+            return;
+        }
+        nodes.push_back(node.value());
+    };
+    auto usable = [](const dfs_attribute* a) {
+        return a->size >= offsetof(dfs_attribute, mode) + sizeof a->mode && a->name;
+    };
     if (DFS_HAS_FIELD(ops, dfs_driver, dev_attrs) && ops->dev_attrs) {
-        for (const dfs_attribute* const* a = ops->dev_attrs; *a; ++a) {
-            const dfs_attribute* attr = *a;
-            if (attr->size < offsetof(dfs_attribute, mode) + sizeof attr->mode || !attr->name) continue;
-            std::string name = attr->name;
-            Result<NodePtr> node = tree_.add_attr(
-                dev.dir, name, attr->mode & 0777,
-                std::make_unique<DriverAttr>(drv, attr, dev.shared_from_this(), name));
-            if (!node) {
-                log(LogLevel::warning, "driver " + drv->name() + ": attribute " + name + " of " + dev.name() +
-                                           " not created: " + node.error().message);
+        for (const dfs_attribute* const* a = ops->dev_attrs; *a; ++a)
+            if (usable(*a))
+                add(dev.dir, (*a)->name, (*a)->mode,
+                    std::make_unique<DriverAttr>(drv, *a, dev.shared_from_this(), (*a)->name));
+    }
+    if (DFS_HAS_FIELD(ops, dfs_driver, bin_attrs) && ops->bin_attrs) {
+        for (const dfs_bin_attribute* const* b = ops->bin_attrs; *b; ++b) {
+            const dfs_bin_attribute* bin = *b;
+            if (bin->size < offsetof(dfs_bin_attribute, write) + sizeof bin->write || !bin->name) continue;
+            add(dev.dir, bin->name, bin->mode,
+                std::make_unique<DriverBinAttr>(drv, bin, bin->length, dev.shared_from_this(), bin->name));
+        }
+    }
+    if (DFS_HAS_FIELD(ops, dfs_driver, groups) && ops->groups) {
+        for (const dfs_attribute_group* const* g = ops->groups; *g; ++g) {
+            const dfs_attribute_group* group = *g;
+            if (group->size < offsetof(dfs_attribute_group, is_visible) + sizeof group->is_visible || !group->attrs)
                 continue;
+            NodePtr dir = dev.dir;
+            if (group->name) {
+                Result<NodePtr> sub = tree_.add_dir(dev.dir, group->name);
+                if (!sub) {
+                    log(LogLevel::warning, "driver " + drv->name() + ": group " + group->name + " of " + dev.name() +
+                                               " not created: " + sub.error().message);
+                    continue;
+                }
+                dir = sub.value();
+                nodes.push_back(dir);
             }
-            nodes.push_back(node.value());
+            for (const dfs_attribute* const* a = group->attrs; *a; ++a) {
+                if (!usable(*a)) continue;
+                uint32_t mode = (*a)->mode;
+                if (group->is_visible) {  // plugin code, under the caller's pin
+                    int visible = call_driver(drv->stub(), std::string("is_visible ") + (*a)->name,
+                                              [&] { return static_cast<int>(group->is_visible(&dev, *a) & 07777); });
+                    if (visible <= 0) continue;  // hidden, or it threw (logged)
+                    mode = static_cast<uint32_t>(visible);
+                }
+                add(dir, (*a)->name, mode, std::make_unique<DriverAttr>(drv, *a, dev.shared_from_this(), (*a)->name));
+            }
         }
     }
     const std::string dev_path = tree_.path_of(*dev.dir);

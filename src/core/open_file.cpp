@@ -22,6 +22,11 @@ Result<std::unique_ptr<OpenFile>> OpenFile::open(NodePtr node, int flags) {
 
 Result<size_t> OpenFile::read(char* out, size_t size, off_t offset) {
     if (offset < 0) return Error::of(EINVAL, "negative offset");
+    if (node_->ops()->binary()) {
+        Pin pin(node_->active());
+        if (!pin) return Error::of(ENODEV, node_->name + " was removed");
+        return node_->ops()->read_at(out, size, static_cast<size_t>(offset));
+    }
     std::lock_guard lock(mu_);
     // Even a read served from the snapshot needs the attribute alive, as in
     // kernfs: a removed attribute answers ENODEV at any offset.
@@ -41,7 +46,13 @@ Result<size_t> OpenFile::read(char* out, size_t size, off_t offset) {
     return len;
 }
 
-Result<size_t> OpenFile::write(std::string_view data, off_t) {
+Result<size_t> OpenFile::write(std::string_view data, off_t offset) {
+    if (node_->ops()->binary()) {
+        if (offset < 0) return Error::of(EINVAL, "negative offset");
+        Pin pin(node_->active());
+        if (!pin) return Error::of(ENODEV, node_->name + " was removed");
+        return node_->ops()->write_at(data, static_cast<size_t>(offset));
+    }
     // Linux sysfs hands store() at most one page and reports the write as
     // short: a 4097-byte write() returns 4096 (checked on this project's
     // kernel; see driverfs(5)).

@@ -27,8 +27,11 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-    std::vector<char> buf(std::min(size, AttrOps::kPageSize));
-    Result<size_t> n = file_of(fi).read(buf.data(), buf.size(), off);
+    OpenFile& file = file_of(fi);
+    // A text attribute is one page at most; a binary one takes what the
+    // kernel asks for (it bounds requests by max_read).
+    std::vector<char> buf(file.node()->ops()->binary() ? size : std::min(size, AttrOps::kPageSize));
+    Result<size_t> n = file.read(buf.data(), buf.size(), off);
     if (!n) fuse_reply_err(req, n.error().code);
     else fuse_reply_buf(req, buf.data(), n.value());
 }

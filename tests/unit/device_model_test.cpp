@@ -2,9 +2,12 @@
 // classes, deferred probe and buses registered by plugins.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <optional>
 
 #include "driverfs/core.hpp"
+#include "driverfs/open_file.hpp"
 #include "test_util.hpp"
 
 using driverfs::Core;
@@ -184,6 +187,77 @@ TEST_F(DeviceModelTest, PluginBusMatchesWithItsOwnRuleAndGoesAtUnload) {
     EXPECT_EQ(bound_driver("fx0"), "fxdrv");
     EXPECT_EQ(core().stubs().find("bus:fxbus").get(), bus_stub.get()) << "the bus's stub is reused";
     EXPECT_EQ(bus_stub->generation(), 2u);
+}
+
+}  // namespace
+
+namespace {
+
+class BinaryAndGroupsTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        plugins_.install(dfs_test::fixture_so("fx_eeprom"), "fx_eeprom.so");
+        core_.emplace(CoreOptions{plugins_.path(), std::chrono::milliseconds(5000)});
+        ASSERT_TRUE(core_->load_plugin("fx_eeprom"));
+        ASSERT_TRUE(core_->add_device("platform", "eeprom0", {}));
+    }
+    std::unique_ptr<driverfs::OpenFile> open(const std::string& path, int flags) {
+        auto f = driverfs::OpenFile::open(core_->tree().resolve(path), flags);
+        EXPECT_TRUE(f) << path;
+        return f ? std::move(f.value()) : nullptr;
+    }
+    std::string last_io() { return read_attr(*core_, "devices/platform/eeprom0/last_io").data; }
+
+    dfs_test::PrivateDir plugins_;
+    std::optional<Core> core_;
+};
+
+TEST_F(BinaryAndGroupsTest, BinaryAttributesGetExactOffsetsAndHonourTheirLength) {
+    const std::string path = "devices/platform/eeprom0/eeprom";
+    EXPECT_EQ(core_->tree().resolve(path)->ops()->size(), 10000u) << "stat size is the attribute's length";
+    auto f = open(path, O_RDWR);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(dfs_test::read_handle(*f, 0, 10).data, "abcdefghij");
+    EXPECT_EQ(last_io(), "read 0 10\n");
+    EXPECT_EQ(dfs_test::read_handle(*f, 26 * 200 + 3, 3).data, "def");
+    EXPECT_EQ(last_io(), "read 5203 3\n");
+    EXPECT_EQ(dfs_test::read_handle(*f, 0, 6000).data.size(), 6000u) << "more than a page in one read";
+    EXPECT_EQ(dfs_test::read_handle(*f, 9995, 100).data.size(), 5u) << "cut at the end";
+    EXPECT_EQ(last_io(), "read 9995 5\n");
+    EXPECT_EQ(dfs_test::read_handle(*f, 10000, 100).data, "") << "at the end: 0 bytes";
+    EXPECT_EQ(last_io(), "read 9995 5\n") << "and the driver was not called";
+
+    auto w = f->write("XY", 5000);
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w.value(), 2u);
+    EXPECT_EQ(last_io(), "write 5000 2\n");
+    EXPECT_EQ(dfs_test::read_handle(*f, 4999, 4).data, std::string(1, static_cast<char>('a' + 4999 % 26)) + "XY" +
+                                                           std::string(1, static_cast<char>('a' + 5002 % 26)));
+    EXPECT_EQ(dfs_test::read_handle(*f, 5000, 2).data, "XY");
+    auto past = f->write("Z", 10000);
+    ASSERT_FALSE(past);
+    EXPECT_EQ(past.error().code, EFBIG);
+    auto cut = f->write("0123456789", 9995);
+    ASSERT_TRUE(cut);
+    EXPECT_EQ(cut.value(), 5u);
+    EXPECT_EQ(last_io(), "write 9995 5\n");
+}
+
+TEST_F(BinaryAndGroupsTest, GroupsMakeSubdirectoriesAndHonourVisibility) {
+    ASSERT_TRUE(core_->add_device("platform", "eeprom1", {{"secret", "1"}}));
+    auto& tree = core_->tree();
+    ASSERT_NE(tree.resolve("devices/platform/eeprom0/settings"), nullptr);
+    EXPECT_EQ(tree.resolve("devices/platform/eeprom0/settings")->kind, driverfs::NodeKind::dir);
+    EXPECT_EQ(tree.resolve("devices/platform/eeprom0/settings/mode")->mode(), 0400u) << "is_visible sets the mode";
+    EXPECT_EQ(tree.resolve("devices/platform/eeprom0/settings/secret"), nullptr) << "hidden without secret=1";
+    ASSERT_NE(tree.resolve("devices/platform/eeprom1/settings/secret"), nullptr);
+    EXPECT_EQ(tree.resolve("devices/platform/eeprom1/settings/secret")->mode(), 0440u);
+    EXPECT_EQ(read_attr(*core_, "devices/platform/eeprom1/settings/secret").data, "eeprom1:secret\n");
+    EXPECT_EQ(read_attr(*core_, "devices/platform/eeprom0/serial").data, "eeprom0:serial\n") << "unnamed group";
+    ASSERT_TRUE(core_->unbind("platform", "eeprom", "eeprom0"));
+    EXPECT_EQ(tree.resolve("devices/platform/eeprom0/settings"), nullptr);
+    EXPECT_EQ(tree.resolve("devices/platform/eeprom0/serial"), nullptr);
+    EXPECT_EQ(tree.resolve("devices/platform/eeprom0/eeprom"), nullptr);
 }
 
 }  // namespace
