@@ -5,7 +5,9 @@
 #include <fcntl.h>
 
 #include <optional>
+#include <thread>
 
+#include "driverfs/call_tracker.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/open_file.hpp"
 #include "test_util.hpp"
@@ -22,7 +24,7 @@ class DeviceModelTest : public ::testing::Test {
 protected:
     void SetUp() override {
         plugins_.install(dfs_test::plugin_so("led"), "led.so");
-        for (const char* fx : {"fx_pm", "fx_defer", "fx_bus"})
+        for (const char* fx : {"fx_pm", "fx_defer", "fx_bus", "fx_slowprobe"})
             plugins_.install(dfs_test::fixture_so(fx), std::string(fx) + ".so");
         core_.emplace(CoreOptions{plugins_.path(), std::chrono::milliseconds(5000)});
         sub_ = core_->events().subscribe([this](const Uevent& ev) { events_.push_back(ev); });
@@ -160,6 +162,28 @@ TEST_F(DeviceModelTest, DeferredProbeIsRetriedWhenAnotherDeviceBinds) {
     ASSERT_TRUE(core().add_device("platform", "supplier0", {}));
     EXPECT_EQ(bound_driver("supplier0"), "supplier");
     EXPECT_EQ(bound_driver("needy0"), "needy") << "retried after supplier0 bound";
+}
+
+// Pin site 3: matching a new device walks the driver list, pinning each
+// driver. A driver unloaded while the walk is inside another driver's probe
+// is skipped, never called, and its unload does not wait for the walk.
+TEST_F(DeviceModelTest, ADriverUnloadedDuringAWalkIsSkipped) {
+    ASSERT_TRUE(core().load_plugin("fx_slowprobe"));  // first in the list
+    ASSERT_TRUE(core().load_plugin("led"));
+    std::thread walker([&] { EXPECT_TRUE(core().add_device("platform", "led0", {})); });
+    // Wait until the walk is inside slow's probe.
+    auto slow = core().stubs().find("slow");
+    const auto t0 = std::chrono::steady_clock::now();
+    while (driverfs::running_calls(*slow).empty() && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_FALSE(driverfs::running_calls(*slow).empty());
+    const auto u0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(core().unload_plugin("led"));
+    EXPECT_LT(std::chrono::steady_clock::now() - u0, std::chrono::milliseconds(400))
+        << "unload waited for a walk that held no pin on led";
+    walker.join();
+    EXPECT_EQ(bound_driver("led0"), "") << "led was unloaded mid-walk and must not have been probed";
+    EXPECT_EQ(core().tree().resolve("devices/platform/led0/brightness"), nullptr);
 }
 
 TEST_F(DeviceModelTest, PluginBusMatchesWithItsOwnRuleAndGoesAtUnload) {
