@@ -27,7 +27,12 @@
 extern "C" {
 #endif
 
-#define DRIVERFS_ABI_VERSION 1u
+/* History: 1 first release; 2 added dfs_driver's suspend, resume, shutdown,
+ * class_name, bin_attrs, groups and dfs_host's register_bus, add_device
+ * (all appended: a version-1 plugin still loads, its structs are shorter). */
+#define DRIVERFS_ABI_VERSION 2u
+/* The oldest plugin ABI this host still loads. */
+#define DRIVERFS_ABI_MIN 1u
 #define DRIVERFS_ENTRY_SYMBOL "driverfs_plugin_entry"
 
 /* probe() may return -DFS_EPROBE_DEFER (Linux's EPROBE_DEFER): "not yet,

@@ -177,7 +177,11 @@ Result<const dfs_plugin_desc*> plugin_descriptor(const SharedObject& so) {
     if (desc->size < offsetof(dfs_plugin_desc, exit) + sizeof desc->exit)
         return Error::of(ENOEXEC, so.source + ": plugin descriptor is too small (size " +
                                       std::to_string(desc->size) + ")");
-    if (desc->abi_version == 0 || desc->abi_version > DRIVERFS_ABI_VERSION)
+    if (desc->abi_version < DRIVERFS_ABI_MIN)
+        return Error::of(EPROTO, so.source + " was built for driverfs plugin ABI " +
+                                     std::to_string(desc->abi_version) + ", older than the oldest this driverfsd loads (" +
+                                     std::to_string(DRIVERFS_ABI_MIN) + "): rebuild it against this host's driverfs/plugin.h");
+    if (desc->abi_version > DRIVERFS_ABI_VERSION)
         return Error::of(EPROTO, so.source + " needs driverfs plugin ABI " + std::to_string(desc->abi_version) +
                                      " but this driverfsd provides ABI " + std::to_string(DRIVERFS_ABI_VERSION) +
                                      ": rebuild the plugin against this host's driverfs/plugin.h or upgrade driverfsd");

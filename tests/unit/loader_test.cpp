@@ -198,3 +198,21 @@ TEST_F(LoaderTest, RefusalsLeaveTheCoreUsable) {
     ASSERT_TRUE(core().add_device("platform", "led0", {}));
     EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/led0/max_brightness").data, "255\n");
 }
+
+// A plugin built against ABI version N-1 (the frozen version-1 header, in C)
+// still loads and works: the host reads only the fields its structs have.
+TEST_F(LoaderTest, AnOlderAbiPluginStillLoads) {
+    static_assert(DRIVERFS_ABI_VERSION == 2u && DRIVERFS_ABI_MIN == 1u, "update the N-1 fixture with the ABI");
+    auto r = core().load_plugin(fixture("fx_abi_v1"));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r.value(), "fx_abi_v1");
+    ASSERT_TRUE(core().add_device("platform", "oldie0", {}));
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/oldie0/value").data, "7\n");
+    EXPECT_EQ(dfs_test::write_attr(core(), "devices/platform/oldie0/value", "42").err, 0);
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/oldie0/value").data, "42\n");
+    // Walks that use version-2 callbacks skip what a version-1 driver lacks.
+    EXPECT_TRUE(core().suspend());
+    EXPECT_TRUE(core().resume());
+    EXPECT_EQ(core().tree().resolve("class/oldie0"), nullptr);
+    EXPECT_TRUE(core().unload_plugin("fx_abi_v1"));
+}
