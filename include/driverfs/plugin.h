@@ -158,7 +158,8 @@ typedef struct dfs_host {
 	void (*set_drvdata)(dfs_device *dev, void *data);
 	void *(*get_drvdata)(const dfs_device *dev);
 	void (*log)(dfs_plugin *self, int level, const char *message);
-	/* Tell pollers of dev's attribute `attr` that its value changed. */
+	/* Tell pollers of dev's attribute `attr` that its value changed; an
+	 * attribute of a named group is "group/attr". */
 	void (*notify)(dfs_device *dev, const char *attr);
 
 	/* Fields below were added after the first release; check `size`. */

@@ -64,7 +64,16 @@ void host_notify(dfs_device* dev, const char* attr) noexcept {
     try {
         Device* d = Device::from(dev);
         if (!d->tree || !d->dir) return;
-        if (Result<NodePtr> n = d->tree->lookup(d->dir->ino, attr, false)) d->tree->notify_changed(*n.value());
+        // `attr` may name an attribute of a named group: "group/attr".
+        NodePtr node = d->dir;
+        std::string_view rest = attr;
+        while (node && !rest.empty()) {
+            size_t slash = rest.find('/');
+            Result<NodePtr> next = d->tree->lookup(node->ino, rest.substr(0, slash), false);
+            node = next ? next.value() : nullptr;
+            rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+        }
+        if (node && node->kind == NodeKind::attr) d->tree->notify_changed(*node);
     } catch (const std::bad_alloc&) {
     }
 }

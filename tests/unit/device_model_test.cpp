@@ -251,8 +251,11 @@ TEST_F(BinaryAndGroupsTest, BinaryAttributesGetExactOffsetsAndHonourTheirLength)
     EXPECT_EQ(dfs_test::read_handle(*f, 10000, 100).data, "") << "at the end: 0 bytes";
     EXPECT_EQ(last_io(), "read 9995 5\n") << "and the driver was not called";
 
+    driverfs::NodePtr grouped = core_->tree().resolve("devices/platform/eeprom0/settings/mode");
+    const uint64_t events_before = grouped->events.load();
     auto w = f->write("XY", 5000);
     ASSERT_TRUE(w);
+    EXPECT_EQ(grouped->events.load(), events_before + 1) << "notify reaches an attribute by group/name";
     EXPECT_EQ(w.value(), 2u);
     EXPECT_EQ(last_io(), "write 5000 2\n");
     EXPECT_EQ(dfs_test::read_handle(*f, 4999, 4).data, std::string(1, static_cast<char>('a' + 4999 % 26)) + "XY" +
