@@ -17,18 +17,24 @@ namespace driverfs {
 //   count_ >= 0  active; count_ is the number of pins held.
 //   count_ <  0  deactivated; count_ - kBias pins are still held.
 //
-//   pin():        fetch_add(1). Old value >= 0: pinned. Old value < 0: the
-//                 object is deactivated, undo with unpin() and fail.
+//   pin():        compare-exchange v -> v+1 while v >= 0 (kernfs's
+//                 atomic_inc_unless_negative). Uncontended that is one
+//                 atomic op; a negative v fails at once without writing, so
+//                 a stream of failing pins never touches the count.
 //   unpin():      fetch_sub(1). If the new value is kBias the last pin of a
 //                 deactivated object is gone: wake the drainer.
 //   deactivate(): fetch_add(kBias). Every later pin() sees a negative value
 //                 and fails at once, so steady traffic cannot starve a drain.
 //   drain():      wait until count_ == kBias, i.e. no pin is held.
 //
-// Why it is safe: a pin that succeeded did its fetch_add before the
-// deactivate's fetch_add in the single modification order of count_, so the
-// deactivate's result includes it and drain() cannot return until the
-// matching unpin. A pin that comes later sees the bias and never calls in.
+// Why it is safe: a pin that succeeded did its CAS before the deactivate's
+// CAS in the single modification order of count_, so the deactivate's result
+// includes it and drain() cannot return until the matching unpin. A pin that
+// comes later sees the bias and never calls in.
+// Why the drain cannot starve: after deactivate() the count only goes down
+// (failed pins write nothing), so it reaches kBias once the calls in flight
+// return, whatever the traffic. (An earlier fetch_add-then-undo pin let a
+// stream of failing pins hold the count above kBias; tests/model found it.)
 // Why the wake-up is never lost: the drainer checks count_ under drain_mu()
 // and sleeps on drain_cv() atomically; unpin() takes drain_mu() before
 // notifying, so it either runs before the drainer's check (which then sees
@@ -53,9 +59,11 @@ public:
 
     // O(1): one atomic add on success. Returns false if deactivated.
     [[nodiscard]] bool pin() noexcept {
-        if (count_.fetch_add(1, std::memory_order_acquire) >= 0) return true;
-        unpin();
-        return false;
+        int64_t v = count_.load(std::memory_order_relaxed);
+        do {
+            if (v < 0) return false;
+        } while (!count_.compare_exchange_weak(v, v + 1, std::memory_order_acquire, std::memory_order_relaxed));
+        return true;
     }
 
     void unpin() noexcept {
@@ -91,7 +99,7 @@ public:
 
     bool active() const noexcept { return count_.load(std::memory_order_relaxed) >= 0; }
 
-    // Pins held right now (a snapshot; includes pins that are about to fail).
+    // Pins held right now (a snapshot).
     int64_t in_flight() const noexcept {
         int64_t v = count_.load(std::memory_order_relaxed);
         return v >= 0 ? v : v - kBias;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "driverfs/bus.hpp"
@@ -117,7 +118,6 @@ private:
     DevicePtr find_device(const std::string& name);
     Status remove_device(const DevicePtr& dev);
     void emit(const std::string& action, const Device& dev, std::map<std::string, std::string> extra = {});
-    std::string device_path(const Device& dev) const;
     Result<Bus*> add_bus(const std::string& name, Bus::MatchFn match, Plugin* owner = nullptr);
     // Remove a plugin's bus and every device on it; the Bus object is kept
     // (retired_buses_) because drivers, devices and nodes may still name it.
@@ -130,7 +130,7 @@ private:
     Result<std::string> load_locked(const std::string& name_or_path, std::shared_ptr<Plugin>& loaded);
     static std::vector<Stub*> plugin_stubs(const Plugin& plugin);  // drivers' and buses'
     Status commit_plugin(Plugin& plugin);
-    void retire_plugin(Plugin& plugin);
+    bool retire_plugin(Plugin& plugin);
     void publish_module(const std::shared_ptr<Plugin>& plugin);
     void remove_driver(Driver& drv);
     Status unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout);
@@ -174,6 +174,7 @@ private:
     std::map<std::string, std::unique_ptr<Bus>, std::less<>> buses_;
     std::vector<std::unique_ptr<Bus>> retired_buses_;
     std::vector<DevicePtr> all_devices_;  // registration order: the power walks' list
+    std::unordered_map<std::string, DevicePtr> devices_by_name_;  // names are unique across buses
     std::vector<std::weak_ptr<Device>> deferred_;  // probe said EPROBE_DEFER
     std::atomic<bool> bound_since_retry_{false};   // a device bound: retry deferred_
 

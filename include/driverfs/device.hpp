@@ -21,13 +21,14 @@ class Driver;
 
 class Device : public dfs_device, public std::enable_shared_from_this<Device> {
 public:
-    Device(std::string name, Bus& bus, std::map<std::string, std::string> props)
-        : name_(std::move(name)), bus_(bus), props_(std::move(props)) {}
+    Device(std::string name, Bus& bus, std::map<std::string, std::string> props);
 
     const std::string& name() const { return name_; }
     Bus& bus() const { return bus_; }
     // Properties are fixed at creation, so plugins may read them without a lock.
     const std::map<std::string, std::string>& properties() const { return props_; }
+    // What the platform rule compares with a driver's names; fixed at creation.
+    const std::string& match_key() const { return match_key_; }
     const char* property(const std::string& key) const {
         auto it = props_.find(key);
         return it == props_.end() ? nullptr : it->second.c_str();
@@ -45,6 +46,7 @@ public:
     std::shared_ptr<Driver> driver;            // bound driver, or null
     std::string driver_override;
     NodePtr dir;                               // devices/platform/<name>
+    std::string path;                          // dir's path in the tree; set with dir
     // Created for the bound driver. Weak: those attribute nodes hold the
     // device (a call must find it alive), and the tree owns them.
     std::vector<std::weak_ptr<Node>> driver_nodes;
@@ -59,7 +61,11 @@ private:
     const std::string name_;
     Bus& bus_;
     const std::map<std::string, std::string> props_;
+    const std::string match_key_;
 };
+
+// "led0", "led.1", "led-2" -> "led"; a name that is all digits stays.
+std::string strip_instance_number(const std::string& name);
 
 using DevicePtr = std::shared_ptr<Device>;
 

@@ -14,5 +14,8 @@ using LogSink = std::function<void(LogLevel, std::string_view)>;
 void set_log_sink(LogSink sink);
 void set_log_threshold(LogLevel max_level);
 void log(LogLevel level, std::string_view message);
+// Whether a message at `level` would be written: lets hot paths skip
+// building it.
+bool log_enabled(LogLevel level);
 
 }  // namespace driverfs

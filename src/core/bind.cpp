@@ -34,9 +34,12 @@ std::string strip_instance_number(const std::string& name) {
     return end == 0 ? name : name.substr(0, end);
 }
 
+Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> props)
+    : name_(std::move(name)), bus_(bus), props_(std::move(props)),
+      match_key_(props_.count("compatible") ? props_.at("compatible") : strip_instance_number(name_)) {}
+
 bool platform_match(const Device& dev, const Driver& drv) {
-    const char* compatible = dev.property("compatible");
-    std::string key = compatible ? compatible : strip_instance_number(dev.name());
+    const std::string& key = dev.match_key();
     if (drv.compatible().empty()) return key == drv.name();
     for (const std::string& c : drv.compatible())
         if (c == key) return true;
@@ -70,7 +73,7 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
     // Still pinned: an unload that starts now drains this call, then finds
     // the device bound and unbinds it.
     attach_driver_nodes(dev, drv);
-    log(LogLevel::info, "device " + dev.name() + " bound to " + drv->name());
+    if (log_enabled(LogLevel::info)) log(LogLevel::info, "device " + dev.name() + " bound to " + drv->name());
     emit("bind", dev);
     bound_since_retry_.store(true, std::memory_order_release);
     return {};
@@ -135,8 +138,8 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
             }
         }
     }
-    const std::string dev_path = tree_.path_of(*dev.dir);
-    const std::string drv_path = tree_.path_of(*drv->dir);
+    const std::string& dev_path = dev.path;
+    const std::string drv_path = "bus/" + drv->bus().name() + "/drivers/" + drv->name();
     if (auto l = tree_.add_symlink(dev.dir, "driver", relative_link(dev_path, drv_path))) nodes.push_back(l.value());
     if (auto l = tree_.add_symlink(drv->dir, dev.name(), relative_link(drv_path, dev_path)))
         nodes.push_back(l.value());
@@ -187,7 +190,7 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
         });
     }
     detach_binding(dev);
-    log(LogLevel::info, "device " + dev.name() + " unbound from " + drv->name());
+    if (log_enabled(LogLevel::info)) log(LogLevel::info, "device " + dev.name() + " unbound from " + drv->name());
     emit("unbind", dev);
     return {};
 }
@@ -211,24 +214,25 @@ void Core::detach_binding(Device& dev) {
 }
 
 void Core::match_device(const DevicePtr& dev) {
-    std::vector<DriverPtr> drivers;
+    Bus& bus = dev->bus();
+    // The candidates, in driver-list order. With the platform rule matching
+    // is daemon code, done under model_mu_ in one pass; a plugin's rule is
+    // plugin code, so it runs on a snapshot with no lock held (and pins the
+    // plugin itself).
+    std::vector<DriverPtr> candidates;
+    std::string override_name;
     {
         std::lock_guard lock(model_mu_);
-        drivers = dev->bus().drivers;  // a snapshot: no lock is held across a driver call
+        override_name = dev->driver_override;
+        candidates = bus.driver_candidates(*dev);
     }
     std::lock_guard dev_lock(dev->lock);
-    for (const DriverPtr& drv : drivers) {
+    for (const DriverPtr& drv : candidates) {
         if (dev->driver || dev->dead) return;
-        // Pin site 3 of the design: iterating the driver list. A driver being
-        // unloaded fails this pin and is skipped, never called.
-        Pin pin(drv->stub().active());
-        if (!pin) continue;
-        std::string override_name;
-        {
-            std::lock_guard lock(model_mu_);
-            override_name = dev->driver_override;
-        }
-        if (!dev->bus().matches(*dev, override_name, *drv)) continue;
+        if (!bus.core_match() && !bus.matches(*dev, override_name, *drv)) continue;
+        // Pin site 3 of the design: probe_locked pins the driver through its
+        // stub; a driver being unloaded fails that pin and is skipped, never
+        // called.
         Status s = probe_locked(*dev, drv);
         if (s) return;
         if (s.error().code == EAGAIN) {  // deferred: stop here, as Linux does
@@ -240,20 +244,21 @@ void Core::match_device(const DevicePtr& dev) {
 }
 
 void Core::match_driver(const DriverPtr& drv) {
-    std::vector<DevicePtr> devices;
+    Bus& bus = drv->bus();
+    std::vector<DevicePtr> candidates;
     {
         std::lock_guard lock(model_mu_);
-        devices = drv->bus().devices;
+        candidates = bus.device_candidates(*drv);
     }
-    for (const DevicePtr& dev : devices) {
+    for (const DevicePtr& dev : candidates) {
         std::lock_guard dev_lock(dev->lock);
-        if (dev->driver || dev->dead) continue;
         std::string override_name;
         {
             std::lock_guard lock(model_mu_);
+            if (dev->driver || dev->dead) continue;
             override_name = dev->driver_override;
         }
-        if (!drv->bus().matches(*dev, override_name, *drv)) continue;
+        if (!bus.matches(*dev, override_name, *drv)) continue;
         Status s = probe_locked(*dev, drv);
         if (!s) {
             log(LogLevel::warning, s.error().message);

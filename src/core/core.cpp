@@ -8,7 +8,7 @@ namespace driverfs {
 
 Core::Core(CoreOptions options) : options_(std::move(options)) {
     build_fixed_tree();
-    add_bus("platform", platform_match);  // cannot fail: the first bus
+    add_bus("platform", nullptr);  // the platform rule; cannot fail: the first bus
 }
 
 Core::~Core() { shutdown(); }
@@ -65,7 +65,7 @@ void Core::add_bus_files(Bus& bus) {
     bus.dir = tree_.add_dir(bus_dir_, bus.name()).value();
     bus.devices_dir = tree_.add_dir(bus.dir, "devices").value();
     bus.drivers_dir = tree_.add_dir(bus.dir, "drivers").value();
-    tree_.ensure_dir(devices_dir_, bus.name());
+    bus.devices_root = tree_.ensure_dir(devices_dir_, bus.name()).value();
     const std::string bus_name = bus.name();
     tree_.add_attr(bus.dir, "new_device", 0200,
                    std::make_unique<CoreAttr>(nullptr, [this, bus_name](std::string_view data) -> Status {

@@ -16,17 +16,14 @@ DevicePtr Core::find_device(Bus& bus, const std::string& name) {
 
 DevicePtr Core::find_device(const std::string& name) {
     std::lock_guard lock(model_mu_);
-    for (const DevicePtr& d : all_devices_)
-        if (d->name() == name) return d;
-    return nullptr;
+    auto it = devices_by_name_.find(name);
+    return it == devices_by_name_.end() ? nullptr : it->second;
 }
-
-std::string Core::device_path(const Device& dev) const { return dev.dir ? tree_.path_of(*dev.dir) : ""; }
 
 void Core::emit(const std::string& action, const Device& dev, std::map<std::string, std::string> extra) {
     Uevent ev;
     ev.action = action;
-    ev.devpath = device_path(dev);
+    ev.devpath = dev.path;
     ev.subsystem = dev.bus().name();
     ev.env = dev.properties();
     {
@@ -46,29 +43,29 @@ Status Core::add_device(const std::string& bus_name, const std::string& name,
     auto dev = std::make_shared<Device>(name, *bus, std::move(properties));
     {
         std::lock_guard lock(model_mu_);
-        for (const DevicePtr& d : all_devices_)
-            if (d->name() == name) return Error::of(EEXIST, "a device named " + name + " already exists");
-        NodePtr where = tree_.resolve("devices/" + bus_name);
+        if (devices_by_name_.count(name)) return Error::of(EEXIST, "a device named " + name + " already exists");
+        NodePtr where = bus->devices_root;
         if (!parent_name.empty()) {
-            auto it = std::find_if(all_devices_.begin(), all_devices_.end(),
-                                   [&](const DevicePtr& d) { return d->name() == parent_name; });
-            if (it == all_devices_.end() || (*it)->dead)
+            auto it = devices_by_name_.find(parent_name);
+            if (it == devices_by_name_.end() || it->second->dead)
                 return Error::of(ENODEV, "no parent device named " + parent_name);
-            dev->parent = *it;
-            where = (*it)->dir;
+            dev->parent = it->second;
+            where = it->second->dir;
         }
         Result<NodePtr> dir = tree_.add_dir(where, name);
         if (!dir) return dir.error();
         dev->dir = dir.value();
         dev->tree = &tree_;
-        bus->devices.push_back(dev);
+        bus->add_device(dev);
         all_devices_.push_back(dev);
-        const std::string path = tree_.path_of(*dev->dir);
+        devices_by_name_.emplace(name, dev);
+        dev->path = tree_.path_of(*dev->dir);
+        const std::string& path = dev->path;
         tree_.add_symlink(bus->devices_dir, name, relative_link("bus/" + bus_name + "/devices", path));
         tree_.add_symlink(dev->dir, "subsystem", relative_link(path, "bus/" + bus_name));
         add_device_files(dev);
     }
-    log(LogLevel::info, "device " + name + " added to " + bus_name);
+    if (log_enabled(LogLevel::info)) log(LogLevel::info, "device " + name + " added to " + bus_name);
     emit("add", *dev);
     if (bus->autoprobe) match_device(dev);
     retry_deferred();
@@ -109,13 +106,14 @@ Status Core::remove_device(const DevicePtr& dev) {
     {
         std::lock_guard lock(model_mu_);
         dev->dead = true;
-        bus.devices.erase(std::remove(bus.devices.begin(), bus.devices.end(), dev), bus.devices.end());
+        bus.remove_device(dev);
         all_devices_.erase(std::remove(all_devices_.begin(), all_devices_.end(), dev), all_devices_.end());
+        devices_by_name_.erase(dev->name());
     }
     emit("remove", *dev);
     if (NodePtr link = tree_.resolve("bus/" + bus.name() + "/devices/" + dev->name())) tree_.remove(link);
     tree_.remove(dev->dir);
-    log(LogLevel::info, "device " + dev->name() + " removed from " + bus.name());
+    if (log_enabled(LogLevel::info)) log(LogLevel::info, "device " + dev->name() + " removed from " + bus.name());
     return {};
 }
 
@@ -124,7 +122,7 @@ std::vector<DeviceInfo> Core::devices() const {
     std::vector<DeviceInfo> out;
     for (const DevicePtr& d : all_devices_) {
         out.push_back({d->name(), d->bus().name(), d->parent ? d->parent->name() : "",
-                       d->driver ? d->driver->name() : "", d->dir ? tree_.path_of(*d->dir) : "", d->suspended,
+                       d->driver ? d->driver->name() : "", d->path, d->suspended,
                        d->properties()});
     }
     return out;
@@ -151,7 +149,7 @@ void Core::add_device_files(const DevicePtr& dev) {
                                              "driver_override");
                            // As in Linux: takes effect at the next probe; no rebind now.
                            std::lock_guard lock(model_mu_);
-                           d->driver_override = std::string(name);
+                           d->bus().set_override(*d, std::string(name));
                            return {};
                        }));
     tree_.add_attr(dev->dir, "uevent", 0644,

@@ -35,8 +35,10 @@ std::atomic<LogLevel> threshold{LogLevel::info};
 void set_log_sink(LogSink s) { sink() = std::move(s); }
 void set_log_threshold(LogLevel max_level) { threshold = max_level; }
 
+bool log_enabled(LogLevel level) { return static_cast<int>(level) <= static_cast<int>(threshold.load()); }
+
 void log(LogLevel level, std::string_view message) {
-    if (static_cast<int>(level) > static_cast<int>(threshold.load())) return;
+    if (!log_enabled(level)) return;
     sink()(level, message);
 }
 

@@ -139,16 +139,20 @@ Result<std::string> Core::load_locked(const std::string& name_or_path, std::shar
         std::string why = thrown.empty() ? "returned " + std::to_string(rc) : thrown;
         return fail(Error::of(errno_from_plugin(rc), "plugin " + name + ": init failed (" + why + "); nothing loaded"));
     }
+    // A failed load is torn down like an unload; a call that started on a
+    // just-committed driver (a bind racing the load) may still be running.
+    auto give_up = [&](Error e) -> Result<std::string> {
+        if (retire_plugin(*plugin)) return fail(std::move(e));
+        abandon_plugin(*plugin);
+        log(LogLevel::err, e.message + "; a call into it was still running, so it stays mapped");
+        return e;
+    };
     if (plugin->staging_error.code != 0) {
-        retire_plugin(*plugin);
         Error e = plugin->staging_error;
         e.message += "; nothing loaded";
-        return fail(e);
+        return give_up(e);
     }
-    if (Status s = commit_plugin(*plugin); !s) {
-        retire_plugin(*plugin);
-        return fail(s.error());
-    }
+    if (Status s = commit_plugin(*plugin); !s) return give_up(s.error());
     publish_module(plugin);
     load_order_.push_back(name);
     log(LogLevel::info, "plugin " + name + " " + (plugin->desc().version ? plugin->desc().version : "") +
@@ -167,18 +171,20 @@ Status Core::commit_plugin(Plugin& plugin) {
         if (!stub) return Error::of(EEXIST, "bus " + name + " is registered meanwhile");
         plugin.buses.emplace_back(name, stub);
         const uint32_t gen = stub->generation();
-        Bus::MatchFn match = [stub, ops, gen](const Device& dev, const Driver& drv) {
-            Pin pin(stub->active());
-            if (!pin || stub->generation() != gen) return false;
-            if (!DFS_HAS_FIELD(ops, dfs_bus, match) || !ops->match) return platform_match(dev, drv);
-            CallScope scope(*stub, "match " + dev.name() + " with " + drv.name());
-            try {
-                return ops->match(&dev, drv.name().c_str()) != 0;
-            } catch (...) {
-                log(LogLevel::err, stub->name() + ": match threw; treated as no match");
-                return false;
-            }
-        };
+        Bus::MatchFn match;  // none: the platform rule, daemon code
+        if (DFS_HAS_FIELD(ops, dfs_bus, match) && ops->match) {
+            match = [stub, ops, gen](const Device& dev, const Driver& drv) {
+                Pin pin(stub->active());
+                if (!pin || stub->generation() != gen) return false;
+                CallScope scope(*stub, "match " + dev.name() + " with " + drv.name());
+                try {
+                    return ops->match(&dev, drv.name().c_str()) != 0;
+                } catch (...) {
+                    log(LogLevel::err, stub->name() + ": match threw; treated as no match");
+                    return false;
+                }
+            };
+        }
         if (Result<Bus*> b = add_bus(name, std::move(match), &plugin); !b) return b.error();
     }
     for (const dfs_driver* ops : plugin.staged) {
@@ -199,7 +205,7 @@ Status Core::commit_plugin(Plugin& plugin) {
         tree_.add_symlink(drv->dir, "module", relative_link(drv_path, "module/" + plugin.name()));
         add_driver_files(*drv);
         std::lock_guard lock(model_mu_);
-        bus->drivers.push_back(drv);
+        bus->add_driver(drv);
     }
     return {};
 }
@@ -207,8 +213,7 @@ Status Core::commit_plugin(Plugin& plugin) {
 void Core::remove_driver(Driver& drv) {
     {
         std::lock_guard lock(model_mu_);
-        auto& v = drv.bus().drivers;
-        v.erase(std::remove_if(v.begin(), v.end(), [&](const DriverPtr& d) { return d.get() == &drv; }), v.end());
+        drv.bus().remove_driver(drv);
     }
     if (drv.dir) tree_.remove(drv.dir);
 }
@@ -218,11 +223,15 @@ void Core::remove_driver(Driver& drv) {
 // drained them), unbind every device (the caller owns the drained stubs, so
 // remove() runs unpinned), remove the drivers' nodes, call exit(), and move
 // the stubs to the inactive list. The object stays mapped: unmap is the
-// caller's.
-void Core::retire_plugin(Plugin& plugin) {
+// caller's. Returns false, having done nothing past the deactivation, if a
+// call is still running after the unload timeout: then nothing may be torn
+// down under it and the caller must abandon the plugin, never unmap it.
+bool Core::retire_plugin(Plugin& plugin) {
     const std::vector<Stub*> stubs = plugin_stubs(plugin);
     for (Stub* stub : stubs) stubs_.begin_unregister(*stub);
-    for (Stub* stub : stubs) stubs_.drain(*stub, std::chrono::steady_clock::now() + options_.unload_timeout);
+    const auto deadline = std::chrono::steady_clock::now() + options_.unload_timeout;
+    for (Stub* stub : stubs)
+        if (!stubs_.drain(*stub, deadline)) return false;
     for (const DriverPtr& drv : plugin.drivers) {
         std::vector<DevicePtr> bound;
         {
@@ -243,6 +252,7 @@ void Core::retire_plugin(Plugin& plugin) {
         call_plugin(plugin.name(), "exit", [&] { plugin.desc().exit(&plugin); return 0; }, &thrown);
     }
     for (Stub* stub : stubs) stubs_.finish_unregister(*stub);
+    return true;
 }
 
 void Core::publish_module(const std::shared_ptr<Plugin>& plugin) {
@@ -333,6 +343,7 @@ Status Core::unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout)
     }
     // 3-5. Unbind devices, remove the drivers' nodes, exit(), retire the
     // stubs. No plugin code can start now; only the unloader calls into it.
+    // Already drained above, so this cannot time out.
     retire_plugin(*plugin);
     // 6. Unmap.
     if (Status s = unmap(plugin->take_object()); !s) log(LogLevel::warning, s.error().message);
