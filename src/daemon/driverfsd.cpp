@@ -8,13 +8,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "config.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "driverfs/protocol.hpp"
 #include "driverfs_config.h"
 #include "fuse/fs.hpp"
+#include "server.hpp"
 
 namespace {
 
@@ -22,6 +26,8 @@ struct DaemonOptions {
     std::string plugin_dir;
     std::vector<std::string> load;
     long unload_timeout_ms = 5000;
+    std::string control;  // socket path; empty: the default for the mount point
+    std::string config;   // device description applied before mounting
 };
 
 void usage(const char* prog) {
@@ -34,6 +40,10 @@ void usage(const char* prog) {
         "                           (default: %s, or the build tree's plugins/)\n"
         "    --load NAME|PATH       load a plugin before serving (repeatable)\n"
         "    --unload-timeout SECS  how long unload waits for running calls (default 5)\n"
+        "    --control PATH         control socket (default: /run/driverfs/ID.sock for root,\n"
+        "                           else $XDG_RUNTIME_DIR/driverfs/ID.sock; ID is the mount\n"
+        "                           point escaped as systemd-escape --path does)\n"
+        "    --config FILE.json     device description applied before the mount appears\n"
         "    -f                     stay in the foreground\n"
         "    -d                     debug: foreground, log every request\n"
         "    -s                     single-threaded\n"
@@ -85,6 +95,12 @@ bool take_daemon_options(int argc, char** argv, DaemonOptions& out, std::vector<
         } else if ((got = take("--load")) != 0) {
             if (got < 0) return false;
             out.load.emplace_back(v);
+        } else if ((got = take("--control")) != 0) {
+            if (got < 0) return false;
+            out.control = v;
+        } else if ((got = take("--config")) != 0) {
+            if (got < 0) return false;
+            out.config = v;
         } else if ((got = take("--unload-timeout")) != 0) {
             if (got < 0) return false;
             char* end;
@@ -183,6 +199,28 @@ int main(int argc, char** argv) {
     std::string mountpoint = opts.mountpoint;
     free(opts.mountpoint);
 
+    // Checked before forking, so a bad file is reported on the terminal and
+    // nothing is mounted; applied once the core exists.
+    std::optional<driverfs::control::ConfigSpec> config;
+    if (!dopts.config.empty()) {
+        auto spec = driverfs::control::load_config_file(dopts.config);
+        if (!spec) {
+            std::fprintf(stderr, "driverfsd: --config: %s\n", spec.error().message.c_str());
+            fuse_opt_free_args(&args);
+            return 1;
+        }
+        config = std::move(spec.value());
+    }
+    std::string control_path = dopts.control;
+    if (control_path.empty()) {
+        char abs[PATH_MAX];
+        const std::string mp = realpath(mountpoint.c_str(), abs) ? std::string(abs) : mountpoint;
+        control_path = driverfs::protocol::default_socket_path(mp, geteuid(), getenv("XDG_RUNTIME_DIR"));
+    } else if (control_path[0] != '/') {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof cwd)) control_path = std::string(cwd) + "/" + control_path;  // we chdir("/") later
+    }
+
     if (!opts.foreground) {
         daemonize();
         openlog("driverfsd", LOG_PID, LOG_DAEMON);
@@ -205,12 +243,37 @@ int main(int argc, char** argv) {
         }
     }
 
+    if (config) {
+        auto applied = driverfs::control::apply_config(core, *config);
+        if (!applied) {
+            std::fprintf(stderr, "driverfsd: --config %s: %s\n", dopts.config.c_str(), applied.error().message.c_str());
+            core.shutdown();
+            report_ready(1);
+            return 1;
+        }
+    }
+
+    // The control socket lives exactly as long as the mount loop.
+    driverfs::control::Server server(core, control_path);
+    if (auto st = server.start(); !st) {
+        // An explicit --control must work; the default one is a convenience
+        // and its absence (no writable runtime dir) must not stop a mount.
+        if (!dopts.control.empty()) {
+            std::fprintf(stderr, "driverfsd: %s\n", st.error().message.c_str());
+            core.shutdown();
+            report_ready(1);
+            return 1;
+        }
+        driverfs::log(driverfs::LogLevel::warning, "no control socket: " + st.error().message);
+    }
+
     int rc;
     {
         driverfs::fuse::Fs fs(core);
         rc = fs.serve(&args, mountpoint, opts, [] { report_ready(0); });
     }
     report_ready(1);  // no-op once ready was reported
+    server.stop();  // joins its threads and removes the socket
     // Unmounted: unload every plugin cleanly, newest first.
     core.shutdown();
     fuse_opt_free_args(&args);

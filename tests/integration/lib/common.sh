@@ -321,3 +321,68 @@ mount_led0() {
     expect_write_ok "$M/bus/platform/new_device" "led0"
     D="$M/devices/platform/led0"
 }
+
+# ---- control socket (driverfsctl) ------------------------------------------------
+# DRIVERFSCTL: the built client; when unset, found next to the daemon in the
+# build tree (src/daemon/driverfsd -> src/cli/driverfsctl).
+# After start_ctl_daemon: SOCK (the --control socket), as well as M, LOG, ...
+
+# ctl_preflight: the client exists; a missing one is a failure.
+ctl_preflight() {
+    if [[ -z "${DRIVERFSCTL:-}" ]]; then
+        DRIVERFSCTL="$(dirname "$DRIVERFSD")/../cli/driverfsctl"
+    fi
+    [[ -x "$DRIVERFSCTL" ]] || fail "driverfsctl not found at $DRIVERFSCTL (build src/cli or export DRIVERFSCTL)"
+}
+
+# start_ctl_daemon [DAEMON ARGS...]: start_daemon with --control $WORK/ctl.sock.
+start_ctl_daemon() {
+    ctl_preflight
+    SOCK="$WORK/ctl.sock"
+    start_daemon --control "$SOCK" "$@"
+    [[ -S "$SOCK" ]] || fail "no control socket at $SOCK after mounting"
+    pass "control socket $SOCK is there"
+}
+
+# ctl ARGS...: driverfsctl against $SOCK (status and output as they are).
+ctl() { "$DRIVERFSCTL" --socket "$SOCK" "$@"; }
+
+# ctl_ok ARGS...: must exit 0; prints its stdout.
+ctl_ok() {
+    local out rc=0
+    out=$(ctl "$@" 2>"$WORK/ctl.err") || rc=$?
+    [[ $rc -eq 0 ]] || fail "driverfsctl $* exited $rc: $(cat "$WORK/ctl.err")"
+    printf '%s' "$out"
+}
+
+# expect_ctl_status RC STDERR_REGEX ARGS...: exit status RC and a matching message.
+expect_ctl_status() {
+    local want=$1 re=$2 rc=0
+    shift 2
+    ctl "$@" >/dev/null 2>"$WORK/ctl.err" || rc=$?
+    expect_eq "exit status of driverfsctl $*" "$want" "$rc"
+    expect_match "stderr of driverfsctl $*" "$re" "$(cat "$WORK/ctl.err")"
+}
+
+# sock_exchange PATH LINE...: send raw lines on one connection, print every
+# reply line until the daemon closes or 2 s pass without data.
+sock_exchange() {
+    python3 - "$@" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+for line in sys.argv[2:]:
+    s.sendall(line.encode() + b"\n")
+s.settimeout(2)
+data = b""
+try:
+    while data.count(b"\n") < len(sys.argv) - 2:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+except socket.timeout:
+    pass
+sys.stdout.write(data.decode())
+PYEOF
+}

@@ -1,0 +1,388 @@
+// driverfsctl: drive a running driverfsd through its control socket.
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "driverfs/protocol.hpp"
+#include "driverfs_config.h"
+
+namespace {
+
+namespace proto = driverfs::protocol;
+using proto::json;
+
+constexpr int kOk = 0, kFailed = 1, kUsage = 2;
+
+void usage(FILE* out) {
+    std::fprintf(out,
+        "usage: driverfsctl [--socket PATH | --mount MOUNTPOINT] [--json] COMMAND [ARGS]\n"
+        "\n"
+        "commands:\n"
+        "  load PATH|NAME                       load a driver plugin\n"
+        "  unload NAME [--timeout SECS]         unload a plugin (drains running calls)\n"
+        "  list                                 loaded and known modules (like lsmod)\n"
+        "  devices                              the device tree with drivers and state\n"
+        "  add-device BUS NAME [KEY=VALUE...] [--parent DEV]\n"
+        "  remove-device NAME                   remove a device and its children\n"
+        "  bind BUS DRIVER DEVICE               bind a device to a driver\n"
+        "  unbind BUS DRIVER DEVICE             unbind it\n"
+        "  suspend | resume                     system suspend / resume of every device\n"
+        "  purge                                free inactive driver stubs\n"
+        "  stats                                core counters\n"
+        "  monitor                              print events as they happen (until interrupted)\n"
+        "  apply FILE.json                      apply a device description file\n"
+        "  ping                                 check that the daemon answers\n"
+        "\n"
+        "--json prints the daemon's result as one JSON object (monitor: one per event).\n"
+        "Exit status: 0 ok, 1 failed (message on stderr), 2 usage. See driverfsctl(8).\n");
+}
+
+int usage_error(const std::string& msg) {
+    std::fprintf(stderr, "driverfsctl: %s\n(see driverfsctl --help)\n", msg.c_str());
+    return kUsage;
+}
+
+int fail(const std::string& msg) {
+    std::fprintf(stderr, "driverfsctl: %s\n", msg.c_str());
+    return kFailed;
+}
+
+// A line-oriented connection to the daemon.
+class Conn {
+public:
+    ~Conn() {
+        if (fd_ >= 0) close(fd_);
+    }
+    bool open(const std::string& path, std::string& err) {
+        sockaddr_un sa{};
+        if (path.size() >= sizeof sa.sun_path) {
+            err = "socket path too long: " + path;
+            return false;
+        }
+        fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd_ < 0) {
+            err = std::string("socket: ") + std::strerror(errno);
+            return false;
+        }
+        sa.sun_family = AF_UNIX;
+        std::memcpy(sa.sun_path, path.c_str(), path.size());
+        if (connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+            err = "cannot connect to " + path + ": " + std::strerror(errno) +
+                  (errno == ENOENT ? " (is driverfsd running? see --socket/--mount)" : "");
+            return false;
+        }
+        return true;
+    }
+    bool send_line(const std::string& line) {
+        std::string data = line + "\n";
+        size_t off = 0;
+        while (off < data.size()) {
+            ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            off += static_cast<size_t>(n);
+        }
+        return true;
+    }
+    // False at end of stream.
+    bool read_line(std::string& line) {
+        for (;;) {
+            auto nl = buf_.find('\n');
+            if (nl != std::string::npos) {
+                line = buf_.substr(0, nl);
+                buf_.erase(0, nl + 1);
+                return true;
+            }
+            char chunk[65536];
+            ssize_t n = ::read(fd_, chunk, sizeof chunk);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            buf_.append(chunk, static_cast<size_t>(n));
+        }
+    }
+
+private:
+    int fd_ = -1;
+    std::string buf_;
+};
+
+std::string absolute(const std::string& p) {
+    char buf[PATH_MAX];
+    if (realpath(p.c_str(), buf)) return buf;
+    if (!p.empty() && p[0] == '/') return p;
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd)) return std::string(cwd) + "/" + p;
+    return p;
+}
+
+// Read one reply; exits the process on a broken stream.
+bool read_reply(Conn& c, json& reply, std::string& err) {
+    std::string line;
+    if (!c.read_line(line)) {
+        err = "the daemon closed the connection without answering";
+        return false;
+    }
+    reply = json::parse(line, nullptr, false);
+    if (reply.is_discarded() || !reply.is_object()) {
+        err = "the daemon sent something that is not a JSON object: " + line.substr(0, 200);
+        return false;
+    }
+    return true;
+}
+
+std::string str(const json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return "";
+    return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+void print_list(const json& r) {
+    std::printf("%-20s %4s %-6s %6s %7s  %s\n", "Module", "Gen", "State", "Refcnt", "Devices", "Drivers");
+    const json mods = r.value("modules", json::array());
+    for (const json& m : mods) {
+        std::string drivers;
+        const json drvs = m.value("drivers", json::array());
+        for (const json& d : drvs) drivers += (drivers.empty() ? "" : ",") + d.get<std::string>();
+        std::printf("%-20s %4s %-6s %6s %7s  %s\n", str(m, "name").c_str(), str(m, "generation").c_str(),
+                    str(m, "state").c_str(), str(m, "refcnt").c_str(), str(m, "devices").c_str(),
+                    drivers.empty() ? "-" : drivers.c_str());
+    }
+}
+
+void print_devices(const json& r) {
+    const json devs = r.value("devices", json::array());
+    std::map<std::string, std::vector<const json*>> children;
+    std::vector<const json*> roots;
+    std::map<std::string, bool> present;
+    for (const json& d : devs) present[str(d, "name")] = true;
+    for (const json& d : devs) {
+        const std::string parent = str(d, "parent");
+        if (parent.empty() || !present.count(parent))
+            roots.push_back(&d);
+        else
+            children[parent].push_back(&d);
+    }
+    auto show = [&](auto&& self, const json* d, int depth) -> void {
+        const std::string drv = str(*d, "driver");
+        std::string props;
+        const json pj = d->value("properties", json::object());
+        for (auto& [k, v] : pj.items())
+            props += " " + k + "=" + (v.is_string() ? v.template get<std::string>() : v.dump());
+        std::printf("%*s%s (%s) driver=%s state=%s%s\n", depth * 2, "", str(*d, "name").c_str(),
+                    str(*d, "bus").c_str(), drv.empty() ? "-" : drv.c_str(), str(*d, "state").c_str(), props.c_str());
+        for (const json* c : children[str(*d, "name")]) self(self, c, depth + 1);
+    };
+    for (const json* d : roots) show(show, d, 0);
+}
+
+void print_stats(const json& r) {
+    for (auto& [k, v] : r.items()) std::printf("%-16s %s\n", k.c_str(), v.dump().c_str());
+}
+
+void print_event(const json& ev, bool as_json) {
+    if (as_json) {
+        std::printf("%s\n", ev.dump().c_str());
+    } else {
+        std::printf("UEVENT[%s] %-7s %s (%s)\n", str(ev, "seqnum").c_str(), str(ev, "action").c_str(),
+                    str(ev, "devpath").c_str(), str(ev, "subsystem").c_str());
+    }
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string socket_path, mountpoint;
+    bool as_json = false;
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&](const std::string& flag, std::string& out) -> int {
+            if (a.rfind(flag + "=", 0) == 0) {
+                out = a.substr(flag.size() + 1);
+                return 1;
+            }
+            if (a != flag) return 0;
+            if (i + 1 >= argc) return -1;
+            out = argv[++i];
+            return 1;
+        };
+        int got;
+        if ((got = value("--socket", socket_path)) != 0) {
+            if (got < 0) return usage_error("--socket needs a path");
+        } else if ((got = value("--mount", mountpoint)) != 0) {
+            if (got < 0) return usage_error("--mount needs a mount point");
+        } else if (a == "--json") {
+            as_json = true;
+        } else if (a == "-h" || a == "--help") {
+            usage(stdout);
+            return kOk;
+        } else if (a == "-V" || a == "--version") {
+            std::printf("driverfsctl %s\n", DRIVERFS_VERSION);
+            return kOk;
+        } else {
+            args.push_back(a);
+        }
+    }
+    if (args.empty()) return usage_error("no command given");
+    if (!socket_path.empty() && !mountpoint.empty()) return usage_error("give --socket or --mount, not both");
+    if (socket_path.empty() && mountpoint.empty()) {
+        if (const char* env = getenv("DRIVERFS_SOCKET"); env && *env)
+            socket_path = env;
+        else
+            return usage_error("say which daemon: --socket PATH or --mount MOUNTPOINT");
+    }
+    if (socket_path.empty()) socket_path = proto::default_socket_path(absolute(mountpoint), geteuid(), getenv("XDG_RUNTIME_DIR"));
+
+    const std::string cmd = args[0];
+    std::vector<std::string> pos;  // positional arguments after the command
+    std::optional<std::string> timeout, parent;
+    for (size_t i = 1; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--timeout" || a == "--parent") {
+            if (i + 1 >= args.size()) return usage_error(a + " needs a value");
+            (a == "--timeout" ? timeout : parent) = args[++i];
+        } else if (a.rfind("--timeout=", 0) == 0) {
+            timeout = a.substr(10);
+        } else if (a.rfind("--parent=", 0) == 0) {
+            parent = a.substr(9);
+        } else if (a.size() > 1 && a[0] == '-') {
+            return usage_error("unknown option " + a);
+        } else {
+            pos.push_back(a);
+        }
+    }
+    if (timeout && cmd != "unload") return usage_error("--timeout is an option of unload");
+    if (parent && cmd != "add-device") return usage_error("--parent is an option of add-device");
+    auto arity = [&](size_t lo, size_t hi, const char* synopsis) {
+        if (pos.size() < lo || pos.size() > hi) {
+            usage_error(std::string("usage: driverfsctl ") + synopsis);
+            return false;
+        }
+        return true;
+    };
+
+    json req{{"id", 1}, {"cmd", cmd}};
+    if (cmd == "load") {
+        if (!arity(1, 1, "load PATH|NAME")) return kUsage;
+        // A path is resolved here: the daemon's working directory is /.
+        req["plugin"] = pos[0].find('/') != std::string::npos ? absolute(pos[0]) : pos[0];
+    } else if (cmd == "unload") {
+        if (!arity(1, 1, "unload NAME [--timeout SECS]")) return kUsage;
+        req["module"] = pos[0];
+        if (timeout) {
+            char* end;
+            double t = std::strtod(timeout->c_str(), &end);
+            if (timeout->empty() || *end || !(t > 0 && t <= 3600))
+                return usage_error("--timeout takes seconds, more than 0 and at most 3600");
+            req["timeout"] = t;
+        }
+    } else if (cmd == "list" || cmd == "devices" || cmd == "suspend" || cmd == "resume" || cmd == "purge" ||
+               cmd == "stats" || cmd == "monitor" || cmd == "ping") {
+        if (!arity(0, 0, (cmd + " (takes no arguments)").c_str())) return kUsage;
+    } else if (cmd == "add-device") {
+        if (!arity(2, SIZE_MAX, "add-device BUS NAME [KEY=VALUE...] [--parent DEV]")) return kUsage;
+        req["bus"] = pos[0];
+        req["name"] = pos[1];
+        json props = json::object();
+        for (size_t i = 2; i < pos.size(); ++i) {
+            auto eq = pos[i].find('=');
+            if (eq == std::string::npos || eq == 0) return usage_error("property '" + pos[i] + "' is not KEY=VALUE");
+            props[pos[i].substr(0, eq)] = pos[i].substr(eq + 1);
+        }
+        req["properties"] = props;
+        if (parent) req["parent"] = *parent;
+    } else if (cmd == "remove-device") {
+        if (!arity(1, 1, "remove-device NAME")) return kUsage;
+        req["name"] = pos[0];
+    } else if (cmd == "bind" || cmd == "unbind") {
+        if (!arity(3, 3, (cmd + " BUS DRIVER DEVICE").c_str())) return kUsage;
+        req["bus"] = pos[0];
+        req["driver"] = pos[1];
+        req["device"] = pos[2];
+    } else if (cmd == "apply") {
+        if (!arity(1, 1, "apply FILE.json")) return kUsage;
+        std::ifstream in(pos[0]);
+        if (!in) return fail(pos[0] + ": " + std::strerror(errno));
+        std::stringstream ss;
+        ss << in.rdbuf();
+        json doc;
+        try {
+            doc = json::parse(ss.str());
+        } catch (const json::parse_error& e) {
+            return fail(pos[0] + ": $: malformed JSON (byte " + std::to_string(e.byte) + ")");
+        }
+        req["config"] = doc;
+    } else {
+        return usage_error("unknown command '" + cmd + "'");
+    }
+
+    Conn conn;
+    std::string err;
+    if (!conn.open(socket_path, err)) return fail(err);
+    const std::string line = req.dump();
+    if (line.size() > proto::kMaxLine) return fail("request too large (over 64 KiB)");
+    // A refused client may find the connection closed before it could send:
+    // the daemon's reason is still waiting to be read.
+    const bool sent = conn.send_line(line);
+    const int send_errno = errno;
+    json reply;
+    if (!read_reply(conn, reply, err))
+        return fail(sent ? err : "cannot send to " + socket_path + ": " + std::strerror(send_errno));
+    if (auto e = reply.find("error"); e != reply.end()) {
+        const int code = e->value("errno", 0);
+        return fail(cmd + ": " + e->value("message", std::string("failed")) + " (" + proto::errno_name(code) + ")");
+    }
+    const json result = reply.value("result", json::object());
+
+    if (cmd == "monitor") {
+        signal(SIGPIPE, SIG_DFL);
+        std::string ln;
+        while (conn.read_line(ln)) {
+            json ev = json::parse(ln, nullptr, false);
+            if (ev.is_discarded() || !ev.contains("event")) continue;
+            print_event(ev["event"], as_json);
+        }
+        return fail("the daemon closed the connection");
+    }
+    if (as_json) {
+        std::printf("%s\n", result.dump().c_str());
+        return kOk;
+    }
+    if (cmd == "list") {
+        print_list(result);
+    } else if (cmd == "devices") {
+        print_devices(result);
+    } else if (cmd == "stats") {
+        print_stats(result);
+    } else if (cmd == "purge") {
+        std::printf("freed %s inactive stubs\n", str(result, "freed").c_str());
+    } else if (cmd == "ping") {
+        std::printf("driverfsd %s (pid %s)\n", str(result, "version").c_str(), str(result, "pid").c_str());
+    } else if (cmd == "apply") {
+        auto names = [&](std::initializer_list<const char*> keys) {
+            std::string s;
+            for (const char* k : keys) {
+                const json arr = result.value(k, json::array());
+                for (const json& n : arr) s += " " + n.get<std::string>();
+            }
+            return s.empty() ? std::string(" -") : s;
+        };
+        std::printf("loaded:%s\nadded:%s\nalready present:%s\n", names({"loaded"}).c_str(),
+                    names({"added"}).c_str(), names({"plugins_present", "devices_present"}).c_str());
+    }
+    return kOk;
+}

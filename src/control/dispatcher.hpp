@@ -1,0 +1,38 @@
+// The dispatcher: one parsed request -> core calls -> one reply line. Pure
+// of sockets, so every command is unit-testable; may block (unload drains),
+// so the server runs it off its I/O thread.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "driverfs/core.hpp"
+#include "driverfs/protocol.hpp"
+
+namespace driverfs::control {
+
+// A Uevent as the protocol shows it.
+nlohmann::json event_to_json(const Uevent& ev);
+
+class Dispatcher {
+public:
+    explicit Dispatcher(Core& core) : core_(core) {}
+
+    // Run a request ("monitor" excepted: the server streams it) and return
+    // the reply line, without its newline. Never throws.
+    std::string handle(const protocol::Request& req);
+    // parse_request + handle: one request line in, one reply line out.
+    std::string handle_line(std::string_view line);
+
+private:
+    // The result object, or an Error for the reply's "error".
+    Result<nlohmann::json> run(const protocol::Request& req);
+
+    Core& core_;
+    std::mutex apply_mu_;  // one apply at a time: its rollback must see only its own changes
+};
+
+}  // namespace driverfs::control

@@ -1,0 +1,39 @@
+// The control socket: a Unix stream socket served by its own io_context
+// thread; requests run on a small worker pool so a draining unload never
+// stalls other clients or monitor streams. FUSE threads never touch it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "driverfs/core.hpp"
+#include "driverfs/error.hpp"
+
+namespace driverfs::control {
+
+class Server {
+public:
+    // `path`: the socket to create. Nothing happens until start().
+    Server(Core& core, std::string path);
+    ~Server();  // stop()
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Create the socket's directory (0700) if missing, bind the socket
+    // (0600; a stale socket nobody answers on is replaced, a live one is
+    // EADDRINUSE) and start the threads. Call before FUSE starts its threads:
+    // ours block the signals the mount loop handles.
+    Status start();
+    // Close every connection, wait for running requests, join the threads,
+    // remove the socket. Idempotent.
+    void stop();
+
+    const std::string& path() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace driverfs::control

@@ -1,0 +1,69 @@
+#!/bin/bash
+# ctl_monitor: `driverfsctl monitor` (udevadm-monitor-like lines) and
+# `monitor --json` see load, add, bind, unbind, remove and unload events in
+# the order they happened, with consecutive sequence numbers, while the
+# commands come from other clients; two monitors see the same stream.
+. "$(dirname "$0")/lib/common.sh"
+setup
+start_ctl_daemon
+install_plugin "$(plugin_file led)" led.so
+
+background ctl monitor >"$WORK/mon.txt" 2>"$WORK/mon.err"
+background ctl monitor --json >"$WORK/mon.json" 2>"$WORK/monj.err"
+
+# Both monitors subscribed once both see a marker device being added.
+synced=""
+for ((i = 0; i < 50; i++)); do
+    ctl_ok add-device platform sync$i >/dev/null
+    sleep 0.1
+    if grep -q "sync$i" "$WORK/mon.txt" && grep -q "sync$i" "$WORK/mon.json"; then synced=sync$i; break; fi
+    ctl_ok remove-device sync$i >/dev/null
+done
+[[ -n "$synced" ]] || fail "monitors never reported an event ($(cat "$WORK/mon.err" "$WORK/monj.err"))"
+pass "both monitors are subscribed ($synced)"
+start_line=$(wc -l <"$WORK/mon.txt")
+start_json=$(wc -l <"$WORK/mon.json")
+
+ctl_ok load led >/dev/null
+ctl_ok add-device platform led0 >/dev/null
+ctl_ok unbind platform led led0 >/dev/null
+ctl_ok bind platform led led0 >/dev/null
+ctl_ok remove-device led0 >/dev/null
+ctl_ok unload led >/dev/null
+ctl_ok remove-device "$synced" >/dev/null
+
+for ((i = 0; i < 50; i++)); do
+    (($(wc -l <"$WORK/mon.txt") >= start_line + 9)) && (($(wc -l <"$WORK/mon.json") >= start_json + 9)) && break
+    sleep 0.1
+done
+
+got=$(tail -n +"$((start_line + 1))" "$WORK/mon.txt" | sed -E 's/^UEVENT\[[0-9]+\] //')
+expect_eq "monitor lines in order" "load    module/led (module)
+add     devices/platform/led0 (platform)
+bind    devices/platform/led0 (platform)
+unbind  devices/platform/led0 (platform)
+bind    devices/platform/led0 (platform)
+unbind  devices/platform/led0 (platform)
+remove  devices/platform/led0 (platform)
+unload  module/led (module)
+remove  devices/platform/$synced (platform)" "$got"
+
+seqs=$(tail -n +"$((start_line + 1))" "$WORK/mon.txt" | sed -E 's/^UEVENT\[([0-9]+)\].*/\1/' | tr '\n' ' ')
+expect_eq "sequence numbers are consecutive" "yes" \
+    "$(python3 -c 'import sys; s=[int(x) for x in sys.argv[1].split()]; print("yes" if s==list(range(s[0],s[0]+len(s))) else s)' "$seqs")"
+
+got=$(tail -n +"$((start_json + 1))" "$WORK/mon.json" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    e = json.loads(line)
+    print(e["action"], e["devpath"], e["env"].get("DRIVER", "-") if e["action"] == "bind" else "")')
+expect_eq "monitor --json events" "load module/led 
+add devices/platform/led0 
+bind devices/platform/led0 led
+unbind devices/platform/led0 
+bind devices/platform/led0 led
+unbind devices/platform/led0 
+remove devices/platform/led0 
+unload module/led 
+remove devices/platform/$synced " "$got"
+expect_daemon_alive

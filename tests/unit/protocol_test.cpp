@@ -1,0 +1,293 @@
+// Control plane units: the protocol parser, the config validator and the
+// dispatcher driving a real core (no socket, no mount).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "config.hpp"
+#include "dispatcher.hpp"
+#include "driverfs/protocol.hpp"
+
+namespace {
+
+namespace proto = driverfs::protocol;
+using proto::json;
+using driverfs::control::Dispatcher;
+
+proto::Failure failure_of(std::string_view line) {
+    auto r = proto::parse_request(line);
+    EXPECT_TRUE(std::holds_alternative<proto::Failure>(r)) << line;
+    if (auto* f = std::get_if<proto::Failure>(&r)) return *f;
+    return {nullptr, 0, ""};
+}
+
+TEST(ProtocolParse, ValidRequestKeepsIdCmdAndBody) {
+    auto r = proto::parse_request(R"({"id":7,"cmd":"load","plugin":"led"})");
+    ASSERT_TRUE(std::holds_alternative<proto::Request>(r));
+    const auto& req = std::get<proto::Request>(r);
+    EXPECT_EQ(req.id, json(7));
+    EXPECT_EQ(req.cmd, "load");
+    EXPECT_EQ(req.body.at("plugin"), "led");
+    auto s = proto::parse_request(R"({"id":"abc","cmd":"ping"})");
+    ASSERT_TRUE(std::holds_alternative<proto::Request>(s));
+    EXPECT_EQ(std::get<proto::Request>(s).id, json("abc"));
+}
+
+TEST(ProtocolParse, MalformedJsonIsEinvalWithNullId) {
+    auto f = failure_of(R"({"id":1,"cmd":)");
+    EXPECT_EQ(f.code, EINVAL);
+    EXPECT_TRUE(f.id.is_null());
+    EXPECT_EQ(f.message, "malformed JSON");
+}
+
+TEST(ProtocolParse, NonObjectsAndBadFieldsAreRefused) {
+    EXPECT_EQ(failure_of("[1,2]").message, "a request must be a JSON object");
+    EXPECT_EQ(failure_of("42").code, EINVAL);
+    auto missing = failure_of(R"({"id":3})");
+    EXPECT_EQ(missing.code, EINVAL);
+    EXPECT_EQ(missing.id, json(3));
+    EXPECT_EQ(missing.message, "missing \"cmd\"");
+    EXPECT_EQ(failure_of(R"({"id":3,"cmd":5})").message, "\"cmd\" must be a string");
+    EXPECT_EQ(failure_of(R"({"id":{"a":1},"cmd":"ping"})").message, "\"id\" must be a number, string or null");
+}
+
+TEST(ProtocolParse, UnknownCommandIsEnosysAndEchoesId) {
+    auto f = failure_of(R"({"id":9,"cmd":"frobnicate"})");
+    EXPECT_EQ(f.code, ENOSYS);
+    EXPECT_EQ(f.id, json(9));
+    EXPECT_EQ(f.message, "unknown command 'frobnicate'");
+}
+
+TEST(ProtocolParse, OverlongLineIsEmsgsize) {
+    std::string line = R"({"id":1,"cmd":"ping","pad":")" + std::string(proto::kMaxLine, 'x') + "\"}";
+    EXPECT_EQ(failure_of(line).code, EMSGSIZE);
+}
+
+TEST(ProtocolReply, LinesHaveTheDocumentedShape) {
+    EXPECT_EQ(proto::result_line(4, json{{"module", "led"}}), R"({"id":4,"result":{"module":"led"}})");
+    json e = json::parse(proto::error_line("x", ENOENT, "no such plugin"));
+    EXPECT_EQ(e["id"], "x");
+    EXPECT_EQ(e["error"]["errno"], ENOENT);
+    EXPECT_EQ(e["error"]["name"], "ENOENT");
+    EXPECT_EQ(e["error"]["message"], "no such plugin");
+    EXPECT_EQ(proto::event_line(1, json{{"seqnum", 2}}), R"({"event":{"seqnum":2},"id":1})");
+}
+
+TEST(ProtocolPaths, MountIdEscapesLikeSystemdEscapePath) {
+    EXPECT_EQ(proto::mount_id("/mnt/driverfs"), "mnt-driverfs");
+    EXPECT_EQ(proto::mount_id("/"), "-");
+    EXPECT_EQ(proto::mount_id("/mnt/a b/"), "mnt-a\\x20b");
+    EXPECT_EQ(proto::mount_id("/a-b/.c"), "a\\x2db-.c");
+    EXPECT_EQ(proto::mount_id("/.hidden"), "\\x2ehidden");
+}
+
+TEST(ProtocolPaths, DefaultSocketPathDependsOnUser) {
+    EXPECT_EQ(proto::default_socket_path("/mnt/x", 0, "/run/user/0"), "/run/driverfs/mnt-x.sock");
+    EXPECT_EQ(proto::default_socket_path("/mnt/x", 1000, "/run/user/1000"), "/run/user/1000/driverfs/mnt-x.sock");
+    EXPECT_EQ(proto::default_socket_path("/mnt/x", 1000, nullptr), "/tmp/driverfs-1000/mnt-x.sock");
+}
+
+// ---- config ------------------------------------------------------------------
+
+std::string config_error(const char* text) {
+    auto r = driverfs::control::parse_config(json::parse(text));
+    EXPECT_FALSE(r.ok()) << text;
+    return r.ok() ? "" : r.error().message;
+}
+
+TEST(Config, ValidDescriptionKeepsOrderParentsAndProperties) {
+    auto r = driverfs::control::parse_config(json::parse(R"({
+        "plugins": ["led"],
+        "buses": {"platform": {"devices": [
+            {"name": "led0", "properties": {"max_brightness": 100, "color": "red"}},
+            {"name": "led1", "parent": "led0"}]}}})"));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_EQ(r.value().plugins, std::vector<std::string>{"led"});
+    ASSERT_EQ(r.value().devices.size(), 2u);
+    EXPECT_EQ(r.value().devices[0].properties.at("max_brightness"), "100");
+    EXPECT_EQ(r.value().devices[0].properties.at("color"), "red");
+    EXPECT_EQ(r.value().devices[1].parent, "led0");
+    EXPECT_EQ(r.value().devices[1].bus, "platform");
+}
+
+TEST(Config, ErrorsNameTheJsonPathOfTheFirstProblem) {
+    EXPECT_EQ(config_error("[]"), "$: the description must be a JSON object");
+    EXPECT_EQ(config_error(R"({"plugin": []})"), "$.plugin: unknown key (expected \"plugins\" or \"buses\")");
+    EXPECT_EQ(config_error(R"({"plugins": ["led", 3]})"), "$.plugins[1]: must be a non-empty string");
+    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a"}, {"name": "b/c"}]}}})"),
+              "$.buses.platform.devices[1].name: must be a device name (no '/', spaces or control characters)");
+    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a", "properties": {"k": [1]}}]}}})"),
+              "$.buses.platform.devices[0].properties.k: must be a string or an integer");
+    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a"}, {"name": "a"}]}}})"),
+              "$.buses.platform.devices[1].name: device 'a' is described twice");
+    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "c", "parent": "p"}, {"name": "p"}]}}})"),
+              "$.buses.platform.devices[0].parent: parent 'p' is described after its child");
+    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"parent": "p"}]}}})"),
+              "$.buses.platform.devices[0].name: missing");
+}
+
+// ---- dispatcher against a real core ------------------------------------------
+
+class DispatcherTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/driverfs-proto-test.XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        chmod(dir_.c_str(), 0700);
+        const char* plugins = std::getenv("DRIVERFS_TEST_PLUGINS");
+        ASSERT_NE(plugins, nullptr) << "DRIVERFS_TEST_PLUGINS is not set (run through meson test)";
+        std::filesystem::copy_file(std::string(plugins) + "/led/led.so", dir_ + "/led.so");
+        chmod((dir_ + "/led.so").c_str(), 0644);
+        driverfs::CoreOptions o;
+        o.plugin_dir = dir_;
+        o.unload_timeout = std::chrono::milliseconds(2000);
+        core_ = std::make_unique<driverfs::Core>(o);
+        disp_ = std::make_unique<Dispatcher>(*core_);
+    }
+    void TearDown() override {
+        disp_.reset();
+        if (core_) core_->shutdown();
+        core_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+    // Send one request object, return the parsed reply; the id must echo.
+    json call(json req) {
+        req["id"] = ++next_id_;
+        json reply = json::parse(disp_->handle_line(req.dump()));
+        EXPECT_EQ(reply["id"], next_id_);
+        return reply;
+    }
+    json ok(json req) {
+        json r = call(req);
+        EXPECT_TRUE(r.contains("result")) << req.dump() << " -> " << r.dump();
+        return r.value("result", json());
+    }
+    int err(json req) {
+        json r = call(req);
+        EXPECT_TRUE(r.contains("error")) << req.dump() << " -> " << r.dump();
+        return r.contains("error") ? r["error"]["errno"].get<int>() : 0;
+    }
+    json device(const std::string& name) {
+        const json devs = ok({{"cmd", "devices"}})["devices"];
+        for (const json& d : devs)
+            if (d["name"] == name) return d;
+        return nullptr;
+    }
+
+    std::string dir_;
+    std::unique_ptr<driverfs::Core> core_;
+    std::unique_ptr<Dispatcher> disp_;
+    int next_id_ = 0;
+};
+
+TEST_F(DispatcherTest, LineErrorsEchoWhatTheyCan) {
+    json r = json::parse(disp_->handle_line("not json"));
+    EXPECT_TRUE(r["id"].is_null());
+    EXPECT_EQ(r["error"]["errno"], EINVAL);
+    r = json::parse(disp_->handle_line(R"({"id":5,"cmd":"nope"})"));
+    EXPECT_EQ(r["id"], 5);
+    EXPECT_EQ(r["error"]["errno"], ENOSYS);
+}
+
+TEST_F(DispatcherTest, WrongTypesAreEinvalNamingTheField) {
+    json r = call({{"cmd", "load"}, {"plugin", 5}});
+    EXPECT_EQ(r["error"]["errno"], EINVAL);
+    EXPECT_EQ(r["error"]["message"], "\"plugin\" must be a string");
+    r = call({{"cmd", "bind"}, {"bus", "platform"}, {"driver", "led"}});
+    EXPECT_EQ(r["error"]["message"], "missing \"device\"");
+    EXPECT_EQ(err({{"cmd", "add-device"}, {"bus", "platform"}, {"name", "x"}, {"properties", {{"k", 1}}}}), EINVAL);
+    EXPECT_EQ(err({{"cmd", "unload"}, {"module", "led"}, {"timeout", "soon"}}), EINVAL);
+    EXPECT_EQ(err({{"cmd", "unload"}, {"module", "led"}, {"timeout", -1}}), EINVAL);
+    EXPECT_EQ(err({{"cmd", "monitor"}}), EOPNOTSUPP);
+    EXPECT_EQ(ok({{"cmd", "devices"}})["devices"].size(), 0u);  // nothing was created
+}
+
+TEST_F(DispatcherTest, EveryCommandDrivesTheCore) {
+    EXPECT_EQ(ok({{"cmd", "ping"}})["pid"], static_cast<long>(getpid()));
+    EXPECT_EQ(ok({{"cmd", "load"}, {"plugin", "led"}})["module"], "led");
+    EXPECT_EQ(err({{"cmd", "load"}, {"plugin", "nosuch"}}), ENOENT);
+
+    json mods = ok({{"cmd", "list"}})["modules"];
+    ASSERT_EQ(mods.size(), 1u);
+    EXPECT_EQ(mods[0]["name"], "led");
+    EXPECT_EQ(mods[0]["state"], "live");
+    EXPECT_EQ(mods[0]["generation"], 1);
+    EXPECT_EQ(mods[0]["drivers"], json::array({"led"}));
+
+    ok({{"cmd", "add-device"}, {"bus", "platform"}, {"name", "led0"}, {"properties", {{"max_brightness", "100"}}}});
+    ok({{"cmd", "add-device"}, {"bus", "platform"}, {"name", "led1"}, {"parent", "led0"}});
+    EXPECT_EQ(err({{"cmd", "add-device"}, {"bus", "platform"}, {"name", "led0"}}), EEXIST);
+    EXPECT_EQ(err({{"cmd", "add-device"}, {"bus", "nobus"}, {"name", "x0"}}), ENOENT);
+    json d0 = device("led0");
+    EXPECT_EQ(d0["driver"], "led");
+    EXPECT_EQ(d0["state"], "active");
+    EXPECT_EQ(d0["properties"]["max_brightness"], "100");
+    EXPECT_EQ(device("led1")["parent"], "led0");
+    EXPECT_EQ(ok({{"cmd", "list"}})["modules"][0]["devices"], 2);
+
+    ok({{"cmd", "unbind"}, {"bus", "platform"}, {"driver", "led"}, {"device", "led1"}});
+    EXPECT_EQ(device("led1")["driver"], "");
+    ok({{"cmd", "bind"}, {"bus", "platform"}, {"driver", "led"}, {"device", "led1"}});
+    EXPECT_EQ(device("led1")["driver"], "led");
+
+    ok({{"cmd", "suspend"}});
+    EXPECT_EQ(device("led0")["state"], "suspended");
+    ok({{"cmd", "resume"}});
+    EXPECT_EQ(device("led0")["state"], "active");
+
+    json st = ok({{"cmd", "stats"}});
+    EXPECT_EQ(st["devices"], 2);
+    EXPECT_EQ(st["bound_devices"], 2);
+    EXPECT_EQ(st["plugins_loaded"], 1);
+
+    ok({{"cmd", "remove-device"}, {"name", "led0"}});  // and its child
+    EXPECT_EQ(ok({{"cmd", "devices"}})["devices"].size(), 0u);
+    EXPECT_EQ(err({{"cmd", "remove-device"}, {"name", "led0"}}), ENODEV);
+
+    EXPECT_EQ(ok({{"cmd", "unload"}, {"module", "led"}, {"timeout", 1.5}})["module"], "led");
+    EXPECT_EQ(err({{"cmd", "unload"}, {"module", "led"}}), ENOENT);
+    EXPECT_EQ(ok({{"cmd", "list"}})["modules"][0]["state"], "gone");
+    EXPECT_EQ(ok({{"cmd", "purge"}})["freed"], 1);
+    EXPECT_EQ(ok({{"cmd", "stats"}})["inactive_stubs"], 0);
+}
+
+TEST_F(DispatcherTest, ApplyIsAllOrNothingAndIdempotent) {
+    json good = json::parse(R"({"plugins": ["led"], "buses": {"platform": {"devices": [
+        {"name": "led0"}, {"name": "led1", "parent": "led0", "properties": {"max_brightness": 7}}]}}})");
+    // Invalid: refused with the path, nothing applied.
+    json bad = good;
+    bad["buses"]["platform"]["devices"][1]["properties"]["max_brightness"] = 1.5;
+    json r = call({{"cmd", "apply"}, {"config", bad}});
+    EXPECT_EQ(r["error"]["errno"], EINVAL);
+    EXPECT_EQ(r["error"]["message"], "$.buses.platform.devices[1].properties.max_brightness: must be a string or an integer");
+    EXPECT_EQ(ok({{"cmd", "list"}})["modules"].size(), 0u);
+
+    // Valid but failing half way (an unknown bus): what was done is undone.
+    json half = good;
+    half["buses"]["nobus"] = json::parse(R"({"devices": [{"name": "z0"}]})");
+    r = call({{"cmd", "apply"}, {"config", half}});
+    EXPECT_EQ(r["error"]["errno"], ENOENT);
+    EXPECT_EQ(r["error"]["message"].get<std::string>().rfind("$.buses.nobus.devices[0]: ", 0), 0u)
+        << r["error"]["message"];
+    EXPECT_EQ(ok({{"cmd", "devices"}})["devices"].size(), 0u);
+    const json mods = ok({{"cmd", "list"}})["modules"];
+    for (const json& m : mods) EXPECT_NE(m["state"], "live");
+
+    json rep = ok({{"cmd", "apply"}, {"config", good}});
+    EXPECT_EQ(rep["loaded"], json::array({"led"}));
+    EXPECT_EQ(rep["added"], json::array({"led0", "led1"}));
+    EXPECT_EQ(device("led1")["properties"]["max_brightness"], "7");
+    EXPECT_EQ(device("led1")["parent"], "led0");
+    rep = ok({{"cmd", "apply"}, {"config", good}});
+    EXPECT_EQ(rep["loaded"], json::array());
+    EXPECT_EQ(rep["plugins_present"], json::array({"led"}));
+    EXPECT_EQ(rep["devices_present"], json::array({"led0", "led1"}));
+    EXPECT_EQ(ok({{"cmd", "devices"}})["devices"].size(), 2u);
+}
+
+}  // namespace
