@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: installs dependencies, builds, runs every meson test
-# (unit + integration, which mount real FUSE filesystems), then the unit tests
-# again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The whole test suite: installs dependencies, builds, and runs
+#   1. every meson test: unit, integration (real FUSE mounts), the short
+#      unload torture, the model check of the lifetime protocol, man lint,
+#      benchmark smoke runs;
+#   2. unit, integration and torture again under AddressSanitizer +
+#      UndefinedBehaviorSanitizer (a daemon that reports exits non-zero, and
+#      the scripts fail on that);
+#   3. unit and torture under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +14,7 @@ bash .ci/install-deps
 
 build=${DRIVERFS_BUILD:-build-test}
 asan=${DRIVERFS_ASAN_BUILD:-build-asan}
+tsan=${DRIVERFS_TSAN_BUILD:-build-tsan}
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -18,12 +24,18 @@ status=0
 ninja -C "$build"
 meson test -C "$build" --print-errorlogs 2>&1 | tee -a "$log" || status=1
 
-[ -d "$asan" ] || meson setup "$asan" -Db_sanitize=address,undefined >/dev/null
+[ -d "$asan" ] || meson setup "$asan" -Db_sanitize=address,undefined -Dbench=disabled >/dev/null
 ninja -C "$asan"
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-  meson test -C "$asan" --suite unit --print-errorlogs 2>&1 | tee -a "$log" || status=1
+  meson test -C "$asan" --suite unit --suite integration --suite stress --print-errorlogs 2>&1 | tee -a "$log" ||
+  status=1
 
-# One closing line over both runs (meson prints a summary per run).
+[ -d "$tsan" ] || meson setup "$tsan" -Db_sanitize=thread -Dbench=disabled >/dev/null
+ninja -C "$tsan"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  meson test -C "$tsan" --suite unit --suite stress --print-errorlogs 2>&1 | tee -a "$log" || status=1
+
+# One closing line over all runs (meson prints a summary per run).
 passed=$(awk '$1 == "Ok:" { n += $2 } END { print n + 0 }' "$log")
 failed=$(awk '$1 == "Fail:" || $1 == "Timeout:" || $1 == "Unexpected" { n += $NF } END { print n + 0 }' "$log")
 echo "$passed passed, $failed failed"
