@@ -114,17 +114,10 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
             const dfs_attribute_group* group = *g;
             if (group->size < offsetof(dfs_attribute_group, is_visible) + sizeof group->is_visible || !group->attrs)
                 continue;
-            NodePtr dir = dev.dir;
-            if (group->name) {
-                Result<NodePtr> sub = tree_.add_dir(dev.dir, group->name);
-                if (!sub) {
-                    log(LogLevel::warning, "driver " + drv->name() + ": group " + group->name + " of " + dev.name() +
-                                               " not created: " + sub.error().message);
-                    continue;
-                }
-                dir = sub.value();
-                nodes.push_back(dir);
-            }
+            // A named group's directory is made with its first visible
+            // attribute: a group whose attributes are all hidden leaves none,
+            // as Linux's sysfs_create_group with nothing visible.
+            NodePtr dir = group->name ? nullptr : dev.dir;
             for (const dfs_attribute* const* a = group->attrs; *a; ++a) {
                 if (!usable(*a)) continue;
                 uint32_t mode = (*a)->mode;
@@ -133,6 +126,16 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
                                               [&] { return static_cast<int>(group->is_visible(&dev, *a) & 07777); });
                     if (visible <= 0) continue;  // hidden, or it threw (logged)
                     mode = static_cast<uint32_t>(visible);
+                }
+                if (!dir) {
+                    Result<NodePtr> sub = tree_.add_dir(dev.dir, group->name);
+                    if (!sub) {
+                        log(LogLevel::warning, "driver " + drv->name() + ": group " + group->name + " of " +
+                                                   dev.name() + " not created: " + sub.error().message);
+                        break;
+                    }
+                    dir = sub.value();
+                    nodes.push_back(dir);
                 }
                 add(dir, (*a)->name, mode, std::make_unique<DriverAttr>(drv, *a, dev.shared_from_this(), (*a)->name));
             }
