@@ -57,7 +57,12 @@ secs_between() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[2]) <= flo
 slow_read_job() { timed_read "$NAP" >"$WORK/slow-read"; }
 background slow_read_job
 SLOW_PID=${EXTRA_PIDS[-1]}
-sleep 0.4
+# Wait (bounded) until the read is inside show: a loaded machine may take a
+# while to start the reader.
+for _ in $(seq 100); do
+    [[ "$(read_attr "$M/module/fx_sleepy/refcnt")" == 1 ]] && break
+    sleep 0.02
+done
 expect_eq "module/fx_sleepy/refcnt during the slow show" "1" "$(read_attr "$M/module/fx_sleepy/refcnt")"
 
 # The unload, in the background so we can look at the module while it waits.

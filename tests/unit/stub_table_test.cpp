@@ -223,9 +223,10 @@ TEST(StubTable, PinStormAgainstReload) {
     stop = true;
     for (auto& th : threads) th.join();
 
-    // Typically 250-600 cycles; the floor only guards against a run that did
-    // (almost) nothing, without being flaky on a loaded 2-CPU machine.
-    EXPECT_GE(cycles, 50) << "too few reload cycles to mean anything";
+    // Typically 250-600 cycles (40 seen under a parallel full suite); the
+    // floor only guards against a run that did (almost) nothing, without
+    // being flaky on a loaded 2-CPU machine or under sanitizers.
+    EXPECT_GE(cycles, 10) << "too few reload cycles to mean anything";
     EXPECT_EQ(drain_failures, 0);
     EXPECT_EQ(not_reused, 0);
     EXPECT_GT(pins_ok.load(), 0);
