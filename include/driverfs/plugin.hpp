@@ -1,33 +1,143 @@
 // C++ conveniences over driverfs/plugin.h. Header-only; a plugin may use any
-// part or none. Nothing here changes the ABI.
+// part or none. Nothing here changes the ABI: every object below derives from
+// (or fills) the C struct the host reads, and every callback the host sees is
+// a noexcept C trampoline, so no C++ exception ever crosses the boundary.
+//
+// Pieces, in the order they appear:
+//   parse_* / format_*   text helpers with the Linux semantics (kstrtoul,
+//                        kstrtol, kstrtobool, the "a [b] c" choice list)
+//   emit, guarded        the original small helpers (kept source-compatible)
+//   Host, Device         the host services of this plugin, a device handle
+//   Attribute            an attribute whose show/store are lambdas
+//   Group                an attribute group (optionally named = a subdirectory)
+//   Driver               a driver; optional per-device State object created in
+//                        probe and destroyed in remove (RAII through drvdata)
+//   Module               the plugin descriptor: registers drivers in init
+//
+// Objects of Attribute, Group, Driver and Module are meant to live in static
+// storage of the plugin (namespace scope): the host keeps pointers to them
+// until exit() returns. They are neither copyable nor movable.
 #pragma once
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <span>
+#include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "driverfs/plugin.h"
 
 namespace driverfs::sdk {
 
-// Parse an unsigned decimal like the kernel's kstrtoul(buf, 10): digits, one
-// optional trailing newline, nothing else. Returns 0 or a negative errno
-// (-EINVAL malformed, -ERANGE out of [min, max]).
-inline int parse_uint(const char* buf, size_t len, unsigned long min, unsigned long max,
-                      unsigned long* out) {
-    std::string_view s(buf, len);
+// ---- text helpers ------------------------------------------------------------
+
+// Drop one trailing newline, as sysfs stores usually receive "42\n".
+inline std::string_view strip_newline(std::string_view s) {
     if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+    return s;
+}
+
+// sysfs_streq: equal, ignoring one trailing newline on either side.
+inline bool streq(std::string_view a, std::string_view b) { return strip_newline(a) == strip_newline(b); }
+
+// Parse a decimal integer of type T like the kernel's kstrto<type>(s, 10):
+// an optional '+' (or '-' for signed T), digits, one optional trailing
+// newline, nothing else. Returns 0, -EINVAL (malformed) or -ERANGE (does
+// not fit T, or outside [min, max]).
+template <class T>
+int parse_int(std::string_view s, T min, T max, T* out) {
+    static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>, "parse_int needs an integer type");
+    s = strip_newline(s);
+    if (!s.empty() && s.front() == '+') {
+        s.remove_prefix(1);
+        if (!s.empty() && (s.front() == '+' || s.front() == '-')) return -EINVAL;
+    } else if (!s.empty() && s.front() == '-' && std::is_unsigned_v<T>) {
+        return -EINVAL;
+    }
     if (s.empty()) return -EINVAL;
-    unsigned long v = 0;
+    if (s.front() == '-' && (s.size() == 1 || s[1] < '0' || s[1] > '9')) return -EINVAL;
+    T v{};
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
     if (ec == std::errc::result_out_of_range) return -ERANGE;
     if (ec != std::errc() || end != s.data() + s.size()) return -EINVAL;
     if (v < min || v > max) return -ERANGE;
     *out = v;
     return 0;
+}
+
+// kstrtoul with a range: see parse_int.
+inline int parse_ulong(std::string_view s, unsigned long min, unsigned long max, unsigned long* out) {
+    return parse_int<unsigned long>(s, min, max, out);
+}
+
+// kstrtol with a range: see parse_int.
+inline int parse_long(std::string_view s, long min, long max, long* out) {
+    return parse_int<long>(s, min, max, out);
+}
+
+// Parse an unsigned decimal like the kernel's kstrtoul(buf, 10) (the
+// original helper; same as parse_ulong on a buffer).
+inline int parse_uint(const char* buf, size_t len, unsigned long min, unsigned long max, unsigned long* out) {
+    return parse_ulong(std::string_view(buf, len), min, max, out);
+}
+
+// Exactly the kernel's kstrtobool: only the first character counts (the
+// first two for "on"/"off"): 1 y Y t T "on" -> true; 0 n N f F "of" -> false;
+// anything else (including an empty buffer) -EINVAL. So "yes", "true\n" and
+// "no" work, as they do in Linux.
+inline int parse_bool(std::string_view s, bool* out) {
+    if (s.empty()) return -EINVAL;
+    switch (s[0]) {
+        case '1': case 'y': case 'Y': case 't': case 'T':
+            *out = true;
+            return 0;
+        case '0': case 'n': case 'N': case 'f': case 'F':
+            *out = false;
+            return 0;
+        case 'o': case 'O':
+            if (s.size() < 2) return -EINVAL;
+            if (s[1] == 'n' || s[1] == 'N') { *out = true; return 0; }
+            if (s[1] == 'f' || s[1] == 'F') { *out = false; return 0; }
+            return -EINVAL;
+        default:
+            return -EINVAL;
+    }
+}
+
+// The Linux choice list, as led's trigger file shows it: the names separated
+// by one space, the selected one in brackets, a newline at the end:
+// "none [timer] heartbeat\n". selected out of range: nothing bracketed.
+inline std::string format_choices(std::span<const char* const> names, size_t selected) {
+    std::string out;
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (i) out += ' ';
+        if (i == selected) out += '[';
+        out += names[i];
+        if (i == selected) out += ']';
+    }
+    out += '\n';
+    return out;
+}
+
+// Which of `names` the written text selects (sysfs_streq: one trailing
+// newline ignored): its index, or -EINVAL.
+inline int parse_choice(std::string_view s, std::span<const char* const> names) {
+    for (size_t i = 0; i < names.size(); ++i)
+        if (streq(s, names[i])) return static_cast<int>(i);
+    return -EINVAL;
 }
 
 // snprintf into a show() page, returning the length as show() must.
@@ -47,5 +157,371 @@ auto guarded(Fn&& fn) noexcept -> decltype(fn()) {
         return -EIO;
     }
 }
+
+// Throw from a callback (or a State constructor) to return -code from it
+// without a log line: throw sdk::Errno(ENODEV).
+struct Errno {
+    int code;
+    explicit Errno(int c) : code(c) {}
+};
+
+// ---- host services ---------------------------------------------------------------
+
+// The host table and plugin handle of this plugin, set by Module's init
+// (or by hand with Host::attach in a plugin that does not use Module).
+// Each plugin .so has its own copy: plugins are built with hidden visibility
+// and -fno-gnu-unique.
+struct Host {
+    static inline const dfs_host* table = nullptr;
+    static inline dfs_plugin* self = nullptr;
+    static void attach(dfs_plugin* p, const dfs_host* h) { self = p, table = h; }
+    // A log line through the host ("plugin NAME: message"); never throws.
+    static void log(int level, const std::string& msg) noexcept {
+        if (table && table->log) table->log(self, level, msg.c_str());
+    }
+    // Does the host offer field `off`+`len` of dfs_host (newer services)?
+    static bool has(size_t end) { return table && table->size >= end; }
+};
+
+// A device handle (a dfs_device*, not owned).
+class Device {
+public:
+    explicit Device(dfs_device* d) : raw_(d) {}
+    dfs_device* raw() const { return raw_; }
+    const char* name() const { return Host::table->device_name(raw_); }
+    // A KEY=VALUE property given when the device was created, or nullptr.
+    const char* property(const char* key) const { return Host::table->device_property(raw_, key); }
+    // Wake pollers of attribute `attr` ("group/attr" inside a named group).
+    void notify(const char* attr) const { Host::table->notify(raw_, attr); }
+    // The per-device State a Driver created in probe (see Driver::state);
+    // throws Errno(ENODEV) when there is none (inside a callback: -ENODEV).
+    template <class State>
+    State& state() const {
+        void* p = Host::table->get_drvdata(raw_);
+        if (!p) throw Errno(ENODEV);
+        return *static_cast<State*>(p);
+    }
+
+private:
+    dfs_device* raw_;
+};
+
+namespace detail {
+inline std::string where(dfs_device* dev) {
+    return dev ? std::string(" of ") + Host::table->device_name(dev) : std::string();
+}
+// Contain a callback: Errno -> -code, any other exception -> -EIO and a log
+// line naming `what` and the device.
+template <class Fn>
+long contain(const char* what, const char* attr, dfs_device* dev, Fn&& fn) noexcept {
+    try {
+        return static_cast<long>(fn());
+    } catch (const Errno& e) {
+        return e.code > 0 ? -e.code : -EIO;
+    } catch (const std::exception& e) {
+        try {
+            Host::log(DFS_LOG_ERR, std::string(what) + " " + attr + where(dev) + " threw: " + e.what());
+        } catch (...) {
+        }
+    } catch (...) {
+        try {
+            Host::log(DFS_LOG_ERR, std::string(what) + " " + attr + where(dev) + " threw a non-standard exception");
+        } catch (...) {
+        }
+    }
+    return -EIO;
+}
+}  // namespace detail
+
+// ---- attributes ----------------------------------------------------------------
+
+// An attribute file. show appends the value text to `out` (newline
+// included) and returns 0 or a negative errno; store gets the written text
+// and returns 0 (the whole write is consumed) or a negative errno. A
+// `visible` predicate (used when the attribute is in a Group) decides at
+// bind time whether the file is created on a device.
+class Attribute : public dfs_attribute {
+public:
+    using ShowFn = std::function<int(Device, std::string&)>;
+    using StoreFn = std::function<int(Device, std::string_view)>;
+    using VisibleFn = std::function<bool(Device)>;
+
+    Attribute(const char* name, uint32_t mode, ShowFn show, StoreFn store = {})
+        : dfs_attribute{sizeof(dfs_attribute), DRIVERFS_ABI_VERSION, name, mode,
+                        show ? &show_tramp : nullptr, store ? &store_tramp : nullptr},
+          show_(std::move(show)), store_(std::move(store)) {}
+    Attribute(const Attribute&) = delete;
+    Attribute& operator=(const Attribute&) = delete;
+
+    // Only create this attribute on devices for which fn is true (in a Group).
+    Attribute& visible_if(VisibleFn fn) {
+        visible_ = std::move(fn);
+        return *this;
+    }
+
+    // Group's is_visible trampoline.
+    static uint32_t visible_tramp(dfs_device* dev, const dfs_attribute* a) noexcept {
+        auto* self = static_cast<const Attribute*>(a);
+        long r = detail::contain("is_visible", a->name, dev,
+                                 [&] { return !self->visible_ || self->visible_(Device(dev)) ? 1 : 0; });
+        return r > 0 ? a->mode : 0;
+    }
+
+private:
+    static ssize_t show_tramp(dfs_device* dev, const dfs_attribute* a, char* buf, size_t cap) noexcept {
+        auto* self = static_cast<const Attribute*>(a);
+        return detail::contain("show", a->name, dev, [&]() -> long {
+            std::string out;
+            if (int rc = self->show_(Device(dev), out); rc < 0) return rc;
+            size_t n = std::min(out.size(), cap);
+            std::memcpy(buf, out.data(), n);
+            return static_cast<long>(n);
+        });
+    }
+    static ssize_t store_tramp(dfs_device* dev, const dfs_attribute* a, const char* buf, size_t len) noexcept {
+        auto* self = static_cast<const Attribute*>(a);
+        return detail::contain("store", a->name, dev, [&]() -> long {
+            if (int rc = self->store_(Device(dev), std::string_view(buf, len)); rc < 0) return rc;
+            return static_cast<long>(len);
+        });
+    }
+
+    ShowFn show_;
+    StoreFn store_;
+    VisibleFn visible_;
+};
+
+// A NULL-terminated list of attributes, as dfs_driver.dev_attrs and groups take.
+class AttributeList {
+public:
+    AttributeList(std::initializer_list<const Attribute*> attrs) { add(attrs); }
+    void add(std::initializer_list<const Attribute*> attrs) {
+        if (!ptrs_.empty()) ptrs_.pop_back();
+        for (const Attribute* a : attrs) ptrs_.push_back(a);
+        ptrs_.push_back(nullptr);
+    }
+    void add(const Attribute* a) { add({a}); }
+    const dfs_attribute* const* data() const { return ptrs_.data(); }
+
+private:
+    std::vector<const dfs_attribute*> ptrs_;
+};
+
+// An attribute group: name nullptr = in the device directory, else a
+// subdirectory. Each Attribute's visible_if is evaluated at bind time.
+class Group : public dfs_attribute_group {
+public:
+    Group(const char* name, std::initializer_list<const Attribute*> attrs)
+        : dfs_attribute_group{sizeof(dfs_attribute_group), DRIVERFS_ABI_VERSION, name, nullptr,
+                              &Attribute::visible_tramp},
+          list_(attrs) {
+        this->attrs = list_.data();
+    }
+    Group(const Group&) = delete;
+    Group& operator=(const Group&) = delete;
+    void add(const Attribute* a) {
+        list_.add(a);
+        this->attrs = list_.data();
+    }
+
+private:
+    AttributeList list_;
+};
+
+// ---- drivers -------------------------------------------------------------------
+
+class Driver;
+namespace detail {
+inline constexpr size_t kMaxDrivers = 16;
+inline Driver* driver_slots[kMaxDrivers];
+inline std::atomic<size_t> driver_slot_count{0};
+}  // namespace detail
+
+// A driver. probe/remove are optional lambdas; state<State>() adds a
+// per-device State object: probe constructs State(Device) (throw Errno to
+// refuse the device) and stores it as drvdata, remove runs on_remove and
+// then deletes it (its destructor is the place to stop per-device threads).
+// At most 16 Drivers per plugin (probe/remove get no driver pointer from
+// the ABI, so each Driver takes one of 16 static trampoline slots).
+class Driver : public dfs_driver {
+public:
+    using ProbeFn = std::function<int(Device)>;
+    using RemoveFn = std::function<void(Device)>;
+
+    Driver(const char* name, const char* bus = "platform");
+    // Construct and configure in one statement, for a namespace-scope driver:
+    //   Driver led("led", "platform", [](Driver& d) { d.attributes({&a}).state<Led>(); });
+    Driver(const char* name, const char* bus, const std::function<void(Driver&)>& setup) : Driver(name, bus) {
+        setup(*this);
+    }
+    Driver(const Driver&) = delete;
+    Driver& operator=(const Driver&) = delete;
+
+    // Device names / `compatible` values this driver takes (default: its name).
+    Driver& compatible(std::initializer_list<const char*> names) {
+        compat_.assign(names.begin(), names.end());
+        compat_.push_back(nullptr);
+        dfs_driver::compatible = compat_.data();
+        return *this;
+    }
+    Driver& attributes(std::initializer_list<const Attribute*> attrs) {
+        attrs_.add(attrs);
+        dev_attrs = attrs_.data();
+        return *this;
+    }
+    Driver& groups(std::initializer_list<const Group*> gs) { return groups(std::span(gs.begin(), gs.size())); }
+    Driver& groups(std::span<const Group* const> gs) {
+        groups_.assign(gs.begin(), gs.end());
+        groups_.push_back(nullptr);
+        dfs_driver::groups = groups_.data();
+        return *this;
+    }
+    Driver& class_of(const char* cls) {
+        class_name = cls;
+        return *this;
+    }
+    Driver& on_probe(ProbeFn fn) {
+        probe_fn_ = std::move(fn);
+        return *this;
+    }
+    Driver& on_remove(RemoveFn fn) {
+        remove_fn_ = std::move(fn);
+        return *this;
+    }
+    template <class State>
+    Driver& state() {
+        make_ = [](Device d) -> void* { return new State(d); };
+        destroy_ = [](void* p) { delete static_cast<State*>(p); };
+        return *this;
+    }
+
+    // The probe/remove trampolines of slot N call these.
+    int do_probe(dfs_device* dev) noexcept {
+        return static_cast<int>(detail::contain("probe", name, dev, [&]() -> long {
+            void* st = make_ ? make_(Device(dev)) : nullptr;
+            if (st) Host::table->set_drvdata(dev, st);
+            int rc = 0;
+            try {
+                rc = probe_fn_ ? probe_fn_(Device(dev)) : 0;
+            } catch (...) {
+                undo(dev, st);
+                throw;
+            }
+            if (rc != 0) undo(dev, st);
+            return rc;
+        }));
+    }
+    void do_remove(dfs_device* dev) noexcept {
+        detail::contain("remove", name, dev, [&] {
+            if (remove_fn_) remove_fn_(Device(dev));
+            return 0;
+        });
+        void* st = Host::table->get_drvdata(dev);
+        if (st && destroy_) {
+            Host::table->set_drvdata(dev, nullptr);
+            detail::contain("remove (state destructor)", name, dev, [&] {
+                destroy_(st);
+                return 0;
+            });
+        }
+    }
+
+private:
+    void undo(dfs_device* dev, void* st) {
+        if (!st) return;
+        Host::table->set_drvdata(dev, nullptr);
+        destroy_(st);
+    }
+
+    std::vector<const char*> compat_;
+    AttributeList attrs_{};
+    std::vector<const dfs_attribute_group*> groups_;
+    ProbeFn probe_fn_;
+    RemoveFn remove_fn_;
+    void* (*make_)(Device) = nullptr;
+    void (*destroy_)(void*) = nullptr;
+};
+
+namespace detail {
+template <size_t N>
+int probe_slot(dfs_device* dev) noexcept {
+    return driver_slots[N]->do_probe(dev);
+}
+template <size_t N>
+void remove_slot(dfs_device* dev) noexcept {
+    driver_slots[N]->do_remove(dev);
+}
+template <size_t... I>
+constexpr auto make_probe_table(std::index_sequence<I...>) {
+    return std::array<int (*)(dfs_device*), sizeof...(I)>{&probe_slot<I>...};
+}
+template <size_t... I>
+constexpr auto make_remove_table(std::index_sequence<I...>) {
+    return std::array<void (*)(dfs_device*), sizeof...(I)>{&remove_slot<I>...};
+}
+}  // namespace detail
+
+inline Driver::Driver(const char* drv_name, const char* bus_name)
+    : dfs_driver{sizeof(dfs_driver), DRIVERFS_ABI_VERSION, drv_name, bus_name, nullptr, nullptr, nullptr,
+                 nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr} {
+    static constexpr auto probes = detail::make_probe_table(std::make_index_sequence<detail::kMaxDrivers>{});
+    static constexpr auto removes = detail::make_remove_table(std::make_index_sequence<detail::kMaxDrivers>{});
+    size_t slot = detail::driver_slot_count.fetch_add(1);
+    if (slot >= detail::kMaxDrivers) std::terminate();  // a build-time mistake, seen at load
+    detail::driver_slots[slot] = this;
+    probe = probes[slot];
+    remove = removes[slot];
+}
+
+// ---- the plugin descriptor ------------------------------------------------------
+
+// The plugin: name, version, its drivers (registered in this order at init),
+// optional init/exit hooks (init runs before the drivers are registered:
+// the place to register a bus or add devices through Host::table; exit runs
+// at unload, after every device was unbound). Declare one per plugin and export it with
+// DRIVERFS_PLUGIN(module_object).
+class Module : public dfs_plugin_desc {
+public:
+    using InitFn = std::function<int()>;
+    using ExitFn = std::function<void()>;
+
+    Module(const char* mod_name, const char* mod_version, std::initializer_list<Driver*> drivers,
+           InitFn init_fn = {}, ExitFn exit_fn = {})
+        : dfs_plugin_desc{sizeof(dfs_plugin_desc), DRIVERFS_ABI_VERSION, mod_name, mod_version, &init_tramp,
+                          &exit_tramp},
+          drivers_(drivers), init_fn_(std::move(init_fn)), exit_fn_(std::move(exit_fn)) {
+        instance() = this;
+    }
+    Module(const Module&) = delete;
+    Module& operator=(const Module&) = delete;
+
+private:
+    static Module*& instance() {
+        static Module* m = nullptr;
+        return m;
+    }
+    static int init_tramp(dfs_plugin* self, const dfs_host* host) noexcept {
+        Host::attach(self, host);
+        Module* m = instance();
+        return static_cast<int>(detail::contain("init", m->name, nullptr, [&]() -> long {
+            if (m->init_fn_)
+                if (int rc = m->init_fn_(); rc != 0) return rc;
+            for (Driver* d : m->drivers_)
+                if (int rc = host->register_driver(self, d); rc != 0) return rc;
+            return 0;
+        }));
+    }
+    static void exit_tramp(dfs_plugin*) noexcept {
+        Module* m = instance();
+        detail::contain("exit", m->name, nullptr, [&] {
+            if (m->exit_fn_) m->exit_fn_();
+            return 0;
+        });
+    }
+
+    std::vector<Driver*> drivers_;
+    InitFn init_fn_;
+    ExitFn exit_fn_;
+};
 
 }  // namespace driverfs::sdk

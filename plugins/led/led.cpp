@@ -1,88 +1,235 @@
 // led: a virtual LED driver in the spirit of the Linux LED class
-// (Documentation/leds/leds-class.rst): brightness 0..max_brightness.
-#include <atomic>
-#include <new>
+// (Documentation/leds/leds-class.rst, ledtrig-timer.c, ledtrig-heartbeat.c).
+//
+// Files of a bound device:
+//   brightness      0..max_brightness (rw). Writing 0 also drops any trigger,
+//                   as Linux does; a nonzero write while blinking sets the
+//                   brightness of the "on" phases.
+//   max_brightness  from the device property max_brightness=N (1..1000000),
+//                   default 255 (ro).
+//   trigger         "[none] timer heartbeat"; write a name to select it,
+//                   anything else is EINVAL (rw). The device property
+//                   trigger=NAME selects one at probe (linux,default-trigger).
+//   delay_on, delay_off
+//                   timer phases in ms (default 500; both 0 means 500). In
+//                   Linux they exist only while `timer` is selected; the host
+//                   creates attributes at bind time only, so here they always
+//                   exist and answer ENODEV while another trigger is selected
+//                   (what an open handle to them gets in Linux when the
+//                   trigger changes).
+//
+// Blinking runs on one thread per device, owned by the device's state: it
+// toggles brightness and notifies pollers of `brightness`. It is stopped and
+// joined when the trigger changes and in remove(), so none runs once the
+// device is unbound, and therefore none after exit().
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "driverfs/plugin.hpp"
 
 namespace {
 
-const dfs_host* host;
-dfs_plugin* self;
+using namespace driverfs::sdk;
 
-struct Led {
-    unsigned long max_brightness;
-    std::atomic<unsigned long> brightness{0};
-};
+constexpr const char* kTriggers[] = {"none", "timer", "heartbeat"};
+enum Trigger { kNone = 0, kTimer = 1, kHeartbeat = 2 };
+constexpr unsigned long kDefaultDelay = 500;
 
-Led* led_of(dfs_device* dev) { return static_cast<Led*>(host->get_drvdata(dev)); }
-
-int led_probe(dfs_device* dev) {
-    unsigned long max = 255;
-    if (const char* p = host->device_property(dev, "max_brightness")) {
-        if (driverfs::sdk::parse_uint(p, std::strlen(p), 1, 1000000, &max) != 0) {
-            host->log(self, DFS_LOG_ERR, "max_brightness property must be a number from 1 to 1000000");
-            return -EINVAL;
+class Led {
+public:
+    explicit Led(Device dev) : dev_(dev) {
+        if (const char* p = dev.property("max_brightness")) {
+            if (parse_ulong(p, 1, 1000000, &max_) != 0) {
+                Host::log(DFS_LOG_ERR, "max_brightness property must be a number from 1 to 1000000");
+                throw Errno(EINVAL);
+            }
+        }
+        if (const char* p = dev.property("trigger")) {
+            int t = parse_choice(p, kTriggers);
+            if (t < 0) {
+                Host::log(DFS_LOG_ERR, std::string("unknown trigger property '") + p + "'");
+                throw Errno(EINVAL);
+            }
+            std::lock_guard lock(mu_);
+            select_locked(static_cast<Trigger>(t));
         }
     }
-    Led* led = new (std::nothrow) Led{max};
-    if (!led) return -ENOMEM;
-    host->set_drvdata(dev, led);
+    ~Led() {
+        std::unique_lock lock(mu_);
+        stop_locked(lock);
+    }
+
+    unsigned long max() const { return max_; }
+    unsigned long brightness() const { return brightness_.load(); }
+
+    void set_brightness(unsigned long v) {
+        std::unique_lock lock(mu_);
+        if (v == 0) {  // Linux: brightness 0 removes the trigger
+            stop_locked(lock);
+            trigger_ = kNone;
+        } else if (trigger_ != kNone) {
+            blink_brightness_ = v;
+            return;  // the blink thread shows it at the next "on" phase
+        }
+        brightness_.store(v);
+        lock.unlock();
+        dev_.notify("brightness");
+    }
+
+    Trigger trigger() {
+        std::lock_guard lock(mu_);
+        return trigger_;
+    }
+
+    void select(Trigger t) {
+        std::unique_lock lock(mu_);
+        if (t == trigger_) return;
+        stop_locked(lock);
+        select_locked(t);
+    }
+
+    // delay_on (which=0) / delay_off (which=1); ENODEV unless timer is selected.
+    int delay(int which, unsigned long* out) {
+        std::lock_guard lock(mu_);
+        if (trigger_ != kTimer) return -ENODEV;
+        *out = delay_[which];
+        return 0;
+    }
+    int set_delay(int which, unsigned long v) {
+        std::lock_guard lock(mu_);
+        if (trigger_ != kTimer) return -ENODEV;
+        delay_[which] = v;
+        if (delay_[0] == 0 && delay_[1] == 0) delay_[0] = delay_[1] = kDefaultDelay;
+        restart_ = true;  // start over with the new phase lengths, as Linux restarts the timer
+        wake_.notify_all();
+        return 0;
+    }
+
+private:
+    void select_locked(Trigger t) {
+        trigger_ = t;
+        if (t == kNone) return;
+        if (blink_brightness_ == 0) blink_brightness_ = brightness_.load() ? brightness_.load() : max_;
+        stop_ = false;
+        restart_ = false;
+        thread_ = std::thread([this] { run(); });
+    }
+
+    // Stop and join the blink thread; mu_ is held on entry and on return.
+    void stop_locked(std::unique_lock<std::mutex>& lock) {
+        if (!thread_.joinable()) return;
+        stop_ = true;
+        wake_.notify_all();
+        std::thread t = std::move(thread_);
+        lock.unlock();
+        t.join();
+        lock.lock();
+    }
+
+    // The blink loop: one phase per iteration, brightness set then slept on.
+    void run() {
+        std::unique_lock lock(mu_);
+        unsigned phase = 0;
+        while (!stop_) {
+            unsigned long ms;
+            bool on;
+            if (trigger_ == kTimer) {
+                on = phase % 2 == 0;
+                ms = delay_[on ? 0 : 1];
+                if (ms == 0) {  // a zero phase: the other one lasts forever
+                    ++phase;
+                    continue;
+                }
+            } else {  // heartbeat at rest: on 70, off 245, on 70, off 875 (1260 ms)
+                static constexpr unsigned long kBeat[] = {70, 245, 70, 875};
+                on = phase % 2 == 0;
+                ms = kBeat[phase % 4];
+            }
+            unsigned long want = on ? blink_brightness_ : 0;
+            if (brightness_.exchange(want) != want) {
+                lock.unlock();
+                dev_.notify("brightness");
+                lock.lock();
+            }
+            wake_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stop_ || restart_; });
+            phase = restart_ ? 0 : phase + 1;
+            restart_ = false;
+        }
+    }
+
+    Device dev_;
+    unsigned long max_ = 255;
+    std::atomic<unsigned long> brightness_{0};
+    std::mutex mu_;  // everything below
+    std::condition_variable wake_;
+    Trigger trigger_ = kNone;
+    unsigned long blink_brightness_ = 0;
+    unsigned long delay_[2] = {kDefaultDelay, kDefaultDelay};
+    bool stop_ = false;
+    bool restart_ = false;
+    std::thread thread_;
+};
+
+Attribute brightness("brightness", 0644,
+    [](Device d, std::string& out) {
+        out = std::to_string(d.state<Led>().brightness()) + "\n";
+        return 0;
+    },
+    [](Device d, std::string_view in) {
+        Led& led = d.state<Led>();
+        unsigned long v;
+        if (parse_ulong(in, 0, led.max(), &v) != 0) return -EINVAL;
+        led.set_brightness(v);
+        return 0;
+    });
+
+Attribute max_brightness("max_brightness", 0444, [](Device d, std::string& out) {
+    out = std::to_string(d.state<Led>().max()) + "\n";
     return 0;
+});
+
+Attribute trigger("trigger", 0644,
+    [](Device d, std::string& out) {
+        out = format_choices(kTriggers, d.state<Led>().trigger());
+        return 0;
+    },
+    [](Device d, std::string_view in) {
+        int t = parse_choice(in, kTriggers);
+        if (t < 0) return t;
+        d.state<Led>().select(static_cast<Trigger>(t));
+        return 0;
+    });
+
+Attribute::ShowFn show_delay(int which) {
+    return [which](Device d, std::string& out) {
+        unsigned long v;
+        if (int rc = d.state<Led>().delay(which, &v); rc < 0) return rc;
+        out = std::to_string(v) + "\n";
+        return 0;
+    };
 }
-
-void led_remove(dfs_device* dev) {
-    delete led_of(dev);
-    host->set_drvdata(dev, nullptr);
+Attribute::StoreFn store_delay(int which) {
+    return [which](Device d, std::string_view in) {
+        unsigned long v;
+        if (parse_ulong(in, 0, 3600000, &v) != 0) return -EINVAL;
+        return d.state<Led>().set_delay(which, v);
+    };
 }
+Attribute delay_on("delay_on", 0644, show_delay(0), store_delay(0));
+Attribute delay_off("delay_off", 0644, show_delay(1), store_delay(1));
 
-ssize_t brightness_show(dfs_device* dev, const dfs_attribute*, char* buf, size_t cap) {
-    return driverfs::sdk::emit(buf, cap, "%lu\n", led_of(dev)->brightness.load());
-}
+// The timer trigger's files. With a host that can re-evaluate visibility
+// (see the report in the commit), visible_if(trigger == timer) belongs here.
+Group timer_group(nullptr, {&delay_on, &delay_off});
 
-ssize_t brightness_store(dfs_device* dev, const dfs_attribute*, const char* buf, size_t len) {
-    Led* led = led_of(dev);
-    unsigned long v;
-    if (int rc = driverfs::sdk::parse_uint(buf, len, 0, led->max_brightness, &v); rc != 0) return -EINVAL;
-    led->brightness.store(v);
-    host->notify(dev, "brightness");
-    return static_cast<ssize_t>(len);
-}
+Driver led_driver("led", "platform", [](Driver& d) {
+    d.attributes({&brightness, &max_brightness, &trigger}).groups({&timer_group}).class_of("leds").state<Led>();
+});
 
-ssize_t max_brightness_show(dfs_device* dev, const dfs_attribute*, char* buf, size_t cap) {
-    return driverfs::sdk::emit(buf, cap, "%lu\n", led_of(dev)->max_brightness);
-}
-
-const dfs_attribute brightness = {sizeof(dfs_attribute), DRIVERFS_ABI_VERSION, "brightness", 0644,
-                                  brightness_show, brightness_store};
-const dfs_attribute max_brightness = {sizeof(dfs_attribute), DRIVERFS_ABI_VERSION, "max_brightness", 0444,
-                                      max_brightness_show, nullptr};
-const dfs_attribute* const led_attrs[] = {&brightness, &max_brightness, nullptr};
-
-const dfs_driver led_driver = {
-    .size = sizeof(dfs_driver),
-    .version = DRIVERFS_ABI_VERSION,
-    .name = "led",
-    .bus = "platform",
-    .compatible = nullptr,
-    .probe = led_probe,
-    .remove = led_remove,
-    .dev_attrs = led_attrs,
-    .class_name = "leds",
-};
-
-int led_init(dfs_plugin* plugin, const dfs_host* h) {
-    host = h;
-    self = plugin;
-    return host->register_driver(plugin, &led_driver);
-}
-
-void led_exit(dfs_plugin*) { host = nullptr; }
-
-const dfs_plugin_desc led_desc = {
-    sizeof(dfs_plugin_desc), DRIVERFS_ABI_VERSION, "led", "1.0", led_init, led_exit,
-};
+Module led_module("led", "1.0", {&led_driver});
 
 }  // namespace
 
-DRIVERFS_PLUGIN(led_desc)
+DRIVERFS_PLUGIN(led_module)

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The led sample plugin as an LED class driver: brightness and
+# max_brightness, the trigger choice list ("[none] timer heartbeat", unknown
+# names EINVAL), the timer trigger's delay_on/delay_off (ENODEV while timer
+# is not selected), blinking seen through real poll() wake-ups on brightness,
+# brightness 0 dropping the trigger, the trigger= device property, and an
+# unload while timers are blinking (no plugin thread survives it).
+source "$(dirname "$0")/lib/common.sh"
+setup
+mount_led0
+
+expect_eq "max_brightness" "255" "$(read_attr "$D/max_brightness")"
+expect_eq "class link" "led0" "$(ls "$M/class/leds")"
+write_attr "$D/brightness" "42"
+expect_eq "brightness after a write" "42" "$(read_attr "$D/brightness")"
+expect_write_errno EINVAL "$D/brightness" "256"
+expect_write_errno EINVAL "$D/brightness" "-1"
+expect_eq "trigger at start" "[none] timer heartbeat" "$(read_attr "$D/trigger")"
+expect_write_errno EINVAL "$D/trigger" "blink"
+expect_eq "delay_on without timer" "ENODEV" "$(try_read "$D/delay_on")"
+expect_write_errno ENODEV "$D/delay_off" "100"
+
+write_attr "$D/trigger" $'timer\n'
+expect_eq "trigger with timer selected" "none [timer] heartbeat" "$(read_attr "$D/trigger")"
+expect_eq "default delay_on" "500" "$(read_attr "$D/delay_on")"
+expect_eq "default delay_off" "500" "$(read_attr "$D/delay_off")"
+expect_write_errno EINVAL "$D/delay_on" "soon"
+write_attr "$D/delay_on" "100"
+write_attr "$D/delay_off" "100"
+
+# blink_watch FILE SECS: poll() FILE for SECS, re-reading at each wake-up;
+# prints "<wake-ups> <sorted distinct values>".
+blink_watch() {
+    python3 - "$1" "$2" <<'PY'
+import os, select, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 100)
+p = select.poll()
+p.register(fd, select.POLLPRI | select.POLLERR)
+wakes, values = 0, set()
+end = time.monotonic() + float(sys.argv[2])
+while (left := end - time.monotonic()) > 0:
+    ev = p.poll(int(left * 1000) + 1)
+    if not ev:
+        break
+    if not ev[0][1] & select.POLLPRI:
+        print("bad-event", hex(ev[0][1])); sys.exit(0)
+    wakes += 1
+    os.lseek(fd, 0, os.SEEK_SET)
+    values.add(os.read(fd, 100).decode().strip())
+os.close(fd)
+print(wakes, " ".join(sorted(values, key=int)))
+PY
+}
+
+out=$(blink_watch "$D/brightness" 1.5) || fail "poll script failed: $out"
+read -r wakes values <<<"$out"
+(( wakes >= 6 )) || fail "timer 100/100 ms: expected at least 6 brightness wake-ups in 1.5 s, got '$out'"
+expect_eq "values seen while blinking" "0 42" "$values"
+
+write_attr "$D/trigger" "none"
+expect_eq "idle poll after trigger none" "0 " "$(blink_watch "$D/brightness" 0.5)"
+expect_eq "delay_on after timer deselected" "ENODEV" "$(try_read "$D/delay_on")"
+
+# brightness 0 drops a trigger, as in Linux.
+write_attr "$D/trigger" "heartbeat"
+out=$(blink_watch "$D/brightness" 1.4)
+[[ "$out" =~ ^[1-9] ]] || fail "heartbeat: no brightness wake-ups in 1.4 s: '$out'"
+pass "heartbeat blinks ($out)"
+write_attr "$D/brightness" "0"
+expect_eq "trigger after brightness 0" "[none] timer heartbeat" "$(read_attr "$D/trigger")"
+
+# A default trigger and max_brightness from device properties.
+expect_write_ok "$M/bus/platform/new_device" "led1 trigger=timer max_brightness=10"
+expect_eq "led1 trigger" "none [timer] heartbeat" "$(read_attr "$M/devices/platform/led1/trigger")"
+out=$(blink_watch "$M/devices/platform/led1/brightness" 1.7)
+[[ "$out" =~ ^[1-9][0-9]*\ 0\ 10$ ]] || fail "led1 blinking between 0 and 10 expected, got '$out'"
+pass "led1 blinks between 0 and its max_brightness ($out)"
+# A bad property: the device is created, probe refuses it (stays unbound).
+expect_write_ok "$M/bus/platform/new_device" "led2 trigger=disco"
+[[ -e "$M/devices/platform/led2/driver" ]] && fail "led2 (trigger=disco) was bound"
+pass "led2 with an unknown trigger stays unbound"
+
+# Unload while both LEDs blink; a poller on a blinking file sees the removal.
+write_attr "$D/trigger" "timer"
+exec 3<"$D/brightness"
+expect_write_ok "$M/control/unload" "led"
+expect_eq "module state after unload" "gone" "$(cat "$M/module/led/state" 2>/dev/null || echo gone)"
+expect_eq "read of a removed brightness (open before unload)" "ENODEV" "$(try_fd_read 3)"
+exec 3<&-
+sleep 0.5
+expect_daemon_alive
+if grep -Ei "threw|unloaded while|still running" "$LOG" >/dev/null; then fail "daemon log reports a problem: $(grep -Ei "threw|still" "$LOG")"; fi
+pass "no plugin complaint in the log"
+expect_write_ok "$M/control/load" "led"
+expect_eq "generation after reload" "2" "$(read_attr "$M/module/led/generation")"
+expect_eq "trigger after reload" "[none] timer heartbeat" "$(read_attr "$D/trigger")"
