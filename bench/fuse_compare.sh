@@ -11,8 +11,9 @@
 #   driverfs        build/src/daemon/driverfsd, led plugin loaded from a private
 #                   0700 copy of build/plugins/led/led.so, device led0; the file
 #                   read is devices/platform/led0/max_brightness
-#   cacheable       if build/bench/bench_attrs.so exists: driverfsd with that
-#                   plugin, reading its attribute `cached`
+#   cacheable       driverfsd with build/bench/bench_attrs.so, device
+#                   bench_attrs0, reading its cacheable attribute `cached`
+#                   (the same 4 bytes, served from the kernel page cache)
 # and runs fuse_bench in both modes (openread, pread) with 1 and 2 threads,
 # interleaved, REPS times SECONDS each (default 3 x 2 s). --tuning adds
 # driverfsd (and baseline_fs) with libfuse loop options (max_idle_threads,
@@ -49,6 +50,7 @@ LED_SO="$BUILD/plugins/led/led.so"
 ATTRS_SO="$BUILD/bench/bench_attrs.so"
 for f in "$BASELINE_FS" "$FUSE_BENCH" "$DRIVERFSD"; do [[ -x $f ]] || die "$f is missing: build it first (ninja -C $BUILD)"; done
 [[ -f $LED_SO ]] || die "$LED_SO is missing"
+[[ -f $ATTRS_SO ]] || die "$ATTRS_SO is missing: build it first (ninja -C $BUILD)"
 [[ -c /dev/fuse ]] || die "/dev/fuse is missing"
 command -v fusermount3 >/dev/null || die "fusermount3 is not installed (package fuse3)"
 command -v python3 >/dev/null || die "python3 is needed for the medians and the JSON"
@@ -58,7 +60,7 @@ chmod 0700 "$WORK"
 PLUGINS="$WORK/plugins"
 mkdir -m 0700 "$PLUGINS"
 install -m 0644 "$LED_SO" "$PLUGINS/led.so"
-[[ -f $ATTRS_SO ]] && install -m 0644 "$ATTRS_SO" "$PLUGINS/bench_attrs.so"
+install -m 0644 "$ATTRS_SO" "$PLUGINS/bench_attrs.so"
 
 declare -A MNT PID TYPE FILE
 LABELS=()
@@ -134,9 +136,8 @@ mount_driverfs() {
         FILE[$l]="${MNT[$l]}/devices/platform/led0/max_brightness"
         ;;
     bench_attrs)
-        # bench_attrs.so is expected to register a device with an attribute `cached`.
-        FILE[$l]=$(find "${MNT[$l]}/devices" -name cached -type f 2>/dev/null | head -n 1)
-        [[ -n ${FILE[$l]} ]] || return 1
+        echo bench_attrs0 >"${MNT[$l]}/bus/platform/new_device" || die "$l: cannot create bench_attrs0"
+        FILE[$l]="${MNT[$l]}/devices/platform/bench_attrs0/cached"
         ;;
     esac
     [[ -n $(cat "${FILE[$l]}") ]] || die "$l: ${FILE[$l]} reads empty"
@@ -146,16 +147,8 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 mount_baseline baseline
 mount_baseline baseline+flush --flush
 mount_driverfs driverfs led
-CACHEABLE=0
-if [[ -f $PLUGINS/bench_attrs.so ]]; then
-    if mount_driverfs cacheable bench_attrs; then
-        CACHEABLE=1
-    else
-        echo "fuse_compare: bench_attrs loaded but no attribute 'cached' under devices/: cacheable not measured" >&2
-    fi
-fi
-COMPARE=(baseline baseline+flush driverfs)
-[[ $CACHEABLE -eq 1 ]] && COMPARE+=(cacheable)
+mount_driverfs cacheable bench_attrs
+COMPARE=(baseline baseline+flush driverfs cacheable)
 TUNE=()
 if [[ $TUNING -eq 1 ]]; then
     mount_driverfs "driverfs:max_idle_threads=1" led -o max_idle_threads=1
@@ -230,4 +223,3 @@ for m in med:
     print(f"{m['target']:<28} {m['mode']:<9} {m['threads']:>3} {m['ops_per_s']:>9.0f} {m['p50_us']:>8.1f} {m['p99_us']:>8.1f} {r:>10}")
 print(f"raw figures: {out}")
 EOF
-[[ $CACHEABLE -eq 1 ]] || echo "cacheable: not measured (no $ATTRS_SO in this build)"

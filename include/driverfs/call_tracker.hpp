@@ -27,6 +27,10 @@ public:
     CallScope(const CallScope&) = delete;
     CallScope& operator=(const CallScope&) = delete;
 
+    // Is this thread inside a driver callback? Such a thread must not wait
+    // on the kernel: it may be serving the very request the kernel waits on.
+    static bool inside_callback();
+
 private:
     const Stub* saved_stub_;
     std::string saved_what_;

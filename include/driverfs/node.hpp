@@ -35,6 +35,10 @@ public:
     virtual Status validate() { return {}; }
     // What stat reports: a page for text attributes, as sysfs.
     virtual size_t size() const { return kPageSize; }
+    // May the kernel page cache serve reads? Only for a value that changes
+    // solely through store() or a change notification, both of which
+    // invalidate the cache (see the FUSE front end).
+    virtual bool cacheable() const { return false; }
 
     // Binary attributes: raw bytes at an offset, no snapshot, no page limit.
     virtual bool binary() const { return false; }
@@ -111,8 +115,13 @@ public:
     virtual ~TreeObserver() = default;
     virtual void entry_added(uint64_t parent_ino, const std::string& name) = 0;
     virtual void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name) = 0;
-    // An attribute's value changed (pollers wake) or it was removed.
+    // An attribute's value changed (pollers wake, cached pages go) or it
+    // was removed.
     virtual void attr_changed(uint64_t ino) = 0;
+    // Return once the kernel took every change reported so far (entries
+    // gone, cached pages dropped), or after a short bound. May block: call
+    // it with no lock held and never from inside a driver callback.
+    virtual void sync_changes() = 0;
 };
 
 // Owns every node. mu_ protects the parent/child links, the inode table and
@@ -159,6 +168,10 @@ public:
     void notify_changed(Node& node) {
         node.events.fetch_add(1, std::memory_order_release);
         if (observer_) observer_->attr_changed(node.ino);
+    }
+    // See TreeObserver::sync_changes.
+    void sync_changes() {
+        if (observer_) observer_->sync_changes();
     }
 
     size_t node_count() const;

@@ -28,9 +28,10 @@ extern "C" {
 #endif
 
 /* History: 1 first release; 2 added dfs_driver's suspend, resume, shutdown,
- * class_name, bin_attrs, groups and dfs_host's register_bus, add_device
- * (all appended: a version-1 plugin still loads, its structs are shorter). */
-#define DRIVERFS_ABI_VERSION 2u
+ * class_name, bin_attrs, groups and dfs_host's register_bus, add_device;
+ * 3 added dfs_attribute's flags (all appended: an older plugin still
+ * loads, its structs are shorter). */
+#define DRIVERFS_ABI_VERSION 3u
 /* The oldest plugin ABI this host still loads. */
 #define DRIVERFS_ABI_MIN 1u
 #define DRIVERFS_ENTRY_SYMBOL "driverfs_plugin_entry"
@@ -60,7 +61,17 @@ typedef struct dfs_attribute {
 	 * consumed (normally len) or a negative errno. */
 	ssize_t (*store)(dfs_device *dev, const struct dfs_attribute *attr,
 	                 const char *buf, size_t len);
+
+	/* Fields below were added in version 3; check `size`. */
+
+	uint32_t flags; /* DFS_ATTR_* */
 } dfs_attribute;
+
+/* The value changes only when stored through this file or when the driver
+ * calls host->notify(): readers may be served from the kernel page cache,
+ * which the host invalidates on both. Do not set it on a value that drifts
+ * on its own (a sensor reading, a counter). */
+#define DFS_ATTR_CACHEABLE 0x1u
 
 /* A binary attribute: raw bytes at an offset, `length` bytes long (may be
  * more than a page), no snapshot; reads at or past `length` return 0 bytes,
@@ -171,6 +182,7 @@ typedef struct dfs_host {
 	 * props as "KEY=VALUE" strings, NULL-terminated or NULL). Valid after
 	 * init() returned (from a callback or a plugin thread). 0 or -errno. */
 	int (*add_device)(dfs_plugin *self, const char *bus, const char *name, const char *const *props);
+
 } dfs_host;
 
 typedef struct dfs_plugin_desc {

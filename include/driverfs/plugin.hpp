@@ -248,10 +248,18 @@ public:
 
     Attribute(const char* name, uint32_t mode, ShowFn show, StoreFn store = {})
         : dfs_attribute{sizeof(dfs_attribute), DRIVERFS_ABI_VERSION, name, mode,
-                        show ? &show_tramp : nullptr, store ? &store_tramp : nullptr},
+                        show ? &show_tramp : nullptr, store ? &store_tramp : nullptr, 0},
           show_(std::move(show)), store_(std::move(store)) {}
     Attribute(const Attribute&) = delete;
     Attribute& operator=(const Attribute&) = delete;
+
+    // Let readers be served from the kernel page cache (DFS_ATTR_CACHEABLE).
+    // Only for a value that changes through store() or with a notify() when
+    // it changes otherwise; a host older than ABI 3 ignores the flag.
+    Attribute& cacheable() {
+        flags |= DFS_ATTR_CACHEABLE;
+        return *this;
+    }
 
     // Only create this attribute on devices for which fn is true (in a Group).
     Attribute& visible_if(VisibleFn fn) {

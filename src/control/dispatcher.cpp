@@ -40,6 +40,9 @@ std::string Dispatcher::handle(const proto::Request& req) {
     } catch (const std::exception& e) {
         r = Error::of(EIO, std::string("internal error: ") + e.what());
     }
+    // A client that unbinds and then looks at the mount must not find the
+    // kernel's cached links of before: reply once the kernel was told.
+    core_.tree().sync_changes();
     if (!r) return proto::error_line(req.id, r.error().code, r.error().message);
     return proto::result_line(req.id, r.value());
 }

@@ -44,6 +44,9 @@ ThreadSlot& this_thread_slot() {
     return slot;
 }
 
+// Nesting depth of CallScopes on this thread; only this thread touches it.
+thread_local unsigned t_callback_depth = 0;
+
 }  // namespace
 
 CallScope::CallScope(const Stub& stub, std::string_view what) {
@@ -55,14 +58,18 @@ CallScope::CallScope(const Stub& stub, std::string_view what) {
     saved_what_ = std::move(slot.what);
     slot.stub = &stub;
     slot.what.assign(what);
+    ++t_callback_depth;
 }
 
 CallScope::~CallScope() {
+    --t_callback_depth;
     ThreadSlot& slot = this_thread_slot();
     std::lock_guard lock(slot.mu);
     slot.stub = saved_stub_;
     slot.what = std::move(saved_what_);
 }
+
+bool CallScope::inside_callback() { return t_callback_depth != 0; }
 
 std::vector<RunningCall> running_calls(const Stub& stub) {
     std::vector<RunningCall> out;

@@ -54,6 +54,12 @@ Result<size_t> call_attr(const Driver& drv, const std::string& what, size_t limi
 
 }  // namespace
 
+DriverAttr::DriverAttr(DriverPtr driver, const dfs_attribute* attr, DevicePtr device, std::string name)
+    : driver_(std::move(driver)), attr_(attr), device_(std::move(device)), name_(std::move(name)),
+      // A version-2 plugin's attribute ends before `flags`: never cacheable.
+      cacheable_(DFS_HAS_FIELD(attr, dfs_attribute, flags) && (attr->flags & DFS_ATTR_CACHEABLE) &&
+                 DFS_HAS_FIELD(attr, dfs_attribute, show) && attr->show) {}
+
 Status DriverAttr::validate() {
     Result<Pin> pin = pin_registration(*driver_);
     if (!pin) return pin.error();

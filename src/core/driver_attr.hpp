@@ -10,18 +10,20 @@ namespace driverfs {
 
 class DriverAttr final : public AttrOps {
 public:
-    DriverAttr(DriverPtr driver, const dfs_attribute* attr, DevicePtr device, std::string name)
-        : driver_(std::move(driver)), attr_(attr), device_(std::move(device)), name_(std::move(name)) {}
+    // Runs with the driver pinned (at bind), so `attr` may be read here.
+    DriverAttr(DriverPtr driver, const dfs_attribute* attr, DevicePtr device, std::string name);
 
     Result<size_t> show(char* page) override;
     Result<size_t> store(std::string_view data) override;
     Status validate() override;
+    bool cacheable() const override { return cacheable_; }
 
 private:
     const DriverPtr driver_;
     const dfs_attribute* const attr_;  // plugin memory: dereference only while pinned
     const DevicePtr device_;
     const std::string name_;
+    const bool cacheable_;  // DFS_ATTR_CACHEABLE, copied at creation
 };
 
 // A binary attribute: the exact offset and size go to the plugin.

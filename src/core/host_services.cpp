@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "driverfs/call_tracker.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/device.hpp"
 #include "driverfs/log.hpp"
@@ -73,7 +74,13 @@ void host_notify(dfs_device* dev, const char* attr) noexcept {
             node = next ? next.value() : nullptr;
             rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
         }
-        if (node && node->kind == NodeKind::attr) d->tree->notify_changed(*node);
+        if (!node || node->kind != NodeKind::attr) return;
+        d->tree->notify_changed(*node);
+        // From a plugin's own thread the change is visible to the very next
+        // read once notify returns. Inside a callback waiting could deadlock
+        // (the kernel may hold the page that callback is filling); a write
+        // that ran the callback syncs before it replies instead.
+        if (!CallScope::inside_callback()) d->tree->sync_changes();
     } catch (const std::bad_alloc&) {
     }
 }

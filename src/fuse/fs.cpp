@@ -1,7 +1,9 @@
 // The FUSE front end: the Fs object, the request table and the mount loop.
 #include "fs.hpp"
 
+#include <algorithm>
 #include <climits>
+#include <utility>
 #include <unistd.h>
 
 #include "driverfs/log.hpp"
@@ -53,6 +55,13 @@ void Fs::entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& nam
 }
 
 void Fs::attr_changed(uint64_t ino) {
+    // Cached pages go before pollers wake, so that a poller's read after
+    // POLLPRI reaches show(). The notifier sends in queue order.
+    if (notify_.load(std::memory_order_acquire)) {
+        NodePtr node = tree().get(ino);
+        if (node && node->kind == NodeKind::attr && !node->removed() && node->ops()->cacheable())
+            notifier_.push(Notifier::InvalInode{ino});
+    }
     std::vector<fuse_pollhandle*> wake;
     {
         std::lock_guard lock(poll_mu_);
@@ -61,6 +70,21 @@ void Fs::attr_changed(uint64_t ino) {
         pollers_.erase(first, last);
     }
     for (fuse_pollhandle* ph : wake) notifier_.push(Notifier::Poll{ph});
+}
+
+void Fs::sync_changes() {
+    if (!notifier_.wait(notifier_.last_ticket(), kSyncWait))
+        log(LogLevel::warning, "the kernel took over " + std::to_string(kSyncWait.count()) +
+                                   " ms to take a cache notification; a lookup or read may still see the old"
+                                   " state (does a plugin call notify while holding a lock its show() takes?)");
+}
+
+void Fs::stored(const Node& node) {
+    if (node.ops()->cacheable() && notify_.load(std::memory_order_acquire))
+        notifier_.push(Notifier::InvalInode{node.ino});
+    // Deleting the written file itself would need the inode lock its own
+    // write() holds until we reply: do not wait for that.
+    if (!node.removed()) sync_changes();
 }
 
 void Fs::add_poller(uint64_t ino, const OpenFile* file, fuse_pollhandle* ph) {
@@ -89,7 +113,23 @@ void Fs::drop_pollers(const OpenFile* file) {
     }
 }
 
-void Fs::stat_of(const Node& node, struct stat* st) const {
+namespace {
+
+// A page for text attributes (as sysfs: the length is unknown until read)
+// and the exact length for binary ones. A cacheable attribute is measured:
+// the kernel serves reads from the page cache only up to st_size.
+size_t attr_size(Node& node) {
+    if (!node.ops()->cacheable()) return node.ops()->size();
+    Pin pin(node.active());
+    if (!pin) return node.ops()->size();
+    char page[AttrOps::kPageSize];
+    Result<size_t> n = node.ops()->show(page);
+    return n ? n.value() : node.ops()->size();
+}
+
+}  // namespace
+
+void Fs::stat_of(Node& node, struct stat* st) const {
     *st = {};
     st->st_ino = node.ino;
     st->st_uid = uid_;
@@ -105,7 +145,7 @@ void Fs::stat_of(const Node& node, struct stat* st) const {
     case NodeKind::attr:
         st->st_mode = S_IFREG | node.mode();
         st->st_nlink = 1;
-        st->st_size = static_cast<off_t>(node.ops()->size());  // 4096, like sysfs
+        st->st_size = static_cast<off_t>(attr_size(node));
         break;
     case NodeKind::symlink:
         st->st_mode = S_IFLNK | 0777;

@@ -20,6 +20,12 @@
 
 namespace driverfs::fuse {
 
+// How long a write, a control command or a plugin's notify waits for the
+// kernel to take the cache notifications queued so far. Normally well under
+// a millisecond; the bound only matters if a plugin calls notify while
+// holding a lock its own show() needs.
+constexpr std::chrono::milliseconds kSyncWait{1000};
+
 // Timeouts the kernel may cache entries and attributes for. Every removal is
 // announced (notify_delete), so these only bound the cost of a missed change
 // (a chmod by another mount user); 1 s as libfuse's default.
@@ -33,23 +39,33 @@ class Notifier {
 public:
     struct Delete { uint64_t parent, child; std::string name; };
     struct InvalEntry { uint64_t parent; std::string name; };
+    struct InvalInode { uint64_t ino; };  // drop cached pages and attributes
     struct Poll { fuse_pollhandle* ph; };
-    using Event = std::variant<Delete, InvalEntry, Poll>;
+    using Event = std::variant<Delete, InvalEntry, InvalInode, Poll>;
 
     void start(fuse_session* se);
     // Stop the thread; events still queued are dropped (the kernel forgets
     // the whole mount anyway). Poll handles are destroyed.
     void stop();
-    void push(Event e);
+    // Queue an event; returns its ticket for wait(), 0 if it was dropped.
+    uint64_t push(Event e);
+    // The ticket of the newest event queued (0: none yet).
+    uint64_t last_ticket();
+    // Wait until the event with `ticket` (and every earlier one) was sent,
+    // or `timeout` passed; false on timeout. Events are sent in ticket order.
+    bool wait(uint64_t ticket, std::chrono::milliseconds timeout);
 
 private:
     void run();
 
     fuse_session* se_ = nullptr;
-    std::mutex mu_;  // guards queue_ and running_
-    std::condition_variable cv_;
+    std::mutex mu_;  // guards queue_, running_, pushed_ and sent_
+    std::condition_variable cv_;       // the thread waits for events
+    std::condition_variable sent_cv_;  // wait() waits for sent_
     std::deque<Event> queue_;
     bool running_ = false;
+    uint64_t pushed_ = 0;  // tickets handed out
+    uint64_t sent_ = 0;    // tickets sent (or dropped at stop)
     std::thread thread_;
 };
 
@@ -67,12 +83,19 @@ public:
     void entry_added(uint64_t parent_ino, const std::string& name) override;
     void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name) override;
     void attr_changed(uint64_t ino) override;
+    void sync_changes() override;
+
+    // After a store, before the write returns: drop the attribute's cached
+    // pages if it is cacheable, and tell the kernel of every change so far
+    // (an unbind's removed links, a notified cacheable attribute).
+    void stored(const Node& node);
 
     // Poll handles waiting for a change of an attribute, per open file.
     void add_poller(uint64_t ino, const OpenFile* file, fuse_pollhandle* ph);
     void drop_pollers(const OpenFile* file);
 
-    void stat_of(const Node& node, struct stat* st) const;
+    // Pins a cacheable attribute to measure its value (its real st_size).
+    void stat_of(Node& node, struct stat* st) const;
 
     // Mount lifecycle: create the session, mount, serve, unmount.
     int serve(fuse_args* args, const std::string& mountpoint, const fuse_cmdline_opts& opts,

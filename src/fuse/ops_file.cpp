@@ -14,13 +14,18 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Fs& fs = fs_of(req);
     NodePtr node = fs.tree().get(ino);
     if (!node) return (void)fuse_reply_err(req, ENOENT);
+    const bool cached = node->ops()->cacheable() && (fi->flags & O_ACCMODE) == O_RDONLY;
     Result<std::unique_ptr<OpenFile>> file = OpenFile::open(std::move(node), fi->flags);
     if (!file) return (void)fuse_reply_err(req, file.error().code);
-    // st_size is a nominal 4096, so the page cache must not serve reads:
-    // direct_io sends every read to show(). Seeking stays allowed (lseek(0),
-    // pread) as in sysfs.
-    fi->direct_io = 1;
-    fi->keep_cache = 0;
+    // A plain attribute's st_size is a nominal 4096, so the page cache must
+    // not serve its reads: direct_io sends every read to show(). A cacheable
+    // one, opened read-only, is read through the page cache, kept across
+    // opens, and invalidated on every store and notify (Fs::stored,
+    // Fs::attr_changed). Opened for writing it stays direct: a write through
+    // the page cache would hold the page lock the invalidation needs.
+    // Seeking stays allowed (lseek(0), pread) as in sysfs.
+    fi->direct_io = !cached;
+    fi->keep_cache = cached;
     fi->nonseekable = 0;
     // Nothing is buffered per open file, so close need not send FLUSH: one
     // FUSE round trip less per open+read+close (bench/README.md).
@@ -40,7 +45,12 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 }
 
 void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
-    Result<size_t> n = file_of(fi).write(std::string_view(data, size), off);
+    OpenFile& file = file_of(fi);
+    Result<size_t> n = file.write(std::string_view(data, size), off);
+    // Before the reply, so that a read after write() returns sees the new
+    // value, even from the page cache. The store has returned: no pin and no
+    // lock is held that the kernel's invalidation could wait on.
+    fs_of(req).stored(*file.node());
     if (!n) fuse_reply_err(req, n.error().code);
     else fuse_reply_write(req, n.value());
 }

@@ -202,7 +202,7 @@ TEST_F(LoaderTest, RefusalsLeaveTheCoreUsable) {
 // A plugin built against ABI version N-1 (the frozen version-1 header, in C)
 // still loads and works: the host reads only the fields its structs have.
 TEST_F(LoaderTest, AnOlderAbiPluginStillLoads) {
-    static_assert(DRIVERFS_ABI_VERSION == 2u && DRIVERFS_ABI_MIN == 1u, "update the N-1 fixture with the ABI");
+    static_assert(DRIVERFS_ABI_VERSION == 3u && DRIVERFS_ABI_MIN == 1u, "update the N-1 fixture with the ABI");
     auto r = core().load_plugin(fixture("fx_abi_v1"));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r.value(), "fx_abi_v1");
