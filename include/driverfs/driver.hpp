@@ -17,12 +17,11 @@ class Device;
 // copied here so matching does not touch plugin memory.
 class Driver {
 public:
-    Driver(std::shared_ptr<Stub> stub, Bus& bus, Plugin& plugin, std::vector<std::string> compatible)
-        : stub_(std::move(stub)), bus_(bus), plugin_(plugin), compatible_(std::move(compatible)) {}
+    Driver(StubRef stub, Bus& bus, Plugin& plugin, std::vector<std::string> compatible)
+        : stub_(std::move(stub)), name_(stub_->name()), bus_(bus), plugin_(plugin), compatible_(std::move(compatible)) {}
 
-    const std::string& name() const { return stub_->name(); }
+    const std::string& name() const { return name_; }
     Stub& stub() const { return *stub_; }
-    const std::shared_ptr<Stub>& stub_ptr() const { return stub_; }
     Bus& bus() const { return bus_; }
     Plugin& plugin() const { return plugin_; }
     const std::vector<std::string>& compatible() const { return compatible_; }
@@ -36,7 +35,8 @@ public:
     std::vector<std::shared_ptr<Device>> bound;
 
 private:
-    std::shared_ptr<Stub> stub_;
+    StubRef stub_;
+    const std::string name_;
     Bus& bus_;
     Plugin& plugin_;
     std::vector<std::string> compatible_;

@@ -78,7 +78,7 @@ public:
     Error staging_error;  // first refused registration, code 0 if none
     // Buses this plugin registered, by name, and the stubs their match()
     // calls are pinned through.
-    std::vector<std::pair<std::string, std::shared_ptr<Stub>>> buses;
+    std::vector<std::pair<std::string, StubRef>> buses;
     std::vector<DriverPtr> drivers;
 
 private:

@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "driverfs/active_ref.hpp"
@@ -21,12 +23,18 @@ class Plugin;
 enum class StubState : uint8_t { live, going, gone };
 const char* to_string(StubState s);
 
+class StubRef;
+
 // One per driver name, for the life of the daemon unless purged.
 //
-// Everything that may call into a driver holds a shared_ptr<Stub>, so the
-// record it pins through is always valid memory: validation is the pin
-// itself, one atomic op, whatever the number of drivers (the O(n) scan of a
-// driver list this design replaces is in bench/).
+// Everything that may call into a driver holds a StubRef, so the record it
+// pins through is always valid memory: validation is the pin itself, one
+// atomic op, whatever the number of drivers (the O(n) scan of a driver list
+// this design replaces is in bench/).
+//
+// One allocation: the fields, then the name's characters. The reference
+// count is intrusive (no shared_ptr control block), so a record costs
+// sizeof(Stub) + the name + 1 bytes.
 //
 // driver, owner and generation change only while the stub is deactivated and
 // drained (no pin is held or can succeed), under StubTable::mu_; a successful
@@ -35,9 +43,12 @@ const char* to_string(StubState s);
 // drain then waits for.
 class Stub {
 public:
-    explicit Stub(std::string name) : name_(std::move(name)) {}
+    Stub(const Stub&) = delete;
+    Stub& operator=(const Stub&) = delete;
 
-    const std::string& name() const { return name_; }
+    std::string_view name_view() const { return {reinterpret_cast<const char*>(this + 1), name_len_}; }
+    // A copy, for messages.
+    std::string name() const { return std::string(name_view()); }
 
     // Pin before any call into the driver; false once it is going or gone.
     [[nodiscard]] bool pin() noexcept { return active_.pin(); }
@@ -51,15 +62,66 @@ public:
     StubState state() const { return state_.load(std::memory_order_relaxed); }
     int64_t in_flight() const { return active_.in_flight(); }
 
+    // Records allocated and not yet freed, process-wide (tests, leak checks).
+    static size_t records() { return records_.load(std::memory_order_relaxed); }
+
 private:
     friend class StubTable;
+    friend class StubRef;
 
-    const std::string name_;
+    explicit Stub(uint32_t name_len) : name_len_(name_len) {}
+    ~Stub() = default;
+    // The only way to make one: a record with `name` after it, count 1.
+    static StubRef create(std::string_view name);
+    static void destroy(Stub* stub) noexcept;
+    static inline std::atomic<size_t> records_{0};
+
     ActiveRef active_{false};
     std::atomic<const dfs_driver*> driver_{nullptr};
     std::atomic<Plugin*> owner_{nullptr};
     std::atomic<uint32_t> generation_{0};
+    // Holders of a StubRef. Taken only from the table under its mutex or by
+    // copying a StubRef one already holds, so a count of 1 seen under the
+    // table's mutex while the table holds one means nobody else does.
+    std::atomic<uint32_t> refs_{1};
+    const uint32_t name_len_;
     std::atomic<StubState> state_{StubState::gone};
+};
+
+// A counted reference to a Stub, like shared_ptr without the control block.
+class StubRef {
+public:
+    StubRef() = default;
+    StubRef(const StubRef& other) noexcept : stub_(other.stub_) {
+        if (stub_) stub_->refs_.fetch_add(1, std::memory_order_relaxed);
+    }
+    StubRef(StubRef&& other) noexcept : stub_(std::exchange(other.stub_, nullptr)) {}
+    StubRef& operator=(StubRef other) noexcept {
+        std::swap(stub_, other.stub_);
+        return *this;
+    }
+    // The last holder frees the record; acq_rel so that every holder's use
+    // happens before the free.
+    ~StubRef() {
+        if (stub_ && stub_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) Stub::destroy(stub_);
+    }
+
+    Stub* get() const { return stub_; }
+    Stub& operator*() const { return *stub_; }
+    Stub* operator->() const { return stub_; }
+    explicit operator bool() const { return stub_ != nullptr; }
+    uint32_t use_count() const { return stub_ ? stub_->refs_.load(std::memory_order_relaxed) : 0; }
+    void reset() { StubRef().swap(*this); }
+    void swap(StubRef& other) noexcept { std::swap(stub_, other.stub_); }
+
+    friend bool operator==(const StubRef& a, const StubRef& b) { return a.stub_ == b.stub_; }
+    friend bool operator==(const StubRef& a, std::nullptr_t) { return a.stub_ == nullptr; }
+
+private:
+    friend class Stub;
+    explicit StubRef(Stub* adopted) : stub_(adopted) {}  // takes over the initial count of 1
+
+    Stub* stub_ = nullptr;
 };
 
 // The registry of stubs by name, with the inactive list of unregistered ones.
@@ -70,7 +132,7 @@ public:
     // Publish `drv` under `name`, reusing the record of an earlier load of the
     // same name (same address, generation + 1). Returns nullptr if a live or
     // going driver already has that name.
-    std::shared_ptr<Stub> activate(const std::string& name, const dfs_driver* drv, Plugin* owner);
+    StubRef activate(std::string_view name, const dfs_driver* drv, Plugin* owner);
 
     // Unload, step 1: new pins fail from now on.
     void begin_unregister(Stub& stub);
@@ -85,14 +147,16 @@ public:
     // Free inactive records nothing else refers to. Returns how many.
     size_t purge();
 
-    std::shared_ptr<Stub> find(const std::string& name) const;
+    StubRef find(std::string_view name) const;
     size_t live_count() const;
     size_t inactive_count() const;
 
 private:
+    // Keyed by a view of the stub's own name, valid as long as the entry's
+    // StubRef keeps the stub alive.
     mutable std::mutex mu_;
-    std::map<std::string, std::shared_ptr<Stub>, std::less<>> registered_;
-    std::map<std::string, std::shared_ptr<Stub>, std::less<>> inactive_;
+    std::map<std::string_view, StubRef> registered_;
+    std::map<std::string_view, StubRef> inactive_;
 };
 
 }  // namespace driverfs

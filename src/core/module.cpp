@@ -48,7 +48,7 @@ Status Core::stage_driver(Plugin& plugin, const dfs_driver* drv) {
     for (const dfs_driver* other : plugin.staged)
         if (name == other->name)
             return refuse(Error::of(EEXIST, "plugin " + plugin.name() + " registers driver " + name + " twice"));
-    if (std::shared_ptr<Stub> stub = stubs_.find(name); stub && stub->state() != StubState::gone) {
+    if (StubRef stub = stubs_.find(name); stub && stub->state() != StubState::gone) {
         Plugin* owner = stub->owner();
         return refuse(Error::of(EEXIST, "driver name " + name + " is already registered by plugin " +
                                             (owner ? owner->name() : std::string("?")) +
@@ -167,7 +167,7 @@ Status Core::commit_plugin(Plugin& plugin) {
         const std::string name = ops->name;
         // The bus's match() is plugin code: it gets a stub like a driver,
         // under a key no driver name can take.
-        std::shared_ptr<Stub> stub = stubs_.activate("bus:" + name, nullptr, &plugin);
+        StubRef stub = stubs_.activate("bus:" + name, nullptr, &plugin);
         if (!stub) return Error::of(EEXIST, "bus " + name + " is registered meanwhile");
         plugin.buses.emplace_back(name, stub);
         const uint32_t gen = stub->generation();
@@ -193,7 +193,7 @@ Status Core::commit_plugin(Plugin& plugin) {
         std::vector<std::string> compatible;
         if (ops->compatible)
             for (const char* const* c = ops->compatible; *c; ++c) compatible.emplace_back(*c);
-        std::shared_ptr<Stub> stub = stubs_.activate(ops->name, ops, &plugin);
+        StubRef stub = stubs_.activate(ops->name, ops, &plugin);
         if (!stub) return Error::of(EEXIST, "driver name " + std::string(ops->name) + " was taken meanwhile");
         auto drv = std::make_shared<Driver>(stub, *bus, plugin, std::move(compatible));
         drv->set_generation(stub->generation());

@@ -1,6 +1,8 @@
 // Stub records: registration, reuse, the unload state machine and purge.
 #include "driverfs/stub.hpp"
 
+#include <new>
+
 namespace driverfs {
 
 const char* to_string(StubState s) {
@@ -12,16 +14,31 @@ const char* to_string(StubState s) {
     return "?";
 }
 
-std::shared_ptr<Stub> StubTable::activate(const std::string& name, const dfs_driver* drv,
-                                          Plugin* owner) {
+StubRef Stub::create(std::string_view name) {
+    void* mem = ::operator new(sizeof(Stub) + name.size() + 1);
+    Stub* stub = new (mem) Stub(static_cast<uint32_t>(name.size()));
+    char* chars = reinterpret_cast<char*>(stub + 1);
+    name.copy(chars, name.size());
+    chars[name.size()] = '\0';
+    records_.fetch_add(1, std::memory_order_relaxed);
+    return StubRef(stub);
+}
+
+void Stub::destroy(Stub* stub) noexcept {
+    stub->~Stub();
+    ::operator delete(stub);
+    records_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+StubRef StubTable::activate(std::string_view name, const dfs_driver* drv, Plugin* owner) {
     std::lock_guard lock(mu_);
-    if (registered_.count(name)) return nullptr;
-    std::shared_ptr<Stub> stub;
+    if (registered_.count(name)) return {};
+    StubRef stub;
     if (auto it = inactive_.find(name); it != inactive_.end()) {
         stub = std::move(it->second);
         inactive_.erase(it);
     } else {
-        stub = std::make_shared<Stub>(name);
+        stub = Stub::create(name);
     }
     // The stub is deactivated here (new, or left so by finish_unregister), so
     // no pin can observe these stores half done; reactivate() publishes them.
@@ -30,7 +47,7 @@ std::shared_ptr<Stub> StubTable::activate(const std::string& name, const dfs_dri
     stub->generation_.fetch_add(1, std::memory_order_relaxed);
     stub->state_.store(StubState::live, std::memory_order_relaxed);
     stub->active_.reactivate();
-    registered_.emplace(name, stub);
+    registered_.emplace(stub->name_view(), stub);
     return stub;
 }
 
@@ -55,9 +72,11 @@ void StubTable::finish_unregister(Stub& stub) {
     stub.driver_.store(nullptr, std::memory_order_relaxed);
     stub.owner_.store(nullptr, std::memory_order_relaxed);
     stub.state_.store(StubState::gone, std::memory_order_relaxed);
-    if (auto it = registered_.find(stub.name()); it != registered_.end() && it->second.get() == &stub) {
-        inactive_.insert_or_assign(stub.name(), std::move(it->second));
+    if (auto it = registered_.find(stub.name_view()); it != registered_.end() && it->second.get() == &stub) {
+        StubRef ref = std::move(it->second);
         registered_.erase(it);
+        inactive_.erase(stub.name_view());  // none: activate took it; a stale key would dangle
+        inactive_.emplace(stub.name_view(), std::move(ref));
     }
 }
 
@@ -78,11 +97,11 @@ size_t StubTable::purge() {
     return freed;
 }
 
-std::shared_ptr<Stub> StubTable::find(const std::string& name) const {
+StubRef StubTable::find(std::string_view name) const {
     std::lock_guard lock(mu_);
     if (auto it = registered_.find(name); it != registered_.end()) return it->second;
     if (auto it = inactive_.find(name); it != inactive_.end()) return it->second;
-    return nullptr;
+    return {};
 }
 
 size_t StubTable::live_count() const {

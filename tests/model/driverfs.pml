@@ -12,7 +12,7 @@
  *     drv[r]   Stub::driver_ (0 = nullptr, else the load number that owns it)
  *     gen[r]   Stub::generation_
  *     st[r]    Stub::state_ (LIVE / GOING / GONE)
- *     refs[r]  shared_ptr<Stub> use_count (table + loaded plugin + open files)
+ *     refs[r]  StubRef use_count (table + loaded plugin + open files)
  *   load l (one dlopen of the plugin, numbered 1..):
  *     mapped[l]      the plugin's code is mapped (map_private_copy .. unmap)
  *     ncnt[l]        the ActiveRef of the attribute node the load created
@@ -167,7 +167,7 @@ inline callback(r, n) {
  * release exactly once. */
 inline open_file(n, r, opened, may_interrupt) {
     atomic {                                    /* NodeTree::get: a NodePtr, through */
-        if                                      /* DriverAttr->Driver a shared_ptr<Stub> */
+        if                                      /* DriverAttr->Driver a StubRef */
         :: cur_node != 0 -> n = cur_node; r = nrec[n]; refs[r]++
         :: else -> n = 0                        /* ENOENT: removed path */
         fi

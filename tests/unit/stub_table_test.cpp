@@ -13,6 +13,7 @@
 
 using driverfs::Stub;
 using driverfs::StubState;
+using driverfs::StubRef;
 using driverfs::StubTable;
 using namespace std::chrono_literals;
 
@@ -143,10 +144,11 @@ TEST(StubTable, PurgeFreesOnlyUnreferencedInactiveStubs) {
     EXPECT_EQ(t.find("foo"), held);
     EXPECT_FALSE(held->pin()) << "a held inactive stub stays pinnable memory, and every pin fails";
 
-    std::weak_ptr<Stub> watch = held;
+    const size_t records = Stub::records();
     held.reset();
+    EXPECT_EQ(Stub::records(), records) << "the table still holds the record";
     EXPECT_EQ(t.purge(), 1u);
-    EXPECT_TRUE(watch.expired()) << "purge must free the record";
+    EXPECT_EQ(Stub::records(), records - 1) << "purge must free the record";
     EXPECT_EQ(t.inactive_count(), 0u);
     EXPECT_EQ(t.find("foo"), nullptr);
     EXPECT_EQ(t.purge(), 0u);
@@ -160,6 +162,32 @@ TEST(StubTable, PurgeFreesOnlyUnreferencedInactiveStubs) {
     auto fresh = t.activate("foo", &kDrvB, nullptr);
     ASSERT_NE(fresh, nullptr);
     EXPECT_EQ(fresh->generation(), 1u) << "after a purge the name starts a new record";
+}
+
+// The record carries its name after its fields and counts its holders; the
+// last holder frees it, whichever that is.
+TEST(StubTable, RecordOwnsItsNameAndCountsHolders) {
+    const size_t records = Stub::records();
+    const std::string long_name(200, 'n');
+    StubRef copy;
+    {
+        StubTable t;
+        StubRef s = t.activate(long_name, &kDrvA, nullptr);
+        ASSERT_NE(s, nullptr);
+        EXPECT_EQ(s->name_view(), long_name);
+        EXPECT_EQ(s->name_view().data()[long_name.size()], '\0');
+        EXPECT_EQ(Stub::records(), records + 1);
+        EXPECT_EQ(s.use_count(), 2u) << "the table and s";
+        copy = s;
+        EXPECT_EQ(s.use_count(), 3u);
+        StubRef moved = std::move(s);
+        EXPECT_EQ(s, nullptr);
+        EXPECT_EQ(moved.use_count(), 3u) << "a move takes no reference";
+    }
+    EXPECT_EQ(copy.use_count(), 1u) << "the table is gone, the copy is the last holder";
+    EXPECT_EQ(Stub::records(), records + 1);
+    copy.reset();
+    EXPECT_EQ(Stub::records(), records);
 }
 
 // 8 threads pin/check/unpin one stub while the main thread unloads and
