@@ -1,6 +1,7 @@
 // The node tree: creation, lookup, listing and removal of nodes.
 #include "driverfs/node.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <sys/stat.h>
 
@@ -12,20 +13,20 @@ Node::Node(uint64_t ino_, NodeKind kind_, std::string name_, uint32_t mode)
 
 NodeTree::NodeTree() {
     root_ = std::make_shared<Node>(kRootIno, NodeKind::dir, "", 0755);
-    by_ino_.emplace(kRootIno, root_);
+    by_ino_.insert(kRootIno, root_);
 }
 
 NodePtr NodeTree::get(uint64_t ino) const {
     std::shared_lock lock(mu_);
-    auto it = by_ino_.find(ino);
-    return it == by_ino_.end() ? nullptr : it->second;
+    const NodePtr* node = by_ino_.find(ino);
+    return node ? *node : nullptr;
 }
 
 Result<NodePtr> NodeTree::lookup(uint64_t parent_ino, std::string_view name, bool count_lookup) {
     std::shared_lock lock(mu_);
-    auto pit = by_ino_.find(parent_ino);
-    if (pit == by_ino_.end()) return Error::of(ENOENT, "no such directory");
-    const NodePtr& parent = pit->second;
+    const NodePtr* found = by_ino_.find(parent_ino);
+    if (!found) return Error::of(ENOENT, "no such directory");
+    const NodePtr& parent = *found;
     if (parent->kind != NodeKind::dir) return Error::of(ENOTDIR, "not a directory");
     auto it = parent->children_.find(name);
     if (it == parent->children_.end()) return Error::of(ENOENT, "no such entry");
@@ -35,23 +36,27 @@ Result<NodePtr> NodeTree::lookup(uint64_t parent_ino, std::string_view name, boo
 
 void NodeTree::forget(uint64_t ino, uint64_t n) {
     std::unique_lock lock(mu_);
-    auto it = by_ino_.find(ino);
-    if (it == by_ino_.end()) return;
-    Node& node = *it->second;
+    const NodePtr* found = by_ino_.find(ino);
+    if (!found) return;
+    Node& node = **found;
     uint64_t held = node.nlookup_.load(std::memory_order_relaxed);
     node.nlookup_.store(n >= held ? 0 : held - n, std::memory_order_relaxed);
-    if (node.nlookup_ == 0 && node.removed() && ino != kRootIno) by_ino_.erase(it);
+    if (node.nlookup_ == 0 && node.removed() && ino != kRootIno) by_ino_.erase(ino);
 }
 
 Result<std::vector<DirEntry>> NodeTree::list(uint64_t dir_ino) const {
-    std::shared_lock lock(mu_);
-    auto it = by_ino_.find(dir_ino);
-    if (it == by_ino_.end()) return Error::of(ENOENT, "no such directory");
-    const Node& dir = *it->second;
-    if (dir.kind != NodeKind::dir) return Error::of(ENOTDIR, "not a directory");
     std::vector<DirEntry> out;
-    out.reserve(dir.children_.size());
-    for (const auto& [name, child] : dir.children_) out.push_back({name, child->ino, child->kind});
+    {
+        std::shared_lock lock(mu_);
+        const NodePtr* found = by_ino_.find(dir_ino);
+        if (!found) return Error::of(ENOENT, "no such directory");
+        const Node& dir = **found;
+        if (dir.kind != NodeKind::dir) return Error::of(ENOTDIR, "not a directory");
+        out.reserve(dir.children_.size());
+        for (const auto& [name, child] : dir.children_) out.push_back({name, child->ino, child->kind});
+    }
+    // Sorted, outside the lock: listings are stable from one opendir to the next.
+    std::sort(out.begin(), out.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
     return out;
 }
 
@@ -86,7 +91,7 @@ Result<NodePtr> NodeTree::link_child(const NodePtr& parent, NodePtr child) {
         auto [it, inserted] = parent->children_.try_emplace(child->name, child);
         if (!inserted) return Error::of(EEXIST, "an entry named " + child->name + " already exists");
         child->parent_ = parent;
-        by_ino_.emplace(child->ino, child);
+        by_ino_.insert(child->ino, child);
     }
     // The kernel may hold a negative dentry for the name.
     if (observer_) observer_->entry_added(parent->ino, child->name);
