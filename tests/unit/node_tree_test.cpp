@@ -156,3 +156,32 @@ TEST(NodeTree, RelativeLink) {
     EXPECT_EQ(relative_link("class", "devices/x"), "../devices/x");
     EXPECT_EQ(relative_link("", "devices/x"), "devices/x");
 }
+
+// The inode table behind NodeTree::get: direct slots, chunks that come and
+// go, erase of a number never stored or already erased is harmless.
+TEST(InodeTable, StoresFindsAndErasesAcrossChunks) {
+    driverfs::InodeTable table;
+    constexpr uint64_t k = driverfs::InodeTable::kChunk;
+    auto a = std::make_shared<driverfs::Node>(3, NodeKind::dir, "a", 0755);
+    auto b = std::make_shared<driverfs::Node>(5 * k + 7, NodeKind::dir, "b", 0755);
+    table.insert(a->ino, a);
+    table.insert(b->ino, b);
+    EXPECT_EQ(table.size(), 2u);
+    ASSERT_NE(table.find(3), nullptr);
+    EXPECT_EQ(*table.find(3), a);
+    EXPECT_EQ(*table.find(5 * k + 7), b);
+    EXPECT_EQ(table.find(4), nullptr) << "a free slot of a used chunk";
+    EXPECT_EQ(table.find(2 * k), nullptr) << "a chunk never used";
+    EXPECT_EQ(table.find(1000 * k), nullptr) << "past every chunk";
+    std::weak_ptr<driverfs::Node> watch = b;
+    b.reset();
+    table.erase(5 * k + 7);
+    EXPECT_TRUE(watch.expired()) << "erase drops the table's reference";
+    table.erase(5 * k + 7);
+    table.erase(77 * k);
+    EXPECT_EQ(table.size(), 1u);
+    EXPECT_EQ(*table.find(3), a);
+    table.insert(5 * k + 8, a);  // the emptied chunk comes back on demand
+    EXPECT_EQ(*table.find(5 * k + 8), a);
+    EXPECT_EQ(table.size(), 2u);
+}
