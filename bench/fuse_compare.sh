@@ -17,7 +17,8 @@
 # and runs fuse_bench in both modes (openread, pread) with 1 and 2 threads,
 # interleaved, REPS times SECONDS each (default 3 x 2 s). --tuning adds
 # driverfsd (and baseline_fs) with libfuse loop options (max_idle_threads,
-# max_threads, clone_fd), measured with 2 threads. Prints medians and the ratio to the baseline;
+# max_threads, clone_fd) and driverfsd with entry/attr timeouts of 0 and 60 s,
+# measured with 2 threads. Prints medians and the ratio to the baseline;
 # writes every raw figure as JSON (default $TMPDIR/fuse_compare.json) for
 # bench/plot.sh. --quick: one run of 0.2 s each (the meson smoke test).
 #
@@ -156,10 +157,12 @@ if [[ $TUNING -eq 1 ]]; then
     mount_driverfs "driverfs:max_threads=2" led -o max_threads=2
     mount_driverfs "driverfs:max_threads=4" led -o max_threads=4
     mount_driverfs "driverfs:clone_fd" led -o clone_fd
+    mount_driverfs "driverfs:timeouts=0" led -o entry_timeout=0,attr_timeout=0
+    mount_driverfs "driverfs:timeouts=60" led -o entry_timeout=60,attr_timeout=60
     mount_baseline "baseline:clone_fd" -o clone_fd
     mount_baseline "baseline:max_threads=2" -o max_threads=2
     TUNE=("driverfs:max_idle_threads=1" "driverfs:max_idle_threads=2" "driverfs:max_threads=2" "driverfs:max_threads=4"
-        "driverfs:clone_fd" "baseline:clone_fd" "baseline:max_threads=2")
+        "driverfs:clone_fd" "driverfs:timeouts=0" "driverfs:timeouts=60" "baseline:clone_fd" "baseline:max_threads=2")
 fi
 
 RAW="$WORK/raw.txt"

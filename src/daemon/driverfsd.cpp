@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +49,8 @@ void usage(const char* prog) {
         "    -d                     debug: foreground, log every request\n"
         "    -s                     single-threaded\n"
         "    -o OPT[,OPT...]        FUSE mount options (allow_other, clone_fd, max_idle_threads=N, ...)\n"
+        "    -o entry_timeout=SECS  how long the kernel caches a lookup (default 1)\n"
+        "    -o attr_timeout=SECS   how long the kernel caches attributes (default 1)\n"
         "    -h, --help             this text\n"
         "    -V, --version          version\n"
         "\n"
@@ -117,6 +120,24 @@ bool take_daemon_options(int argc, char** argv, DaemonOptions& out, std::vector<
     return true;
 }
 
+// entry_timeout= and attr_timeout= are ours, not libfuse's: take them out of
+// the arguments before libfuse sees (and refuses) them.
+bool take_cache_timeouts(fuse_args* args, driverfs::fuse::CacheTimeouts& out) {
+    static const fuse_opt spec[] = {
+        {"entry_timeout=%lf", offsetof(driverfs::fuse::CacheTimeouts, entry), 0},
+        {"attr_timeout=%lf", offsetof(driverfs::fuse::CacheTimeouts, attr), 0},
+        FUSE_OPT_END,
+    };
+    if (fuse_opt_parse(args, &out, spec, nullptr) != 0) return false;
+    for (double t : {out.entry, out.attr}) {
+        if (!(t >= 0 && t <= 86400)) {
+            std::fprintf(stderr, "driverfsd: entry_timeout and attr_timeout take seconds from 0 to 86400\n");
+            return false;
+        }
+    }
+    return true;
+}
+
 // Fork now; the parent waits until the child has mounted (or failed), so
 // `driverfsd M && ls M` works. Returns in the child only.
 int ready_fd = -1;
@@ -174,7 +195,9 @@ int main(int argc, char** argv) {
     fuse_argv.push_back(defaults);
     fuse_args args = FUSE_ARGS_INIT(static_cast<int>(fuse_argv.size()), fuse_argv.data());
     fuse_cmdline_opts opts{};
-    if (fuse_parse_cmdline(&args, &opts) != 0) {
+    driverfs::fuse::CacheTimeouts timeouts;
+    if (fuse_parse_cmdline(&args, &opts) != 0 || !take_cache_timeouts(&args, timeouts)) {
+        free(opts.mountpoint);
         fuse_opt_free_args(&args);
         return 2;
     }
@@ -269,7 +292,7 @@ int main(int argc, char** argv) {
 
     int rc;
     {
-        driverfs::fuse::Fs fs(core);
+        driverfs::fuse::Fs fs(core, timeouts);
         rc = fs.serve(&args, mountpoint, opts, [] { report_ready(0); });
     }
     report_ready(1);  // no-op once ready was reported

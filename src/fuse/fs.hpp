@@ -26,11 +26,16 @@ namespace driverfs::fuse {
 // holding a lock its own show() needs.
 constexpr std::chrono::milliseconds kSyncWait{1000};
 
-// Timeouts the kernel may cache entries and attributes for. Every removal is
-// announced (notify_delete), so these only bound the cost of a missed change
-// (a chmod by another mount user); 1 s as libfuse's default.
-constexpr double kEntryTimeout = 1.0;
-constexpr double kAttrTimeout = 1.0;
+// How long the kernel may cache a name's lookup and a node's attributes
+// (-o entry_timeout=S, attr_timeout=S). Every addition and removal is
+// announced (inval_entry, notify_delete) and so is every change of a
+// cacheable attribute's size, so these only bound how long a change nobody
+// announces stays invisible: another mount user's chmod. 1 s as libfuse's
+// default; bench/README.md measures what longer ones would buy.
+struct CacheTimeouts {
+    double entry = 1.0;
+    double attr = 1.0;
+};
 
 // Kernel cache notifications must not be sent from a request handler or with
 // a lock a handler may wait on (libfuse documents the deadlock): the core
@@ -72,12 +77,16 @@ private:
 // One mount. Handlers reach it through fuse_req_userdata().
 class Fs : public TreeObserver {
 public:
-    explicit Fs(Core& core) : core_(core), uid_(geteuid()), gid_(getegid()) { core_.tree().set_observer(this); }
+    explicit Fs(Core& core, CacheTimeouts timeouts = {})
+        : core_(core), timeouts_(timeouts), uid_(geteuid()), gid_(getegid()) {
+        core_.tree().set_observer(this);
+    }
     ~Fs() override;
 
     Core& core() { return core_; }
     NodeTree& tree() { return core_.tree(); }
     Notifier& notifier() { return notifier_; }
+    const CacheTimeouts& timeouts() const { return timeouts_; }
 
     // TreeObserver: queue for the notifier thread; never blocks on the kernel.
     void entry_added(uint64_t parent_ino, const std::string& name) override;
@@ -103,6 +112,7 @@ public:
 
 private:
     Core& core_;
+    const CacheTimeouts timeouts_;
     Notifier notifier_;
     std::mutex poll_mu_;  // guards pollers_
     std::multimap<uint64_t, std::pair<const OpenFile*, fuse_pollhandle*>> pollers_;

@@ -12,8 +12,8 @@ int do_lookup(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e) 
     std::memset(e, 0, sizeof *e);
     e->ino = node.value()->ino;
     e->generation = 1;  // inode numbers are never reused within a mount
-    e->attr_timeout = kAttrTimeout;
-    e->entry_timeout = kEntryTimeout;
+    e->attr_timeout = fs.timeouts().attr;
+    e->entry_timeout = fs.timeouts().entry;
     fs.stat_of(*node.value(), &e->attr);
     return 0;
 }
@@ -44,7 +44,7 @@ int do_getattr(Fs& fs, fuse_ino_t ino, struct stat* st) {
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     struct stat st;
     if (int err = do_getattr(fs_of(req), ino, &st)) fuse_reply_err(req, err);
-    else fuse_reply_attr(req, &st, kAttrTimeout);
+    else fuse_reply_attr(req, &st, fs_of(req).timeouts().attr);
 }
 
 // As kernfs: chmod is kept, truncate (and O_TRUNC) succeeds without effect
@@ -61,7 +61,7 @@ int do_setattr(Fs& fs, fuse_ino_t ino, const struct stat* attr, int to_set, stru
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
     struct stat st;
     if (int err = do_setattr(fs_of(req), ino, attr, to_set, &st)) fuse_reply_err(req, err);
-    else fuse_reply_attr(req, &st, kAttrTimeout);
+    else fuse_reply_attr(req, &st, fs_of(req).timeouts().attr);
 }
 
 void op_readlink(fuse_req_t req, fuse_ino_t ino) {
