@@ -29,8 +29,9 @@ extern "C" {
 
 /* History: 1 first release; 2 added dfs_driver's suspend, resume, shutdown,
  * class_name, bin_attrs, groups and dfs_host's register_bus, add_device
- * (all appended: a version-1 plugin still loads, its structs are shorter). */
-#define DRIVERFS_ABI_VERSION 2u
+ * (all appended: a version-1 plugin still loads, its structs are shorter);
+ * 3 added dfs_host's update_group. */
+#define DRIVERFS_ABI_VERSION 3u
 /* The oldest plugin ABI this host still loads. */
 #define DRIVERFS_ABI_MIN 1u
 #define DRIVERFS_ENTRY_SYMBOL "driverfs_plugin_entry"
@@ -171,6 +172,25 @@ typedef struct dfs_host {
 	 * props as "KEY=VALUE" strings, NULL-terminated or NULL). Valid after
 	 * init() returned (from a callback or a plugin thread). 0 or -errno. */
 	int (*add_device)(dfs_plugin *self, const char *bus, const char *name, const char *const *props);
+
+	/* Added in version 3. */
+
+	/* Ask `group` (one of the groups of the driver dev is bound to) its
+	 * is_visible() again for every attribute on dev and make the files match,
+	 * as Linux's sysfs_update_group(): newly visible files appear, hidden
+	 * ones go (an fd still open on one gets ENODEV), a file whose mode
+	 * changed is made anew with the new mode; a named group's directory
+	 * exists while something in it is visible. Callable from any callback
+	 * of the driver (a store of another attribute: `echo timer > trigger`)
+	 * or from a plugin thread; the host holds none of its locks while it
+	 * calls is_visible. A store of an attribute that this call removes
+	 * still completes; only later I/O on that file gets ENODEV. From
+	 * probe() it returns -ENODEV (not bound yet): the host asks is_visible
+	 * for every group right after probe returns. Returns 0, -EINVAL for a
+	 * NULL argument, -ENODEV if dev is not bound (or being unbound) or
+	 * `group` is not one of its driver's groups, -EDEADLK from inside an
+	 * is_visible. */
+	int (*update_group)(dfs_device *dev, const dfs_attribute_group *group);
 } dfs_host;
 
 typedef struct dfs_plugin_desc {

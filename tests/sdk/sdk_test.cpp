@@ -133,7 +133,8 @@ void fake_log(dfs_plugin*, int, const char* m) { logged.push_back(m); }
 void fake_notify(dfs_device*, const char*) {}
 
 const dfs_host fake_host = {sizeof(dfs_host), DRIVERFS_ABI_VERSION, nullptr, fake_name, fake_property,
-                            fake_set_drvdata, fake_get_drvdata, fake_log, fake_notify, nullptr, nullptr};
+                            fake_set_drvdata, fake_get_drvdata, fake_log, fake_notify, nullptr, nullptr,
+                            nullptr};
 
 dfs_device* const kDev = reinterpret_cast<dfs_device*>(0x1000);
 
