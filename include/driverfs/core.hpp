@@ -111,6 +111,13 @@ public:
     Status stage_bus(Plugin& plugin, const dfs_bus* bus);
     Status plugin_add_device(Plugin& plugin, const std::string& bus, const std::string& name,
                              std::map<std::string, std::string> properties);
+    // dfs_host's update_group (attr_group.cpp): ask `group`, one of the groups
+    // of dev's driver, is_visible again and make dev's files match. Takes
+    // no device lock and holds no lock across plugin code, so any callback
+    // of the driver may call it. ENODEV if dev is not bound (or is being
+    // unbound), its driver is going, or the group is not its driver's;
+    // EDEADLK from inside is_visible.
+    Status update_group(Device& dev, const dfs_attribute_group* group);
 
 private:
     Bus* find_bus(const std::string& name);
@@ -146,6 +153,15 @@ private:
     // the unloader and owns the drained stub, so no pin is taken.
     Status unbind_locked(Device& dev, std::chrono::steady_clock::time_point deadline, bool driver_drained);
     void attach_driver_nodes(Device& dev, const DriverPtr& drv);
+    // Attribute groups (attr_group.cpp). Ask is_visible for every attribute
+    // of `group` (no lock held; the caller pins drv) and, if dev's groups
+    // are still in `phase` of the same binding and no later evaluation of
+    // the group started meanwhile, make the files match. Takes groups_mu.
+    Status sync_group(Device& dev, const DriverPtr& drv, const dfs_attribute_group* group, Device::Groups phase);
+    // Create, remove or remake group's files to match `modes` (one per
+    // attribute; nullopt: hidden). dev.groups_mu held, drv pinned.
+    void apply_group(Device& dev, const DriverPtr& drv, const dfs_attribute_group* group,
+                     const std::vector<std::optional<uint32_t>>& modes);
     // Undo attach_driver_nodes and the binding in the model; calls nothing
     // of the driver.
     void detach_binding(Device& dev);

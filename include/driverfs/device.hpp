@@ -17,6 +17,7 @@ struct dfs_device {};
 namespace driverfs {
 
 class Bus;
+class Core;
 class Driver;
 
 class Device : public dfs_device, public std::enable_shared_from_this<Device> {
@@ -54,8 +55,29 @@ public:
     bool suspended = false;                    // power state
     std::shared_ptr<Device> parent;            // null for a top-level device
 
+    // Where the bound driver's attribute-group files are in their life:
+    // made at bind (attaching), changeable by update_group (live), going at
+    // unbind (detaching). Under groups_mu.
+    enum class Groups : uint8_t { none, attaching, live, detaching };
+    // Serializes every change of the bound driver's group files: their
+    // creation at bind, update_group, their removal at unbind. Held only
+    // around tree updates, never across a call into a plugin or a drain, so
+    // update_group may run inside any callback. Lock order: lock, then
+    // groups_mu, then Core::model_mu_.
+    std::mutex groups_mu;
+    Groups groups = Groups::none;  // under groups_mu
+    uint64_t binding = 0;          // bumped at every bind (under groups_mu)
+    // update_group came while attaching: evaluate every group again once
+    // live (under groups_mu).
+    bool regroup = false;
+    // Per group, the number of the latest update_group to start (under
+    // groups_mu): an evaluation that a later one overtook is not applied,
+    // so the files end up matching the newest answers of is_visible.
+    std::map<const dfs_attribute_group*, uint64_t> group_ticket;
+
     std::atomic<void*> drvdata{nullptr};
     NodeTree* tree = nullptr;  // set at creation; for change notifications
+    Core* core = nullptr;      // set at creation; for update_group
 
 private:
     const std::string name_;

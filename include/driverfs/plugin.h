@@ -29,8 +29,8 @@ extern "C" {
 
 /* History: 1 first release; 2 added dfs_driver's suspend, resume, shutdown,
  * class_name, bin_attrs, groups and dfs_host's register_bus, add_device;
- * 3 added dfs_attribute's flags (all appended: an older plugin still
- * loads, its structs are shorter). */
+ * 3 added dfs_attribute's flags and dfs_host's update_group (all appended:
+ * an older plugin still loads, its structs are shorter). */
 #define DRIVERFS_ABI_VERSION 3u
 /* The oldest plugin ABI this host still loads. */
 #define DRIVERFS_ABI_MIN 1u
@@ -98,7 +98,8 @@ typedef struct dfs_attribute_group {
 	const char *name; /* NULL: in the device directory itself */
 	const dfs_attribute *const *attrs; /* NULL-terminated */
 	/* The mode to create attr with on dev, or 0 to leave it out. Called at
-	 * bind time. NULL: every attribute, with its own mode. */
+	 * bind time and by host->update_group(). NULL: every attribute, with
+	 * its own mode. */
 	uint32_t (*is_visible)(dfs_device *dev, const dfs_attribute *attr);
 } dfs_attribute_group;
 
@@ -183,6 +184,24 @@ typedef struct dfs_host {
 	 * init() returned (from a callback or a plugin thread). 0 or -errno. */
 	int (*add_device)(dfs_plugin *self, const char *bus, const char *name, const char *const *props);
 
+	/* Added in version 3. */
+
+	/* Ask `group` (one of the groups of the driver dev is bound to) its
+	 * is_visible() again for every attribute on dev and make the files match,
+	 * as Linux's sysfs_update_group(): newly visible files appear, hidden
+	 * ones go (an fd still open on one gets ENODEV), a file whose mode
+	 * changed is made anew with the new mode; a named group's directory
+	 * exists while something in it is visible. Callable from any callback
+	 * of the driver (a store of another attribute: `echo timer > trigger`)
+	 * or from a plugin thread; the host holds none of its locks while it
+	 * calls is_visible. A store of an attribute that this call removes
+	 * still completes; only later I/O on that file gets ENODEV. From
+	 * probe() it returns -ENODEV (not bound yet): the host asks is_visible
+	 * for every group right after probe returns. Returns 0, -EINVAL for a
+	 * NULL argument, -ENODEV if dev is not bound (or being unbound) or
+	 * `group` is not one of its driver's groups, -EDEADLK from inside an
+	 * is_visible. */
+	int (*update_group)(dfs_device *dev, const dfs_attribute_group *group);
 } dfs_host;
 
 typedef struct dfs_plugin_desc {

@@ -9,7 +9,8 @@
 //   emit, guarded        the original small helpers (kept source-compatible)
 //   Host, Device         the host services of this plugin, a device handle
 //   Attribute            an attribute whose show/store are lambdas
-//   Group                an attribute group (optionally named = a subdirectory)
+//   Group                an attribute group (optionally named = a subdirectory);
+//                        update() has its visible_if asked again (ABI 3)
 //   Driver               a driver; optional per-device State object created in
 //                        probe and destroyed in remove (RAII through drvdata)
 //   Module               the plugin descriptor: registers drivers in init
@@ -24,6 +25,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -193,6 +195,19 @@ public:
     const char* property(const char* key) const { return Host::table->device_property(raw_, key); }
     // Wake pollers of attribute `attr` ("group/attr" inside a named group).
     void notify(const char* attr) const { Host::table->notify(raw_, attr); }
+    // Ask `group` (a Group of this device's driver) is_visible again and
+    // have the host add or remove its files to match: dfs_host's
+    // update_group, as Linux's sysfs_update_group. Call it after changing
+    // what a visible_if reads, e.g. from the store of a `trigger` file. Never
+    // throws; 0 or a negative errno: -ENOSYS from a host older than ABI 3,
+    // -ENODEV if the device is not bound (inside probe too: the host asks
+    // every group after probe returns) or the group is not its driver's.
+    int update_group(const dfs_attribute_group& group) const noexcept {
+        if (!Host::has(offsetof(dfs_host, update_group) + sizeof Host::table->update_group) ||
+            !Host::table->update_group)
+            return -ENOSYS;
+        return Host::table->update_group(raw_, &group);
+    }
     // The per-device State a Driver created in probe (see Driver::state);
     // throws Errno(ENODEV) when there is none (inside a callback: -ENODEV).
     template <class State>
@@ -239,7 +254,8 @@ long contain(const char* what, const char* attr, dfs_device* dev, Fn&& fn) noexc
 // included) and returns 0 or a negative errno; store gets the written text
 // and returns 0 (the whole write is consumed) or a negative errno. A
 // `visible` predicate (used when the attribute is in a Group) decides at
-// bind time whether the file is created on a device.
+// bind time, and again at every update_group of the group, whether the
+// file exists on a device.
 class Attribute : public dfs_attribute {
 public:
     using ShowFn = std::function<int(Device, std::string&)>;
@@ -316,7 +332,8 @@ private:
 };
 
 // An attribute group: name nullptr = in the device directory, else a
-// subdirectory. Each Attribute's visible_if is evaluated at bind time.
+// subdirectory. Each Attribute's visible_if is evaluated at bind time and
+// by update(): call it when what a visible_if depends on has changed.
 class Group : public dfs_attribute_group {
 public:
     Group(const char* name, std::initializer_list<const Attribute*> attrs)
@@ -331,6 +348,9 @@ public:
         list_.add(a);
         this->attrs = list_.data();
     }
+    // Re-evaluate visible_if on `dev` and add or remove files to match
+    // (Device::update_group): 0, or -ENOSYS from a host older than ABI 3.
+    int update(Device dev) const noexcept { return dev.update_group(*this); }
 
 private:
     AttributeList list_;

@@ -11,12 +11,18 @@
 //                   anything else is EINVAL (rw). The device property
 //                   trigger=NAME selects one at probe (linux,default-trigger).
 //   delay_on, delay_off
-//                   timer phases in ms (default 500; both 0 means 500). In
-//                   Linux they exist only while `timer` is selected; the host
-//                   creates attributes at bind time only, so here they always
-//                   exist and answer ENODEV while another trigger is selected
-//                   (what an open handle to them gets in Linux when the
-//                   trigger changes).
+//                   timer phases in ms (default 500 each, as Linux; both 0
+//                   means 500). As in Linux they exist only while `timer` is
+//                   selected: they are a group whose visible_if asks for the
+//                   timer trigger, and every trigger change (a write to
+//                   trigger, brightness 0) calls update_group, so the host
+//                   adds or removes them; an fd held open on one across the
+//                   change gets ENODEV. With trigger=timer as a device
+//                   property they exist from bind on (the host asks
+//                   visible_if after probe).
+//
+// heartbeat keeps Linux's rhythm at rest: two 70 ms pulses a quarter period
+// apart, then a pause, over a 1260 ms period.
 //
 // Blinking runs on one thread per device, owned by the device's state: it
 // toggles brightness and notifies pollers of `brightness`. It is stopped and
@@ -26,6 +32,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "driverfs/plugin.hpp"
 
@@ -64,18 +71,21 @@ public:
     unsigned long max() const { return max_; }
     unsigned long brightness() const { return brightness_.load(); }
 
-    void set_brightness(unsigned long v) {
+    // Returns true if this dropped the trigger.
+    bool set_brightness(unsigned long v) {
         std::unique_lock lock(mu_);
+        bool dropped = false;
         if (v == 0) {  // Linux: brightness 0 removes the trigger
             stop_locked(lock);
-            trigger_ = kNone;
+            dropped = std::exchange(trigger_, kNone) != kNone;
         } else if (trigger_ != kNone) {
             blink_brightness_ = v;
-            return;  // the blink thread shows it at the next "on" phase
+            return false;  // the blink thread shows it at the next "on" phase
         }
         brightness_.store(v);
         lock.unlock();
         dev_.notify("brightness");
+        return dropped;
     }
 
     Trigger trigger() {
@@ -83,14 +93,18 @@ public:
         return trigger_;
     }
 
-    void select(Trigger t) {
+    // Returns true if the trigger changed.
+    bool select(Trigger t) {
         std::unique_lock lock(mu_);
-        if (t == trigger_) return;
+        if (t == trigger_) return false;
         stop_locked(lock);
         select_locked(t);
+        return true;
     }
 
-    // delay_on (which=0) / delay_off (which=1); ENODEV unless timer is selected.
+    // delay_on (which=0) / delay_off (which=1). ENODEV unless timer is
+    // selected: a call that raced with the trigger change that removes the
+    // file answers as the removed file does.
     int delay(int which, unsigned long* out) {
         std::lock_guard lock(mu_);
         if (trigger_ != kTimer) return -ENODEV;
@@ -172,6 +186,18 @@ private:
     std::thread thread_;
 };
 
+extern Group timer_group;
+
+// After a trigger change: have the host add or remove the timer's files.
+// Called with no lock of Led held, since visible_if takes it.
+void update_timer_files(Device d) {
+    int rc = timer_group.update(d);
+    // ENODEV: the device is being unbound, its files go anyway.
+    if (rc != 0 && rc != -ENODEV)
+        Host::log(DFS_LOG_WARNING, std::string("delay_on/delay_off of ") + d.name() +
+                                       " not updated: error " + std::to_string(-rc));
+}
+
 Attribute brightness("brightness", 0644,
     [](Device d, std::string& out) {
         out = std::to_string(d.state<Led>().brightness()) + "\n";
@@ -181,7 +207,7 @@ Attribute brightness("brightness", 0644,
         Led& led = d.state<Led>();
         unsigned long v;
         if (parse_ulong(in, 0, led.max(), &v) != 0) return -EINVAL;
-        led.set_brightness(v);
+        if (led.set_brightness(v)) update_timer_files(d);
         return 0;
     });
 
@@ -198,7 +224,7 @@ Attribute trigger("trigger", 0644,
     [](Device d, std::string_view in) {
         int t = parse_choice(in, kTriggers);
         if (t < 0) return t;
-        d.state<Led>().select(static_cast<Trigger>(t));
+        if (d.state<Led>().select(static_cast<Trigger>(t))) update_timer_files(d);
         return 0;
     });
 
@@ -217,14 +243,17 @@ Attribute::StoreFn store_delay(int which) {
         return d.state<Led>().set_delay(which, v);
     };
 }
+bool timer_selected(Device d) { return d.state<Led>().trigger() == kTimer; }
+
 Attribute delay_on("delay_on", 0644, show_delay(0), store_delay(0));
 Attribute delay_off("delay_off", 0644, show_delay(1), store_delay(1));
 
-// The timer trigger's files. With a host that can re-evaluate visibility
-// (see the report in the commit), visible_if(trigger == timer) belongs here.
+// The timer trigger's files, in the device directory as in Linux.
 Group timer_group(nullptr, {&delay_on, &delay_off});
 
 Driver led_driver("led", "platform", [](Driver& d) {
+    delay_on.visible_if(timer_selected);
+    delay_off.visible_if(timer_selected);
     d.attributes({&brightness, &max_brightness, &trigger}).groups({&timer_group}).class_of("leds").state<Led>();
 });
 

@@ -1,17 +1,17 @@
 // Device <-> driver binding: match, probe, remove, each call into a driver pinned.
 #include <exception>
+#include <utility>
 
 #include "abi.hpp"
 #include "core_attr.hpp"
 #include "driver_attr.hpp"
+#include "driver_call.hpp"
 #include "driverfs/call_tracker.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
 
 namespace driverfs {
-namespace {
 
-// Run a probe or remove with the plugin's exceptions contained.
 int call_driver(Stub& stub, const std::string& what, const std::function<int()>& fn) {
     CallScope scope(stub, what);
     try {
@@ -23,8 +23,6 @@ int call_driver(Stub& stub, const std::string& what, const std::function<int()>&
     }
     return -EIO;
 }
-
-}  // namespace
 
 std::string strip_instance_number(const std::string& name) {
     size_t end = name.size();
@@ -66,9 +64,13 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
                                                         " (probe returned " + std::to_string(rc) + ")");
     }
     {
+        std::lock_guard groups(dev.groups_mu);
         std::lock_guard lock(model_mu_);
         dev.driver = drv;
         drv->bound.push_back(dev.shared_from_this());
+        dev.groups = Device::Groups::attaching;
+        dev.regroup = false;
+        ++dev.binding;
     }
     // Still pinned: an unload that starts now drains this call, then finds
     // the device bound and unbinds it.
@@ -92,12 +94,9 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
         }
         nodes.push_back(node.value());
     };
-    auto usable = [](const dfs_attribute* a) {
-        return a->size >= offsetof(dfs_attribute, mode) + sizeof a->mode && a->name;
-    };
     if (DFS_HAS_FIELD(ops, dfs_driver, dev_attrs) && ops->dev_attrs) {
         for (const dfs_attribute* const* a = ops->dev_attrs; *a; ++a)
-            if (usable(*a))
+            if (attr_usable(*a))
                 add(dev.dir, (*a)->name, (*a)->mode,
                     std::make_unique<DriverAttr>(drv, *a, dev.shared_from_this(), (*a)->name));
     }
@@ -109,38 +108,10 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
                 std::make_unique<DriverBinAttr>(drv, bin, bin->length, dev.shared_from_this(), bin->name));
         }
     }
-    if (DFS_HAS_FIELD(ops, dfs_driver, groups) && ops->groups) {
-        for (const dfs_attribute_group* const* g = ops->groups; *g; ++g) {
-            const dfs_attribute_group* group = *g;
-            if (group->size < offsetof(dfs_attribute_group, is_visible) + sizeof group->is_visible || !group->attrs)
-                continue;
-            // A named group's directory is made with its first visible
-            // attribute: a group whose attributes are all hidden leaves none,
-            // as Linux's sysfs_create_group with nothing visible.
-            NodePtr dir = group->name ? nullptr : dev.dir;
-            for (const dfs_attribute* const* a = group->attrs; *a; ++a) {
-                if (!usable(*a)) continue;
-                uint32_t mode = (*a)->mode;
-                if (group->is_visible) {  // plugin code, under the caller's pin
-                    int visible = call_driver(drv->stub(), std::string("is_visible ") + (*a)->name,
-                                              [&] { return static_cast<int>(group->is_visible(&dev, *a) & 07777); });
-                    if (visible <= 0) continue;  // hidden, or it threw (logged)
-                    mode = static_cast<uint32_t>(visible);
-                }
-                if (!dir) {
-                    Result<NodePtr> sub = tree_.add_dir(dev.dir, group->name);
-                    if (!sub) {
-                        log(LogLevel::warning, "driver " + drv->name() + ": group " + group->name + " of " +
-                                                   dev.name() + " not created: " + sub.error().message);
-                        break;
-                    }
-                    dir = sub.value();
-                    nodes.push_back(dir);
-                }
-                add(dir, (*a)->name, mode, std::make_unique<DriverAttr>(drv, *a, dev.shared_from_this(), (*a)->name));
-            }
-        }
-    }
+    const bool has_groups = DFS_HAS_FIELD(ops, dfs_driver, groups) && ops->groups;
+    if (has_groups)  // the same path as update_group, asking is_visible (attr_group.cpp)
+        for (const dfs_attribute_group* const* g = ops->groups; *g; ++g)
+            if (group_usable(*g)) sync_group(dev, drv, *g, Device::Groups::attaching);
     const std::string& dev_path = dev.path;
     const std::string drv_path = "bus/" + drv->bus().name() + "/drivers/" + drv->name();
     if (auto l = tree_.add_symlink(dev.dir, "driver", relative_link(dev_path, drv_path))) nodes.push_back(l.value());
@@ -153,18 +124,32 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
             if (auto l = tree_.add_symlink(dir.value(), dev.name(), relative_link("class/" + cls, dev_path)))
                 nodes.push_back(l.value());
     }
-    std::lock_guard lock(model_mu_);
-    dev.driver_nodes.assign(nodes.begin(), nodes.end());
+    bool regroup = false;
+    {
+        std::lock_guard groups(dev.groups_mu);
+        {
+            std::lock_guard lock(model_mu_);
+            dev.driver_nodes.insert(dev.driver_nodes.end(), nodes.begin(), nodes.end());
+        }
+        // From here update_group changes the files itself. (Not if a stuck
+        // unload abandoned the binding meanwhile: it is none then.)
+        if (dev.groups == Device::Groups::attaching) {
+            dev.groups = Device::Groups::live;
+            regroup = std::exchange(dev.regroup, false);
+        }
+    }
+    // An update_group that came while the files were being made may have
+    // followed a change is_visible had already been asked about: ask again.
+    if (regroup && has_groups)
+        for (const dfs_attribute_group* const* g = ops->groups; *g; ++g)
+            if (group_usable(*g)) sync_group(dev, drv, *g, Device::Groups::live);
 }
 
 Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point deadline, bool driver_drained) {
     DriverPtr drv;
-    std::vector<NodePtr> nodes;
     {
         std::lock_guard lock(model_mu_);
         drv = dev.driver;
-        for (const std::weak_ptr<Node>& w : dev.driver_nodes)
-            if (NodePtr n = w.lock()) nodes.push_back(std::move(n));
     }
     if (!drv) return {};
     Stub& stub = drv->stub();
@@ -175,11 +160,28 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
         // device itself once the drain is over.
         if (!pin) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
     }
+    // update_group stops changing the files before they are collected, so
+    // none it would add escapes the drain below. It never waits for this
+    // (it answers ENODEV now), so a store that calls it while we drain that
+    // very store returns and the drain ends.
+    Device::Groups was;
+    {
+        std::lock_guard groups(dev.groups_mu);
+        was = std::exchange(dev.groups, Device::Groups::detaching);
+    }
+    std::vector<NodePtr> nodes;
+    {
+        std::lock_guard lock(model_mu_);
+        for (const std::weak_ptr<Node>& w : dev.driver_nodes)
+            if (NodePtr n = w.lock()) nodes.push_back(std::move(n));
+    }
     // No show/store of this device may run while remove() tears it down.
     std::vector<NodePtr> stopped;
     for (const NodePtr& n : nodes) {
         if (!tree_.deactivate(n, deadline)) {
             for (const NodePtr& s : stopped) s->active().reactivate();
+            std::lock_guard groups(dev.groups_mu);
+            dev.groups = was;
             return Error::of(EBUSY, "attribute " + n->name + " of " + dev.name() + " is still in a call of driver " +
                                         drv->name());
         }
@@ -202,6 +204,10 @@ void Core::detach_binding(Device& dev) {
     DriverPtr drv;
     std::vector<std::weak_ptr<Node>> nodes;
     {
+        std::lock_guard groups(dev.groups_mu);
+        dev.groups = Device::Groups::none;
+        dev.regroup = false;
+        dev.group_ticket.clear();
         std::lock_guard lock(model_mu_);
         drv = std::move(dev.driver);  // leaves dev.driver null
         nodes.swap(dev.driver_nodes);

@@ -56,6 +56,7 @@ Status Core::add_device(const std::string& bus_name, const std::string& name,
         if (!dir) return dir.error();
         dev->dir = dir.value();
         dev->tree = &tree_;
+        dev->core = this;
         bus->add_device(dev);
         all_devices_.push_back(dev);
         devices_by_name_.emplace(name, dev);

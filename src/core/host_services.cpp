@@ -115,6 +115,18 @@ int host_add_device(dfs_plugin* self, const char* bus, const char* name, const c
     }
 }
 
+int host_update_group(dfs_device* dev, const dfs_attribute_group* group) noexcept {
+    if (!dev || !group) return -EINVAL;
+    Device* d = Device::from(dev);
+    try {
+        if (!d->core) return -ENODEV;
+        Status s = d->core->update_group(*d, group);
+        return s ? 0 : -s.error().code;
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+}
+
 const dfs_host kHost = {
     sizeof(dfs_host),
     DRIVERFS_ABI_VERSION,
@@ -127,6 +139,7 @@ const dfs_host kHost = {
     host_notify,
     host_register_bus,
     host_add_device,
+    host_update_group,
 };
 
 }  // namespace

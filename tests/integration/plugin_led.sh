@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
 # The led sample plugin as an LED class driver: brightness and
 # max_brightness, the trigger choice list ("[none] timer heartbeat", unknown
-# names EINVAL), the timer trigger's delay_on/delay_off (ENODEV while timer
-# is not selected), blinking seen through real poll() wake-ups on brightness,
-# brightness 0 dropping the trigger, the trigger= device property, and an
-# unload while timers are blinking (no plugin thread survives it).
+# names EINVAL), the timer trigger's delay_on/delay_off existing only while
+# timer is selected (added and removed by update_group from the trigger
+# store; an fd held across the switch gets ENODEV; ls agrees with lookups),
+# blinking seen through real poll() wake-ups on brightness, brightness 0
+# dropping the trigger (and the files), the trigger= device property, and
+# an unload while timers are blinking (no plugin thread survives it).
 source "$(dirname "$0")/lib/common.sh"
 setup
 mount_led0
+
+# led_files DIR: the names ls lists in DIR on one line; fails unless every
+# listed name can also be looked up (the kernel's cached view is consistent).
+led_files() {
+    local names n
+    names=$(ls "$1") || fail "ls ${1#"$M"/} failed"
+    for n in $names; do
+        [[ -e "$1/$n" || -L "$1/$n" ]] || fail "ls lists ${1#"$M"/}/$n but it cannot be looked up"
+    done
+    echo $names
+}
+NO_TIMER="brightness driver driver_override max_brightness power subsystem trigger uevent"
+WITH_TIMER="brightness delay_off delay_on driver driver_override max_brightness power subsystem trigger uevent"
 
 expect_eq "max_brightness" "255" "$(read_attr "$D/max_brightness")"
 expect_eq "class link" "led0" "$(ls "$M/class/leds")"
@@ -17,13 +32,28 @@ expect_write_errno EINVAL "$D/brightness" "256"
 expect_write_errno EINVAL "$D/brightness" "-1"
 expect_eq "trigger at start" "[none] timer heartbeat" "$(read_attr "$D/trigger")"
 expect_write_errno EINVAL "$D/trigger" "blink"
-expect_eq "delay_on without timer" "ENODEV" "$(try_read "$D/delay_on")"
-expect_write_errno ENODEV "$D/delay_off" "100"
+expect_eq "files under trigger none" "$NO_TIMER" "$(led_files "$D")"
+expect_eq "delay_on without timer" "ENOENT" "$(try_read "$D/delay_on")"
+expect_write_errno ENOENT "$D/delay_off" "100"
 
 write_attr "$D/trigger" $'timer\n'
 expect_eq "trigger with timer selected" "none [timer] heartbeat" "$(read_attr "$D/trigger")"
+expect_eq "files under trigger timer" "$WITH_TIMER" "$(led_files "$D")"
 expect_eq "default delay_on" "500" "$(read_attr "$D/delay_on")"
 expect_eq "default delay_off" "500" "$(read_attr "$D/delay_off")"
+expect_eq "delay_on mode" "644" "$(stat -c %a "$D/delay_on")"
+
+# An fd held open on delay_on across a switch away from timer and back.
+exec 4<"$D/delay_on"
+expect_eq "held delay_on before the switch" "OK:500|" "$(try_fd_read 4)"
+write_attr "$D/trigger" "none"
+expect_eq "files after timer deselected" "$NO_TIMER" "$(led_files "$D")"
+expect_eq "held delay_on after timer deselected" "ENODEV" "$(try_fd_read 4)"
+write_attr "$D/trigger" "timer"
+expect_eq "files with timer again" "$WITH_TIMER" "$(led_files "$D")"
+expect_eq "held delay_on stays dead after timer returns" "ENODEV" "$(try_fd_read 4)"
+exec 4<&-
+expect_eq "a fresh open of delay_on" "OK:500|" "$(try_read "$D/delay_on")"
 expect_write_errno EINVAL "$D/delay_on" "soon"
 write_attr "$D/delay_on" "100"
 write_attr "$D/delay_off" "100"
@@ -60,19 +90,51 @@ expect_eq "values seen while blinking" "0 42" "$values"
 
 write_attr "$D/trigger" "none"
 expect_eq "idle poll after trigger none" "0 " "$(blink_watch "$D/brightness" 0.5)"
-expect_eq "delay_on after timer deselected" "ENODEV" "$(try_read "$D/delay_on")"
+expect_eq "delay_on after timer deselected" "ENOENT" "$(try_read "$D/delay_on")"
 
-# brightness 0 drops a trigger, as in Linux.
+# brightness 0 drops a trigger, as in Linux, and with timer its files.
 write_attr "$D/trigger" "heartbeat"
+expect_eq "files under trigger heartbeat" "$NO_TIMER" "$(led_files "$D")"
 out=$(blink_watch "$D/brightness" 1.4)
 [[ "$out" =~ ^[1-9] ]] || fail "heartbeat: no brightness wake-ups in 1.4 s: '$out'"
 pass "heartbeat blinks ($out)"
+# Its rhythm, as Linux's at rest: per 1260 ms period two short pulses
+# (70 ms) whose starts are a quarter period apart, then a long pause. The
+# bounds are wide for a loaded machine but tell the rhythm from a plain blink.
+out=$(python3 - "$D/brightness" <<'PY'
+import os, select, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 100)
+p = select.poll()
+p.register(fd, select.POLLPRI | select.POLLERR)
+changes = []  # (time, on)
+end = time.monotonic() + 3.0
+while (left := end - time.monotonic()) > 0:
+    if not p.poll(int(left * 1000) + 1):
+        break
+    os.lseek(fd, 0, os.SEEK_SET)
+    changes.append((time.monotonic(), os.read(fd, 100).strip() != b"0"))
+starts = [t for t, on in changes if on]
+ons = [b[0] - a[0] for a, b in zip(changes, changes[1:]) if a[1] and not b[1]]
+gaps = sorted(round((b - a) * 1000) for a, b in zip(starts, starts[1:]))
+ok = len(ons) >= 3 and max(ons) < 0.2 and gaps and 200 <= gaps[0] <= 500 and 700 <= gaps[-1] <= 1300
+print("ok" if ok else "bad", "pulses=%d" % len(ons), "gaps_ms=%s" % gaps)
+PY
+)
+[[ "$out" == ok* ]] || fail "heartbeat rhythm: $out"
+pass "heartbeat rhythm: two short pulses then a pause ($out)"
 write_attr "$D/brightness" "0"
 expect_eq "trigger after brightness 0" "[none] timer heartbeat" "$(read_attr "$D/trigger")"
+write_attr "$D/trigger" "timer"
+write_attr "$D/brightness" "0"
+expect_eq "trigger after brightness 0 under timer" "[none] timer heartbeat" "$(read_attr "$D/trigger")"
+expect_eq "files after brightness 0 dropped timer" "$NO_TIMER" "$(led_files "$D")"
+write_attr "$D/brightness" "42"
 
 # A default trigger and max_brightness from device properties.
 expect_write_ok "$M/bus/platform/new_device" "led1 trigger=timer max_brightness=10"
 expect_eq "led1 trigger" "none [timer] heartbeat" "$(read_attr "$M/devices/platform/led1/trigger")"
+expect_eq "led1 files (timer from bind on)" "$WITH_TIMER" "$(led_files "$M/devices/platform/led1")"
 out=$(blink_watch "$M/devices/platform/led1/brightness" 1.7)
 [[ "$out" =~ ^[1-9][0-9]*\ 0\ 10$ ]] || fail "led1 blinking between 0 and 10 expected, got '$out'"
 pass "led1 blinks between 0 and its max_brightness ($out)"

@@ -131,9 +131,17 @@ void fake_set_drvdata(dfs_device*, void* p) { drvdata = p; }
 void* fake_get_drvdata(const dfs_device*) { return drvdata; }
 void fake_log(dfs_plugin*, int, const char* m) { logged.push_back(m); }
 void fake_notify(dfs_device*, const char*) {}
+// What update_group was last asked for, and what it answers.
+const dfs_attribute_group* updated_group;
+int update_answer;
+int fake_update_group(dfs_device*, const dfs_attribute_group* g) {
+    updated_group = g;
+    return update_answer;
+}
 
 const dfs_host fake_host = {sizeof(dfs_host), DRIVERFS_ABI_VERSION, nullptr, fake_name, fake_property,
-                            fake_set_drvdata, fake_get_drvdata, fake_log, fake_notify, nullptr, nullptr};
+                            fake_set_drvdata, fake_get_drvdata, fake_log, fake_notify, nullptr, nullptr,
+                            fake_update_group};
 
 dfs_device* const kDev = reinterpret_cast<dfs_device*>(0x1000);
 
@@ -163,6 +171,8 @@ struct HostFixture : ::testing::Test {
         sdk::Host::attach(nullptr, &fake_host);
         logged.clear();
         drvdata = nullptr;
+        updated_group = nullptr;
+        update_answer = 0;
     }
 };
 
@@ -207,4 +217,30 @@ TEST_F(HostFixture, VisibilityGivesTheModeOrZero) {
     EXPECT_EQ(g.attrs[0], &hidden);
     EXPECT_EQ(g.attrs[1], &count);
     EXPECT_EQ(g.attrs[2], nullptr);
+}
+
+TEST_F(HostFixture, UpdateGroupReachesTheHostAndPassesItsErrno) {
+    sdk::Group g("grp", {&hidden, &count});
+    EXPECT_EQ(g.update(sdk::Device(kDev)), 0);
+    EXPECT_EQ(updated_group, &g);
+    update_answer = -ENODEV;
+    EXPECT_EQ(sdk::Device(kDev).update_group(g), -ENODEV);
+    EXPECT_TRUE(logged.empty());
+}
+
+TEST_F(HostFixture, UpdateGroupOnAnOlderHostIsEnosys) {
+    sdk::Group g(nullptr, {&count});
+    // A version-2 host's table ends before update_group.
+    dfs_host v2 = fake_host;
+    v2.version = 2;
+    v2.size = offsetof(dfs_host, update_group);
+    sdk::Host::attach(nullptr, &v2);
+    EXPECT_EQ(g.update(sdk::Device(kDev)), -ENOSYS);
+    EXPECT_EQ(updated_group, nullptr) << "a field past the host's size was called";
+    // A version-3 table without the service.
+    dfs_host v3 = fake_host;
+    v3.update_group = nullptr;
+    sdk::Host::attach(nullptr, &v3);
+    EXPECT_EQ(g.update(sdk::Device(kDev)), -ENOSYS);
+    sdk::Host::attach(nullptr, &fake_host);
 }

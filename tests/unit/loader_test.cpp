@@ -202,7 +202,8 @@ TEST_F(LoaderTest, RefusalsLeaveTheCoreUsable) {
 // A plugin built against ABI version N-1 (the frozen version-1 header, in C)
 // still loads and works: the host reads only the fields its structs have.
 TEST_F(LoaderTest, AnOlderAbiPluginStillLoads) {
-    static_assert(DRIVERFS_ABI_VERSION == 3u && DRIVERFS_ABI_MIN == 1u, "update the N-1 fixture with the ABI");
+    // fx_abi_v2 is N-1, fx_abi_v1 the oldest this host still loads.
+    static_assert(DRIVERFS_ABI_VERSION == 3u && DRIVERFS_ABI_MIN == 1u, "update the older-ABI fixtures with the ABI");
     auto r = core().load_plugin(fixture("fx_abi_v1"));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r.value(), "fx_abi_v1");
@@ -215,4 +216,29 @@ TEST_F(LoaderTest, AnOlderAbiPluginStillLoads) {
     EXPECT_TRUE(core().resume());
     EXPECT_EQ(core().tree().resolve("class/oldie0"), nullptr);
     EXPECT_TRUE(core().unload_plugin("fx_abi_v1"));
+}
+
+TEST_F(LoaderTest, AnAbiNMinusOnePluginStillLoadsWithWhatItsVersionAdded) {
+    static_assert(DRIVERFS_ABI_VERSION == 3u, "fx_abi_v2 is the N-1 fixture only while the ABI is 3");
+    auto r = core().load_plugin(fixture("fx_abi_v2"));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r.value(), "fx_abi_v2");
+    ASSERT_TRUE(core().add_device("platform", "veteran0", {}));
+    ASSERT_TRUE(core().add_device("platform", "veteran1", {{"secret", "1"}}));
+    // Its group's is_visible, asked at bind.
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/veteran0/extra/shown").data, "shown\n");
+    EXPECT_EQ(core().tree().resolve("devices/platform/veteran0/extra/secret"), nullptr);
+    driverfs::NodePtr secret = core().tree().resolve("devices/platform/veteran1/extra/secret");
+    ASSERT_NE(secret, nullptr);
+    EXPECT_EQ(secret->mode(), 0400u);
+    EXPECT_NE(core().tree().resolve("class/veterans/veteran0"), nullptr);
+    // The host it sees: this host's version, a table larger than it knows.
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/veteran0/host").data,
+              std::to_string(DRIVERFS_ABI_VERSION) + " " + std::to_string(sizeof(dfs_host)) + "\n");
+    // suspend/resume reach it, once per bound device.
+    ASSERT_TRUE(core().suspend());
+    ASSERT_TRUE(core().resume());
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/veteran0/pm").data, "2 2\n");
+    EXPECT_TRUE(core().unload_plugin("fx_abi_v2"));
+    EXPECT_EQ(core().tree().resolve("devices/platform/veteran0/extra"), nullptr);
 }
