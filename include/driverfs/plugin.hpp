@@ -5,7 +5,8 @@
 //
 // Pieces, in the order they appear:
 //   parse_* / format_*   text helpers with the Linux semantics (kstrtoul,
-//                        kstrtol, kstrtobool, the "a [b] c" choice list)
+//                        kstrtol, kstrtobool, the "a [b] c" choice list);
+//                        parse_int/parse_bool read format_int/format_bool back
 //   emit, guarded        the original small helpers (kept source-compatible)
 //   Host, Device         the host services of this plugin, a device handle
 //   Attribute            an attribute whose show/store are lambdas
@@ -118,6 +119,23 @@ inline int parse_bool(std::string_view s, bool* out) {
             return -EINVAL;
     }
 }
+
+// What a show() gives for an integer: decimal and a newline, the text
+// parse_int reads back to the same value (for any T and any value inside
+// the range given to it).
+template <class T>
+std::string format_int(T value) {
+    static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>, "format_int needs an integer type");
+    // digits10 misses one digit of the maximum; then a sign and the newline.
+    char buf[std::numeric_limits<T>::digits10 + 3];
+    char* end = std::to_chars(buf, buf + sizeof buf - 1, value).ptr;
+    *end++ = '\n';
+    return std::string(buf, end);
+}
+
+// "1\n" or "0\n", as Linux's device_show_bool prints a bool attribute;
+// parse_bool reads both back.
+inline std::string format_bool(bool value) { return value ? "1\n" : "0\n"; }
 
 // The Linux choice list, as led's trigger file shows it: the names separated
 // by one space, the selected one in brackets, a newline at the end:

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <cstdint>
+#include <iterator>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -111,6 +114,60 @@ TEST(Choices, ParseOneName) {
         EXPECT_EQ(sdk::parse_choice(bad, names), -EINVAL) << "'" << bad << "'";
 }
 
+TEST(Format, IntegersEndInANewline) {
+    EXPECT_EQ(sdk::format_int(42), "42\n");
+    EXPECT_EQ(sdk::format_int(-7L), "-7\n");
+    EXPECT_EQ(sdk::format_int(0u), "0\n");
+    EXPECT_EQ(sdk::format_int(std::numeric_limits<int64_t>::min()), "-9223372036854775808\n");
+    EXPECT_EQ(sdk::format_int(std::numeric_limits<uint64_t>::max()), "18446744073709551615\n");
+    EXPECT_EQ(sdk::format_int(int8_t{-128}), "-128\n") << "a narrow type prints as a number, not a character";
+    EXPECT_EQ(sdk::format_bool(true), "1\n");
+    EXPECT_EQ(sdk::format_bool(false), "0\n");
+}
+
+// parse(format(x)) == x at the edges of each type and around zero.
+template <class T>
+void expect_int_round_trip() {
+    constexpr T lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+    for (T x : {lo, static_cast<T>(lo + 1), T{0}, T{1}, static_cast<T>(hi - 1), hi}) {
+        T back = x == lo ? hi : lo;
+        ASSERT_EQ(sdk::parse_int<T>(sdk::format_int(x), lo, hi, &back), 0) << +x;
+        EXPECT_EQ(back, x);
+    }
+    if constexpr (std::is_signed_v<T>) {
+        T back = 0;
+        ASSERT_EQ(sdk::parse_int<T>(sdk::format_int(T{-1}), lo, hi, &back), 0);
+        EXPECT_EQ(back, T{-1});
+    }
+}
+
+TEST(Format, RoundTripsThroughParse) {
+    expect_int_round_trip<int8_t>();
+    expect_int_round_trip<uint8_t>();
+    expect_int_round_trip<int16_t>();
+    expect_int_round_trip<uint16_t>();
+    expect_int_round_trip<int>();
+    expect_int_round_trip<unsigned>();
+    expect_int_round_trip<long>();
+    expect_int_round_trip<unsigned long>();
+    expect_int_round_trip<long long>();
+    expect_int_round_trip<unsigned long long>();
+    for (bool x : {false, true}) {
+        bool back = !x;
+        ASSERT_EQ(sdk::parse_bool(sdk::format_bool(x), &back), 0);
+        EXPECT_EQ(back, x);
+    }
+    const char* const names[] = {"none", "timer", "heartbeat"};
+    EXPECT_EQ(sdk::parse_choice(sdk::format_choices(names, 1), names), -EINVAL)
+        << "the whole list is not a choice: a store gets one name";
+    for (size_t i = 0; i < std::size(names); ++i) {
+        std::string shown = sdk::format_choices(names, i);
+        size_t open = shown.find('['), close = shown.find(']');
+        ASSERT_NE(open, std::string::npos);
+        EXPECT_EQ(sdk::parse_choice(shown.substr(open + 1, close - open - 1), names), static_cast<int>(i));
+    }
+}
+
 TEST(Emit, TruncatesToThePage) {
     char buf[8];
     EXPECT_EQ(sdk::emit(buf, sizeof buf, "%d\n", 42), 3);
@@ -165,6 +222,7 @@ sdk::Attribute count("count", 0444, [](sdk::Device d, std::string& out) {
 sdk::Attribute hidden("hidden", 0400, [](sdk::Device, std::string&) { return 0; });
 
 sdk::Driver counting("counting", "platform", [](sdk::Driver& d) { d.attributes({&count}).state<Counter>(); });
+
 
 struct HostFixture : ::testing::Test {
     void SetUp() override {
