@@ -9,7 +9,8 @@
 //                        parse_int/parse_bool read format_int/format_bool back
 //   emit, guarded        the original small helpers (kept source-compatible)
 //   Host, Device         the host services of this plugin, a device handle
-//   Attribute            an attribute whose show/store are lambdas
+//   Attribute            an attribute whose show/store are lambdas, or member
+//                        functions of the driver's State (Attribute::member)
 //   Group                an attribute group (optionally named = a subdirectory);
 //                        update() has its visible_if asked again (ABI 3)
 //   Driver               a driver; optional per-device State object created in
@@ -268,6 +269,28 @@ long contain(const char* what, const char* attr, dfs_device* dev, Fn&& fn) noexc
 
 // ---- attributes ----------------------------------------------------------------
 
+namespace detail {
+// A show (Arg = std::string&) or store (Arg = std::string_view) that is a
+// member function of a Driver's per-device State. State is named by the
+// caller, never deduced: a member inherited from a base of State then still
+// runs on the State object probe made, and any other signature than the
+// lambdas' (a const member is fine) does not compile.
+template <class State, class Arg>
+struct MemberFn {
+    std::function<int(Device, Arg)> fn;
+    MemberFn(std::nullptr_t) {}
+    MemberFn(int (State::*f)(Arg)) : fn(on_state(f)) {}
+    MemberFn(int (State::*f)(Arg) const) : fn(on_state(f)) {}
+
+private:
+    template <class F>
+    static std::function<int(Device, Arg)> on_state(F f) {
+        if (!f) return {};
+        return [f](Device d, Arg a) { return (d.state<State>().*f)(a); };
+    }
+};
+}  // namespace detail
+
 // An attribute file. show appends the value text to `out` (newline
 // included) and returns 0 or a negative errno; store gets the written text
 // and returns 0 (the whole write is consumed) or a negative errno. A
@@ -286,6 +309,18 @@ public:
           show_(std::move(show)), store_(std::move(store)) {}
     Attribute(const Attribute&) = delete;
     Attribute& operator=(const Attribute&) = delete;
+
+    // An attribute whose show and store are member functions of the State
+    // its Driver made with state<State>() (nullptr for none), called on the
+    // device's State; with no State bound they give -ENODEV:
+    //   Attribute level = Attribute::member<Led>("level", 0644, &Led::show_level, &Led::store_level);
+    // State must be the very type given to Driver::state, as for Device::state.
+    // Exceptions are contained as for lambdas: the same trampolines run both.
+    template <class State>
+    static Attribute member(const char* name, uint32_t mode, detail::MemberFn<State, std::string&> show,
+                            detail::MemberFn<State, std::string_view> store = nullptr) {
+        return Attribute(name, mode, std::move(show.fn), std::move(store.fn));
+    }
 
     // Let readers be served from the kernel page cache (DFS_ATTR_CACHEABLE).
     // Only for a value that changes through store() or with a notify() when

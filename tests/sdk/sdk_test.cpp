@@ -8,6 +8,7 @@
 #include <iterator>
 #include <limits>
 #include <stdexcept>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -223,6 +224,32 @@ sdk::Attribute hidden("hidden", 0400, [](sdk::Device, std::string&) { return 0; 
 
 sdk::Driver counting("counting", "platform", [](sdk::Driver& d) { d.attributes({&count}).state<Counter>(); });
 
+// A State whose members serve the attributes, one of them inherited.
+struct Base {
+    virtual ~Base() = default;
+    int show_base(std::string& out) const {
+        out = "base " + sdk::format_int(base_value);
+        return 0;
+    }
+    int base_value = 3;
+};
+struct Led : Base {
+    explicit Led(sdk::Device) {}
+    int show_level(std::string& out) const {
+        out = sdk::format_int(level);
+        return 0;
+    }
+    int store_level(std::string_view in) { return sdk::parse_int(in, 0, 255, &level); }
+    int show_throws(std::string&) { throw std::logic_error("member kaboom"); }
+    int store_throws(std::string_view) noexcept(false) { throw sdk::Errno(EBUSY); }
+    int level = 7;
+};
+
+sdk::Attribute level = sdk::Attribute::member<Led>("level", 0644, &Led::show_level, &Led::store_level);
+sdk::Attribute level_wo = sdk::Attribute::member<Led>("level_wo", 0200, nullptr, &Led::store_level);
+sdk::Attribute inherited = sdk::Attribute::member<Led>("inherited", 0444, &Base::show_base);
+sdk::Attribute mboom = sdk::Attribute::member<Led>("mboom", 0644, &Led::show_throws, &Led::store_throws);
+sdk::Driver leds("leds", "platform", [](sdk::Driver& d) { d.attributes({&level, &inherited, &mboom}).state<Led>(); });
 
 struct HostFixture : ::testing::Test {
     void SetUp() override {
@@ -301,4 +328,36 @@ TEST_F(HostFixture, UpdateGroupOnAnOlderHostIsEnosys) {
     sdk::Host::attach(nullptr, &v3);
     EXPECT_EQ(g.update(sdk::Device(kDev)), -ENOSYS);
     sdk::Host::attach(nullptr, &fake_host);
+}
+
+TEST_F(HostFixture, MemberFunctionsRunOnTheDevicesState) {
+    char page[DRIVERFS_PAGE_SIZE];
+    EXPECT_EQ(level.show(kDev, &level, page, sizeof page), -ENODEV) << "no state before probe";
+    EXPECT_EQ(level.store(kDev, &level, "1", 1), -ENODEV);
+    ASSERT_EQ(leds.probe(kDev), 0);
+    ASSERT_EQ(level.show(kDev, &level, page, sizeof page), 2);
+    EXPECT_EQ(std::string(page, 2), "7\n");
+    EXPECT_EQ(level.store(kDev, &level, "200\n", 4), 4);
+    EXPECT_EQ(level.store(kDev, &level, "256", 3), -ERANGE);
+    EXPECT_EQ(level_wo.store(kDev, &level_wo, "9", 1), 1);
+    EXPECT_EQ(level_wo.show, nullptr) << "a null show gives a write-only attribute";
+    ASSERT_EQ(level.show(kDev, &level, page, sizeof page), 2);
+    EXPECT_EQ(std::string(page, 2), "9\n");
+    ASSERT_EQ(inherited.show(kDev, &inherited, page, sizeof page), 7);
+    EXPECT_EQ(std::string(page, 7), "base 3\n");
+    EXPECT_EQ(inherited.store, nullptr);
+    EXPECT_TRUE(logged.empty());
+    leds.remove(kDev);
+    EXPECT_EQ(drvdata, nullptr);
+}
+
+TEST_F(HostFixture, MemberFunctionExceptionsAreContainedLikeLambdas) {
+    char page[DRIVERFS_PAGE_SIZE];
+    ASSERT_EQ(leds.probe(kDev), 0);
+    EXPECT_EQ(mboom.show(kDev, &mboom, page, sizeof page), -EIO);
+    ASSERT_EQ(logged.size(), 1u);
+    EXPECT_EQ(logged[0], "show mboom of dev0 threw: member kaboom");
+    EXPECT_EQ(mboom.store(kDev, &mboom, "1", 1), -EBUSY) << "an Errno from a member is its errno";
+    EXPECT_EQ(logged.size(), 1u) << "and no log line";
+    leds.remove(kDev);
 }
