@@ -20,6 +20,21 @@
 // Objects of Attribute, Group, Driver and Module are meant to live in static
 // storage of the plugin (namespace scope): the host keeps pointers to them
 // until exit() returns. They are neither copyable nor movable.
+//
+// What is RAII, and why there is no registration handle: the ABI has no
+// call to unregister a driver or bus or to delete a device, so a handle
+// whose destructor undid one could only pretend. What the ABI allows is
+// done here:
+//   - a Driver's State lives exactly as long as the binding: constructed in
+//     probe before on_probe, destroyed if that refuses or throws, else at
+//     unbind (unbind, delete_device, unload) after on_remove; members of
+//     State (threads, fds, timers) are per-device RAII for free;
+//   - Module pairs its hooks: exit runs once for every init that returned
+//     0, also when a driver registration after init fails (the host calls
+//     a plugin's exit only after a successful init);
+//   - drivers and buses are undone by the host at unload, with every device
+//     on those buses; a device added with add_device on a bus the plugin
+//     does not own (platform) stays until bus/<bus>/delete_device.
 #pragma once
 
 #include <algorithm>
@@ -559,7 +574,8 @@ inline Driver::Driver(const char* drv_name, const char* bus_name)
 // The plugin: name, version, its drivers (registered in this order at init),
 // optional init/exit hooks (init runs before the drivers are registered:
 // the place to register a bus or add devices through Host::table; exit runs
-// at unload, after every device was unbound). Declare one per plugin and export it with
+// at unload, after every device was unbound, or at once if registering a
+// driver fails after init returned 0). Declare one per plugin and export it with
 // DRIVERFS_PLUGIN(module_object).
 class Module : public dfs_plugin_desc {
 public:
@@ -584,13 +600,19 @@ private:
     static int init_tramp(dfs_plugin* self, const dfs_host* host) noexcept {
         Host::attach(self, host);
         Module* m = instance();
-        return static_cast<int>(detail::contain("init", m->name, nullptr, [&]() -> long {
+        bool hooked = false;
+        long rc = detail::contain("init", m->name, nullptr, [&]() -> long {
             if (m->init_fn_)
                 if (int rc = m->init_fn_(); rc != 0) return rc;
+            hooked = true;
             for (Driver* d : m->drivers_)
                 if (int rc = host->register_driver(self, d); rc != 0) return rc;
             return 0;
-        }));
+        });
+        // A failed init gets no exit() from the host: undo the hook here, or
+        // what it started (a thread, a file) would outlive the unmapped code.
+        if (rc != 0 && hooked) exit_tramp(self);
+        return static_cast<int>(rc);
     }
     static void exit_tramp(dfs_plugin*) noexcept {
         Module* m = instance();

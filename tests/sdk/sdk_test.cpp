@@ -361,3 +361,50 @@ TEST_F(HostFixture, MemberFunctionExceptionsAreContainedLikeLambdas) {
     EXPECT_EQ(logged.size(), 1u) << "and no log line";
     leds.remove(kDev);
 }
+
+namespace {
+// The hooks of the one Module a binary may hold, and the host's answer to
+// register_driver.
+int inits, exits, init_answer, register_answer;
+std::vector<const dfs_driver*> registered;
+int fake_register_driver(dfs_plugin*, const dfs_driver* d) {
+    registered.push_back(d);
+    return register_answer;
+}
+sdk::Module module("sdk_test", "1", {&counting, &leds},
+    [] { return ++inits, init_answer; },
+    [] { ++exits; });
+
+struct ModuleFixture : HostFixture {
+    dfs_host host = fake_host;
+    void SetUp() override {
+        HostFixture::SetUp();
+        host.register_driver = fake_register_driver;
+        inits = exits = init_answer = register_answer = 0;
+        registered.clear();
+    }
+};
+}  // namespace
+
+TEST_F(ModuleFixture, InitRegistersTheDriversInOrder) {
+    EXPECT_EQ(module.init(nullptr, &host), 0);
+    EXPECT_EQ(registered, (std::vector<const dfs_driver*>{&counting, &leds}));
+    EXPECT_EQ(exits, 0) << "the host calls exit at unload";
+    module.exit(nullptr);
+    EXPECT_EQ(exits, 1);
+}
+
+TEST_F(ModuleFixture, AFailedRegistrationUndoesTheInitHook) {
+    register_answer = -EEXIST;
+    EXPECT_EQ(module.init(nullptr, &host), -EEXIST);
+    EXPECT_EQ(registered.size(), 1u) << "registration stops at the first refusal";
+    EXPECT_EQ(inits, 1);
+    EXPECT_EQ(exits, 1) << "the host gives a failed init no exit: the SDK must";
+}
+
+TEST_F(ModuleFixture, AFailedInitHookIsNotUndone) {
+    init_answer = -ENODEV;
+    EXPECT_EQ(module.init(nullptr, &host), -ENODEV);
+    EXPECT_TRUE(registered.empty());
+    EXPECT_EQ(exits, 0) << "exit pairs with an init hook that succeeded";
+}
