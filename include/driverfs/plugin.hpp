@@ -5,10 +5,12 @@
 //
 // Pieces, in the order they appear:
 //   parse_* / format_*   text helpers with the Linux semantics (kstrtoul,
-//                        kstrtol, kstrtobool, the "a [b] c" choice list)
+//                        kstrtol, kstrtobool, the "a [b] c" choice list);
+//                        parse_int/parse_bool read format_int/format_bool back
 //   emit, guarded        the original small helpers (kept source-compatible)
 //   Host, Device         the host services of this plugin, a device handle
-//   Attribute            an attribute whose show/store are lambdas
+//   Attribute            an attribute whose show/store are lambdas, or member
+//                        functions of the driver's State (Attribute::member)
 //   Group                an attribute group (optionally named = a subdirectory);
 //                        update() has its visible_if asked again (ABI 3)
 //   Driver               a driver; optional per-device State object created in
@@ -18,6 +20,21 @@
 // Objects of Attribute, Group, Driver and Module are meant to live in static
 // storage of the plugin (namespace scope): the host keeps pointers to them
 // until exit() returns. They are neither copyable nor movable.
+//
+// What is RAII, and why there is no registration handle: the ABI has no
+// call to unregister a driver or bus or to delete a device, so a handle
+// whose destructor undid one could only pretend. What the ABI allows is
+// done here:
+//   - a Driver's State lives exactly as long as the binding: constructed in
+//     probe before on_probe, destroyed if that refuses or throws, else at
+//     unbind (unbind, delete_device, unload) after on_remove; members of
+//     State (threads, fds, timers) are per-device RAII for free;
+//   - Module pairs its hooks: exit runs once for every init that returned
+//     0, also when a driver registration after init fails (the host calls
+//     a plugin's exit only after a successful init);
+//   - drivers and buses are undone by the host at unload, with every device
+//     on those buses; a device added with add_device on a bus the plugin
+//     does not own (platform) stays until bus/<bus>/delete_device.
 #pragma once
 
 #include <algorithm>
@@ -118,6 +135,23 @@ inline int parse_bool(std::string_view s, bool* out) {
             return -EINVAL;
     }
 }
+
+// What a show() gives for an integer: decimal and a newline, the text
+// parse_int reads back to the same value (for any T and any value inside
+// the range given to it).
+template <class T>
+std::string format_int(T value) {
+    static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>, "format_int needs an integer type");
+    // digits10 misses one digit of the maximum; then a sign and the newline.
+    char buf[std::numeric_limits<T>::digits10 + 3];
+    char* end = std::to_chars(buf, buf + sizeof buf - 1, value).ptr;
+    *end++ = '\n';
+    return std::string(buf, end);
+}
+
+// "1\n" or "0\n", as Linux's device_show_bool prints a bool attribute;
+// parse_bool reads both back.
+inline std::string format_bool(bool value) { return value ? "1\n" : "0\n"; }
 
 // The Linux choice list, as led's trigger file shows it: the names separated
 // by one space, the selected one in brackets, a newline at the end:
@@ -250,6 +284,28 @@ long contain(const char* what, const char* attr, dfs_device* dev, Fn&& fn) noexc
 
 // ---- attributes ----------------------------------------------------------------
 
+namespace detail {
+// A show (Arg = std::string&) or store (Arg = std::string_view) that is a
+// member function of a Driver's per-device State. State is named by the
+// caller, never deduced: a member inherited from a base of State then still
+// runs on the State object probe made, and any other signature than the
+// lambdas' (a const member is fine) does not compile.
+template <class State, class Arg>
+struct MemberFn {
+    std::function<int(Device, Arg)> fn;
+    MemberFn(std::nullptr_t) {}
+    MemberFn(int (State::*f)(Arg)) : fn(on_state(f)) {}
+    MemberFn(int (State::*f)(Arg) const) : fn(on_state(f)) {}
+
+private:
+    template <class F>
+    static std::function<int(Device, Arg)> on_state(F f) {
+        if (!f) return {};
+        return [f](Device d, Arg a) { return (d.state<State>().*f)(a); };
+    }
+};
+}  // namespace detail
+
 // An attribute file. show appends the value text to `out` (newline
 // included) and returns 0 or a negative errno; store gets the written text
 // and returns 0 (the whole write is consumed) or a negative errno. A
@@ -268,6 +324,18 @@ public:
           show_(std::move(show)), store_(std::move(store)) {}
     Attribute(const Attribute&) = delete;
     Attribute& operator=(const Attribute&) = delete;
+
+    // An attribute whose show and store are member functions of the State
+    // its Driver made with state<State>() (nullptr for none), called on the
+    // device's State; with no State bound they give -ENODEV:
+    //   Attribute level = Attribute::member<Led>("level", 0644, &Led::show_level, &Led::store_level);
+    // State must be the very type given to Driver::state, as for Device::state.
+    // Exceptions are contained as for lambdas: the same trampolines run both.
+    template <class State>
+    static Attribute member(const char* name, uint32_t mode, detail::MemberFn<State, std::string&> show,
+                            detail::MemberFn<State, std::string_view> store = nullptr) {
+        return Attribute(name, mode, std::move(show.fn), std::move(store.fn));
+    }
 
     // Let readers be served from the kernel page cache (DFS_ATTR_CACHEABLE).
     // Only for a value that changes through store() or with a notify() when
@@ -506,7 +574,8 @@ inline Driver::Driver(const char* drv_name, const char* bus_name)
 // The plugin: name, version, its drivers (registered in this order at init),
 // optional init/exit hooks (init runs before the drivers are registered:
 // the place to register a bus or add devices through Host::table; exit runs
-// at unload, after every device was unbound). Declare one per plugin and export it with
+// at unload, after every device was unbound, or at once if registering a
+// driver fails after init returned 0). Declare one per plugin and export it with
 // DRIVERFS_PLUGIN(module_object).
 class Module : public dfs_plugin_desc {
 public:
@@ -531,13 +600,19 @@ private:
     static int init_tramp(dfs_plugin* self, const dfs_host* host) noexcept {
         Host::attach(self, host);
         Module* m = instance();
-        return static_cast<int>(detail::contain("init", m->name, nullptr, [&]() -> long {
+        bool hooked = false;
+        long rc = detail::contain("init", m->name, nullptr, [&]() -> long {
             if (m->init_fn_)
                 if (int rc = m->init_fn_(); rc != 0) return rc;
+            hooked = true;
             for (Driver* d : m->drivers_)
                 if (int rc = host->register_driver(self, d); rc != 0) return rc;
             return 0;
-        }));
+        });
+        // A failed init gets no exit() from the host: undo the hook here, or
+        // what it started (a thread, a file) would outlive the unmapped code.
+        if (rc != 0 && hooked) exit_tramp(self);
+        return static_cast<int>(rc);
     }
     static void exit_tramp(dfs_plugin*) noexcept {
         Module* m = instance();

@@ -3,7 +3,8 @@
 # in a show or store becomes EIO plus a log line naming the attribute and
 # the device, an errno a callback returns (or throws as sdk::Errno) reaches
 # the caller unchanged, a probe that throws refuses the device, and the
-# daemon goes on.
+# daemon goes on; attributes declared with Attribute::member (err, level,
+# mboom) run on the device's State with the same containment.
 source "$(dirname "$0")/lib/common.sh"
 setup
 start_daemon
@@ -22,6 +23,16 @@ write_attr "$D/err" "28"
 expect_eq "errno from show after a write" "ENOSPC" "$(try_read "$D/err")"
 expect_write_errno ERANGE "$D/err" "134"
 expect_write_errno EINVAL "$D/err" "x"
+pass "member-function show/store (err) pass their errno through"
+expect_eq "member show of a fresh level" "OK:0|" "$(try_read "$D/level")"
+write_attr "$D/level" "255"
+expect_eq "member store then show" "OK:255|" "$(try_read "$D/level")"
+expect_write_errno ERANGE "$D/level" "256"
+expect_write_errno EINVAL "$D/level" "-1"
+expect_eq "level after refused writes" "255" "$(read_attr "$D/level")"
+expect_eq "read of a member show that throws" "EIO" "$(try_read "$D/mboom")"
+grep -q "plugin fx_sdk: show mboom of sdk0 threw: member kaboom" "$LOG" || fail "no log line naming show mboom of sdk0"
+pass "an exception from a member function is EIO and a log line naming the attribute"
 expect_write_ok "$M/bus/platform/new_device" "sdk1 probe_errno=19"
 [[ -e "$M/devices/platform/sdk1/driver" ]] && fail "sdk1 bound although probe threw Errno(ENODEV)"
 grep -q "refused sdk1 (probe returned -19)" "$LOG" || fail "probe of sdk1 did not return -19"

@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <cstdint>
+#include <iterator>
+#include <limits>
 #include <stdexcept>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -111,6 +115,60 @@ TEST(Choices, ParseOneName) {
         EXPECT_EQ(sdk::parse_choice(bad, names), -EINVAL) << "'" << bad << "'";
 }
 
+TEST(Format, IntegersEndInANewline) {
+    EXPECT_EQ(sdk::format_int(42), "42\n");
+    EXPECT_EQ(sdk::format_int(-7L), "-7\n");
+    EXPECT_EQ(sdk::format_int(0u), "0\n");
+    EXPECT_EQ(sdk::format_int(std::numeric_limits<int64_t>::min()), "-9223372036854775808\n");
+    EXPECT_EQ(sdk::format_int(std::numeric_limits<uint64_t>::max()), "18446744073709551615\n");
+    EXPECT_EQ(sdk::format_int(int8_t{-128}), "-128\n") << "a narrow type prints as a number, not a character";
+    EXPECT_EQ(sdk::format_bool(true), "1\n");
+    EXPECT_EQ(sdk::format_bool(false), "0\n");
+}
+
+// parse(format(x)) == x at the edges of each type and around zero.
+template <class T>
+void expect_int_round_trip() {
+    constexpr T lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+    for (T x : {lo, static_cast<T>(lo + 1), T{0}, T{1}, static_cast<T>(hi - 1), hi}) {
+        T back = x == lo ? hi : lo;
+        ASSERT_EQ(sdk::parse_int<T>(sdk::format_int(x), lo, hi, &back), 0) << +x;
+        EXPECT_EQ(back, x);
+    }
+    if constexpr (std::is_signed_v<T>) {
+        T back = 0;
+        ASSERT_EQ(sdk::parse_int<T>(sdk::format_int(T{-1}), lo, hi, &back), 0);
+        EXPECT_EQ(back, T{-1});
+    }
+}
+
+TEST(Format, RoundTripsThroughParse) {
+    expect_int_round_trip<int8_t>();
+    expect_int_round_trip<uint8_t>();
+    expect_int_round_trip<int16_t>();
+    expect_int_round_trip<uint16_t>();
+    expect_int_round_trip<int>();
+    expect_int_round_trip<unsigned>();
+    expect_int_round_trip<long>();
+    expect_int_round_trip<unsigned long>();
+    expect_int_round_trip<long long>();
+    expect_int_round_trip<unsigned long long>();
+    for (bool x : {false, true}) {
+        bool back = !x;
+        ASSERT_EQ(sdk::parse_bool(sdk::format_bool(x), &back), 0);
+        EXPECT_EQ(back, x);
+    }
+    const char* const names[] = {"none", "timer", "heartbeat"};
+    EXPECT_EQ(sdk::parse_choice(sdk::format_choices(names, 1), names), -EINVAL)
+        << "the whole list is not a choice: a store gets one name";
+    for (size_t i = 0; i < std::size(names); ++i) {
+        std::string shown = sdk::format_choices(names, i);
+        size_t open = shown.find('['), close = shown.find(']');
+        ASSERT_NE(open, std::string::npos);
+        EXPECT_EQ(sdk::parse_choice(shown.substr(open + 1, close - open - 1), names), static_cast<int>(i));
+    }
+}
+
 TEST(Emit, TruncatesToThePage) {
     char buf[8];
     EXPECT_EQ(sdk::emit(buf, sizeof buf, "%d\n", 42), 3);
@@ -165,6 +223,33 @@ sdk::Attribute count("count", 0444, [](sdk::Device d, std::string& out) {
 sdk::Attribute hidden("hidden", 0400, [](sdk::Device, std::string&) { return 0; });
 
 sdk::Driver counting("counting", "platform", [](sdk::Driver& d) { d.attributes({&count}).state<Counter>(); });
+
+// A State whose members serve the attributes, one of them inherited.
+struct Base {
+    virtual ~Base() = default;
+    int show_base(std::string& out) const {
+        out = "base " + sdk::format_int(base_value);
+        return 0;
+    }
+    int base_value = 3;
+};
+struct Led : Base {
+    explicit Led(sdk::Device) {}
+    int show_level(std::string& out) const {
+        out = sdk::format_int(level);
+        return 0;
+    }
+    int store_level(std::string_view in) { return sdk::parse_int(in, 0, 255, &level); }
+    int show_throws(std::string&) { throw std::logic_error("member kaboom"); }
+    int store_throws(std::string_view) noexcept(false) { throw sdk::Errno(EBUSY); }
+    int level = 7;
+};
+
+sdk::Attribute level = sdk::Attribute::member<Led>("level", 0644, &Led::show_level, &Led::store_level);
+sdk::Attribute level_wo = sdk::Attribute::member<Led>("level_wo", 0200, nullptr, &Led::store_level);
+sdk::Attribute inherited = sdk::Attribute::member<Led>("inherited", 0444, &Base::show_base);
+sdk::Attribute mboom = sdk::Attribute::member<Led>("mboom", 0644, &Led::show_throws, &Led::store_throws);
+sdk::Driver leds("leds", "platform", [](sdk::Driver& d) { d.attributes({&level, &inherited, &mboom}).state<Led>(); });
 
 struct HostFixture : ::testing::Test {
     void SetUp() override {
@@ -243,4 +328,83 @@ TEST_F(HostFixture, UpdateGroupOnAnOlderHostIsEnosys) {
     sdk::Host::attach(nullptr, &v3);
     EXPECT_EQ(g.update(sdk::Device(kDev)), -ENOSYS);
     sdk::Host::attach(nullptr, &fake_host);
+}
+
+TEST_F(HostFixture, MemberFunctionsRunOnTheDevicesState) {
+    char page[DRIVERFS_PAGE_SIZE];
+    EXPECT_EQ(level.show(kDev, &level, page, sizeof page), -ENODEV) << "no state before probe";
+    EXPECT_EQ(level.store(kDev, &level, "1", 1), -ENODEV);
+    ASSERT_EQ(leds.probe(kDev), 0);
+    ASSERT_EQ(level.show(kDev, &level, page, sizeof page), 2);
+    EXPECT_EQ(std::string(page, 2), "7\n");
+    EXPECT_EQ(level.store(kDev, &level, "200\n", 4), 4);
+    EXPECT_EQ(level.store(kDev, &level, "256", 3), -ERANGE);
+    EXPECT_EQ(level_wo.store(kDev, &level_wo, "9", 1), 1);
+    EXPECT_EQ(level_wo.show, nullptr) << "a null show gives a write-only attribute";
+    ASSERT_EQ(level.show(kDev, &level, page, sizeof page), 2);
+    EXPECT_EQ(std::string(page, 2), "9\n");
+    ASSERT_EQ(inherited.show(kDev, &inherited, page, sizeof page), 7);
+    EXPECT_EQ(std::string(page, 7), "base 3\n");
+    EXPECT_EQ(inherited.store, nullptr);
+    EXPECT_TRUE(logged.empty());
+    leds.remove(kDev);
+    EXPECT_EQ(drvdata, nullptr);
+}
+
+TEST_F(HostFixture, MemberFunctionExceptionsAreContainedLikeLambdas) {
+    char page[DRIVERFS_PAGE_SIZE];
+    ASSERT_EQ(leds.probe(kDev), 0);
+    EXPECT_EQ(mboom.show(kDev, &mboom, page, sizeof page), -EIO);
+    ASSERT_EQ(logged.size(), 1u);
+    EXPECT_EQ(logged[0], "show mboom of dev0 threw: member kaboom");
+    EXPECT_EQ(mboom.store(kDev, &mboom, "1", 1), -EBUSY) << "an Errno from a member is its errno";
+    EXPECT_EQ(logged.size(), 1u) << "and no log line";
+    leds.remove(kDev);
+}
+
+namespace {
+// The hooks of the one Module a binary may hold, and the host's answer to
+// register_driver.
+int inits, exits, init_answer, register_answer;
+std::vector<const dfs_driver*> registered;
+int fake_register_driver(dfs_plugin*, const dfs_driver* d) {
+    registered.push_back(d);
+    return register_answer;
+}
+sdk::Module module("sdk_test", "1", {&counting, &leds},
+    [] { return ++inits, init_answer; },
+    [] { ++exits; });
+
+struct ModuleFixture : HostFixture {
+    dfs_host host = fake_host;
+    void SetUp() override {
+        HostFixture::SetUp();
+        host.register_driver = fake_register_driver;
+        inits = exits = init_answer = register_answer = 0;
+        registered.clear();
+    }
+};
+}  // namespace
+
+TEST_F(ModuleFixture, InitRegistersTheDriversInOrder) {
+    EXPECT_EQ(module.init(nullptr, &host), 0);
+    EXPECT_EQ(registered, (std::vector<const dfs_driver*>{&counting, &leds}));
+    EXPECT_EQ(exits, 0) << "the host calls exit at unload";
+    module.exit(nullptr);
+    EXPECT_EQ(exits, 1);
+}
+
+TEST_F(ModuleFixture, AFailedRegistrationUndoesTheInitHook) {
+    register_answer = -EEXIST;
+    EXPECT_EQ(module.init(nullptr, &host), -EEXIST);
+    EXPECT_EQ(registered.size(), 1u) << "registration stops at the first refusal";
+    EXPECT_EQ(inits, 1);
+    EXPECT_EQ(exits, 1) << "the host gives a failed init no exit: the SDK must";
+}
+
+TEST_F(ModuleFixture, AFailedInitHookIsNotUndone) {
+    init_answer = -ENODEV;
+    EXPECT_EQ(module.init(nullptr, &host), -ENODEV);
+    EXPECT_TRUE(registered.empty());
+    EXPECT_EQ(exits, 0) << "exit pairs with an init hook that succeeded";
 }
