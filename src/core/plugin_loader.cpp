@@ -9,9 +9,14 @@
 #include <unistd.h>
 
 #include "driverfs/log.hpp"
+#include "stray_threads.hpp"
 
 namespace driverfs {
 namespace {
+
+// How long unmap waits for a thread on a CPU to block so its stack can be
+// read (see stray_threads.cpp).
+constexpr std::chrono::milliseconds kStrayThreadWindow{200};
 
 std::string errno_text(int e) { return std::strerror(e); }
 
@@ -193,6 +198,29 @@ Result<const dfs_plugin_desc*> plugin_descriptor(const SharedObject& so) {
 
 Status unmap(std::unique_ptr<SharedObject> so) {
     if (!so || !so->handle) return {};
+    // exit() has returned: a thread the plugin left behind must not lose
+    // the code under it. Then the object is never dlclosed, and its memfd
+    // stays open (unowned) so no later load's /proc/self/fd/N can name the
+    // same path and be handed this object by dlopen.
+    const ThreadScan scan = threads_in_object(so->handle, kStrayThreadWindow);
+    if (scan.unsafe()) {
+        so->handle = nullptr;
+        so->memfd = -1;
+        auto list = [](const std::vector<pid_t>& tids) {
+            std::string out;
+            for (pid_t t : tids) out += (out.empty() ? "" : ", ") + std::to_string(t);
+            return out;
+        };
+        std::string why;
+        if (scan.failed) why = "could not be checked for threads still in its code";
+        if (!scan.in_code.empty())
+            why = "left " + std::to_string(scan.in_code.size()) + " thread(s) running after exit (thread " +
+                  list(scan.in_code) + ")";
+        if (!scan.unexamined.empty())
+            why += (why.empty() ? "" : "; ") + std::string("thread(s) ") + list(scan.unexamined) +
+                   " never stopped long enough to be checked";
+        return Error::of(EBUSY, so->source + " " + why + "; its code stays mapped");
+    }
     void* handle = so->handle;
     so->handle = nullptr;
     if (dlclose(handle) != 0) {

@@ -1,0 +1,180 @@
+// Stray threads: which threads hold a plugin's code on their stacks.
+//
+// After a plugin's exit() returns, a thread it started and never stopped
+// (or a timer thread it left armed) may still be inside its code, or
+// return into it. Unmapping then crashes the daemon later, at a distance.
+// This scan looks at each other thread of the process, as Linux shows it:
+// /proc/self/task/TID/syscall gives the stack pointer and program counter
+// of a thread blocked in the kernel ("running" for one on a CPU, which is
+// retried). From that stack pointer to the end of the mapping holding it
+// (/proc/self/maps) every aligned word is compared with the object's
+// executable segments (dl_iterate_phdr): a return address into the plugin
+// means the thread will come back to its code.
+//
+// Conservative by design: any word that looks like such an address counts,
+// and a thread that is never seen blocked counts as unknown; the caller
+// keeps the code mapped in both cases. What it cannot see: a thread that
+// will enter the plugin later without being in it now (a POSIX timer with
+// SIGEV_THREAD between expiries, a signal handler, a callback queued in
+// another library's thread pool).
+//
+// The stacks are read with process_vm_readv, not by dereferencing: they
+// belong to running threads, and a plain load would race with them (and
+// trip the sanitizers on their poisoned red zones).
+#include "stray_threads.hpp"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <link.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+namespace driverfs {
+namespace {
+
+struct Range {
+    uintptr_t begin, end;
+    bool holds(uintptr_t a) const { return a >= begin && a < end; }
+};
+
+// The executable PT_LOAD segments of the object loaded at `base`.
+std::vector<Range> code_ranges(uintptr_t base) {
+    struct Search {
+        uintptr_t base;
+        std::vector<Range> out;
+    } search{base, {}};
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* arg) -> int {
+            auto* s = static_cast<Search*>(arg);
+            if (info->dlpi_addr != s->base) return 0;
+            for (int i = 0; i < info->dlpi_phnum; ++i) {
+                const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+                if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
+                    s->out.push_back({info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz});
+            }
+            return 1;
+        },
+        &search);
+    return search.out;
+}
+
+std::vector<pid_t> other_threads() {
+    std::vector<pid_t> out;
+    const pid_t self = gettid();
+    DIR* d = opendir("/proc/self/task");
+    if (!d) return out;
+    while (dirent* e = readdir(d)) {
+        const pid_t tid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
+        if (tid > 0 && tid != self) out.push_back(tid);
+    }
+    closedir(d);
+    return out;
+}
+
+// Where a blocked thread stands. nullopt-like: ok=false for a thread on a
+// CPU ("running") or one that is gone (gone=true).
+struct Regs {
+    bool ok = false, gone = false;
+    uintptr_t sp = 0, pc = 0;
+};
+
+Regs blocked_regs(pid_t tid) {
+    Regs r;
+    std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
+    std::string line;
+    if (!in || !std::getline(in, line)) {
+        r.gone = true;  // exited meanwhile
+        return r;
+    }
+    std::istringstream words(line);
+    std::vector<std::string> w;
+    for (std::string s; words >> s;) w.push_back(s);
+    // "NR a1 .. a6 SP PC" in a syscall, "-1 SP PC" blocked elsewhere in the kernel.
+    if (w.size() < 3 || w[0] == "running") return r;
+    r.sp = std::stoull(w[w.size() - 2], nullptr, 0);
+    r.pc = std::stoull(w[w.size() - 1], nullptr, 0);
+    r.ok = true;
+    return r;
+}
+
+// End of the mapping of this process that contains `addr`, 0 if none.
+uintptr_t mapping_end(uintptr_t addr) {
+    std::ifstream maps("/proc/self/maps");
+    for (std::string line; std::getline(maps, line);) {
+        unsigned long lo = 0, hi = 0;
+        if (std::sscanf(line.c_str(), "%lx-%lx", &lo, &hi) != 2) continue;
+        if (addr >= lo && addr < hi) return hi;
+    }
+    return 0;
+}
+
+bool stack_refers_to(uintptr_t sp, const std::vector<Range>& code) {
+    const uintptr_t end = mapping_end(sp);
+    if (end == 0) return false;
+    std::vector<uintptr_t> words(4096 / sizeof(uintptr_t));
+    for (uintptr_t at = sp & ~(sizeof(uintptr_t) - 1); at < end;) {
+        const size_t len = std::min<size_t>(words.size() * sizeof(uintptr_t), end - at);
+        iovec local{words.data(), len};
+        iovec remote{reinterpret_cast<void*>(at), len};
+        const ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+        if (n <= 0) break;
+        for (size_t i = 0; i < static_cast<size_t>(n) / sizeof(uintptr_t); ++i)
+            for (const Range& r : code)
+                if (r.holds(words[i])) return true;
+        at += static_cast<uintptr_t>(n);
+    }
+    return false;
+}
+
+}  // namespace
+
+ThreadScan threads_in_object(void* handle, std::chrono::milliseconds window) {
+    ThreadScan scan;
+    link_map* lm = nullptr;
+    if (!handle || dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm) {
+        scan.failed = true;
+        return scan;
+    }
+    const std::vector<Range> code = code_ranges(lm->l_addr);
+    if (code.empty()) {
+        scan.failed = true;
+        return scan;
+    }
+    std::vector<pid_t> pending = other_threads();
+    const auto deadline = std::chrono::steady_clock::now() + window;
+    while (true) {
+        std::vector<pid_t> running;
+        for (pid_t tid : pending) {
+            const Regs regs = blocked_regs(tid);
+            if (regs.gone) continue;
+            if (!regs.ok) {
+                running.push_back(tid);
+                continue;
+            }
+            const bool in_pc = std::any_of(code.begin(), code.end(), [&](const Range& r) { return r.holds(regs.pc); });
+            if (in_pc || stack_refers_to(regs.sp, code)) {
+                scan.in_code.push_back(tid);
+                continue;
+            }
+            // Clean only if it did not move while its stack was read.
+            const Regs after = blocked_regs(tid);
+            if (!after.gone && (!after.ok || after.sp != regs.sp || after.pc != regs.pc)) running.push_back(tid);
+        }
+        pending = std::move(running);
+        if (pending.empty() || std::chrono::steady_clock::now() >= deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    scan.unexamined = std::move(pending);
+    return scan;
+}
+
+}  // namespace driverfs
