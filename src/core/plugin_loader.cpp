@@ -43,6 +43,10 @@ SharedObject::~SharedObject() {
 
 Result<std::string> resolve_plugin(const std::string& name_or_path, const std::string& plugin_dir) {
     if (name_or_path.empty()) return Error::of(EINVAL, "no plugin named: write a plugin name or path");
+    // The system calls below would stop at a NUL and act on a shorter name
+    // than the one written.
+    if (name_or_path.find('\0') != std::string::npos)
+        return Error::of(EINVAL, "a plugin name or path cannot hold a NUL byte");
     if (name_or_path.find('/') != std::string::npos) return name_or_path;
     if (!valid_name(name_or_path.c_str()))
         return Error::of(EINVAL, "'" + name_or_path + "' is not a plugin name (letters, digits, _ . -)");
@@ -119,6 +123,13 @@ Result<std::unique_ptr<SharedObject>> map_private_copy(const std::string& path) 
     if (!S_ISREG(before.st_mode) || writable_by_others(before)) {
         close(fd);
         return Error::of(EPERM, "refusing plugin " + path + ": it changed into something unsafe while being loaded");
+    }
+    // A link re-pointed after check_plugin_file may lead into a directory
+    // others can write: vet the directory of what was opened, too. The name
+    // is checked to still be this file once it is copied (below).
+    if (Status s = check_dir(path, dir_of(resolved)); !s) {
+        close(fd);
+        return s.error();
     }
     auto so = std::make_unique<SharedObject>();
     so->source = path;
