@@ -214,24 +214,22 @@ Status unmap(std::unique_ptr<SharedObject> so) {
     // stays open (unowned) so no later load's /proc/self/fd/N can name the
     // same path and be handed this object by dlopen.
     const ThreadScan scan = threads_in_object(so->handle, kStrayThreadWindow);
+    auto list = [](const std::vector<pid_t>& tids) {
+        std::string out;
+        for (pid_t t : tids) out += (out.empty() ? "" : ", ") + std::to_string(t);
+        return out;
+    };
     if (scan.unsafe()) {
         so->handle = nullptr;
         so->memfd = -1;
-        auto list = [](const std::vector<pid_t>& tids) {
-            std::string out;
-            for (pid_t t : tids) out += (out.empty() ? "" : ", ") + std::to_string(t);
-            return out;
-        };
-        std::string why;
-        if (scan.failed) why = "could not be checked for threads still in its code";
-        if (!scan.in_code.empty())
-            why = "left " + std::to_string(scan.in_code.size()) + " thread(s) running after exit (thread " +
-                  list(scan.in_code) + ")";
-        if (!scan.unexamined.empty())
-            why += (why.empty() ? "" : "; ") + std::string("thread(s) ") + list(scan.unexamined) +
-                   " never stopped long enough to be checked";
+        const std::string why = scan.failed ? "could not be checked for threads still in its code"
+                                            : "left " + std::to_string(scan.in_code.size()) +
+                                                  " thread(s) running after exit (thread " + list(scan.in_code) + ")";
         return Error::of(EBUSY, so->source + " " + why + "; its code stays mapped");
     }
+    if (!scan.unexamined.empty())
+        log(LogLevel::warning, "unloading " + so->source + ": thread(s) " + list(scan.unexamined) +
+                                   " never stopped long enough to be checked for its code; unmapping it anyway");
     void* handle = so->handle;
     so->handle = nullptr;
     if (dlclose(handle) != 0) {

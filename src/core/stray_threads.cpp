@@ -11,12 +11,13 @@
 // executable segments (dl_iterate_phdr): a return address into the plugin
 // means the thread will come back to its code.
 //
-// Conservative by design: any word that looks like such an address counts,
-// and a thread that is never seen blocked counts as unknown; the caller
-// keeps the code mapped in both cases. What it cannot see: a thread that
-// will enter the plugin later without being in it now (a POSIX timer with
-// SIGEV_THREAD between expiries, a signal handler, a callback queued in
-// another library's thread pool).
+// Conservative about what it sees: any word that looks like such an
+// address counts, and the caller keeps the code mapped. What it cannot see:
+// a thread that stays on a CPU for the whole window (computing in the
+// plugin without a system call; reported as unexamined, and the caller
+// warns), and a thread that will enter the plugin later without being in it
+// now (a POSIX timer with SIGEV_THREAD between expiries, a signal handler,
+// a callback queued in another library's thread pool).
 //
 // The stacks are read with process_vm_readv, not by dereferencing: they
 // belong to running threads, and a plain load would race with them (and

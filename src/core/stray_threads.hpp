@@ -12,10 +12,13 @@ namespace driverfs {
 
 struct ThreadScan {
     std::vector<pid_t> in_code;     // executing in, or called from, the object's code
-    std::vector<pid_t> unexamined;  // never seen blocked within the window: unknown
-    bool failed = false;            // the object or /proc could not be read: unknown
-    // Whether unmapping could pull code from under a thread.
-    bool unsafe() const { return failed || !in_code.empty() || !unexamined.empty(); }
+    std::vector<pid_t> unexamined;  // never seen blocked within the window: not known
+    bool failed = false;            // the object's segments could not be found
+    // Whether unmapping would pull code from under a thread found in it.
+    // Unexamined threads do not count: under load the daemon's own FUSE
+    // workers may never block for the whole window, and keeping every
+    // plugin mapped then would leak a mapping per unload (the caller warns).
+    bool unsafe() const { return failed || !in_code.empty(); }
 };
 
 // Look at every other thread of the process for a program counter or a
