@@ -6,18 +6,26 @@
 // This scan looks at each other thread of the process, as Linux shows it:
 // /proc/self/task/TID/syscall gives the stack pointer and program counter
 // of a thread blocked in the kernel ("running" for one on a CPU, which is
-// retried). From that stack pointer to the end of the mapping holding it
-// (/proc/self/maps) every aligned word is compared with the object's
-// executable segments (dl_iterate_phdr): a return address into the plugin
-// means the thread will come back to its code.
+// retried). A program counter in the object's executable segments
+// (dl_iterate_phdr) means the thread is in its code; so does a return
+// address into them among the thread's outermost frames (its entry function
+// and the first calls it made, located through the mapping that holds the
+// stack, /proc/self/maps): a thread the plugin started has a plugin
+// function there for as long as it lives. Deeper frames are not looked at:
+// they hold stale words of calls that returned (a FUSE worker idle in
+// read() showed a plugin address 2.7 KiB above its stack pointer under
+// ThreadSanitizer), and after the drain no daemon thread is in a call into
+// the plugin anyway.
 //
 // Conservative about what it sees: any word that looks like such an
 // address counts, and the caller keeps the code mapped. What it cannot see:
 // a thread that stays on a CPU for the whole window (computing in the
 // plugin without a system call; reported as unexamined, and the caller
-// warns), and a thread that will enter the plugin later without being in it
-// now (a POSIX timer with SIGEV_THREAD between expiries, a signal handler,
-// a callback queued in another library's thread pool).
+// warns), a thread another library started that runs plugin code below its
+// outermost frames (a callback queued in a thread pool), a thread whose
+// stack the plugin allocated itself, and a thread that will enter the
+// plugin later without being in it now (a POSIX timer with SIGEV_THREAD
+// between expiries, a signal handler).
 //
 // The stacks are read with process_vm_readv, not by dereferencing: they
 // belong to running threads, and a plain load would race with them (and
@@ -118,11 +126,46 @@ uintptr_t mapping_end(uintptr_t addr) {
     return 0;
 }
 
-bool stack_refers_to(uintptr_t sp, const std::vector<Range>& code) {
-    const uintptr_t end = mapping_end(sp);
+// Where a thread's outermost frames lie: the distance from the end of its
+// stack mapping (past them: static TLS and the thread descriptor) to the
+// frame of its entry function. The same for every thread that pthread
+// created with a default stack; measured once on a thread of our own.
+uintptr_t entry_frame_depth() {
+    static const uintptr_t depth = [] {
+        uintptr_t d = 0;
+        std::thread([&d] {
+            volatile char probe = 0;
+            const uintptr_t at = reinterpret_cast<uintptr_t>(&probe);
+            if (const uintptr_t end = mapping_end(at)) d = end - at;
+        }).join();
+        return d;
+    }();
+    return depth;
+}
+
+// The window scanned: a thread's outermost frames, from its entry function
+// down kEntryWindow bytes. Only these: they have been live since the thread
+// started and hold no stale words of calls that returned, unlike the rest
+// of a stack (a FUSE worker idle in read() still has, inside its live
+// frames, slots once used by a show() of the plugin). A thread the plugin
+// started runs a plugin function as its entry, or one step below it.
+constexpr uintptr_t kEntryWindow = 4096;
+
+bool stack_refers_to(pid_t tid, uintptr_t sp, const std::vector<Range>& code) {
+    uintptr_t end = mapping_end(sp);
     if (end == 0) return false;
+    uintptr_t begin = sp;
+    // The main thread's stack has no TLS above it; its entry is main(), in
+    // the daemon, never the plugin: its whole live stack is looked at.
+    if (tid != getpid()) {
+        const uintptr_t depth = entry_frame_depth();
+        if (depth == 0 || depth > end - sp) return false;
+        const uintptr_t entry = end - depth;
+        end = std::min(end, entry + 512);  // the entry frame itself
+        begin = std::max(sp, entry > kEntryWindow ? entry - kEntryWindow : 0);
+    }
     std::vector<uintptr_t> words(4096 / sizeof(uintptr_t));
-    for (uintptr_t at = sp & ~(sizeof(uintptr_t) - 1); at < end;) {
+    for (uintptr_t at = begin & ~(sizeof(uintptr_t) - 1); at < end;) {
         const size_t len = std::min<size_t>(words.size() * sizeof(uintptr_t), end - at);
         iovec local{words.data(), len};
         iovec remote{reinterpret_cast<void*>(at), len};
@@ -162,7 +205,7 @@ ThreadScan threads_in_object(void* handle, std::chrono::milliseconds window) {
                 continue;
             }
             const bool in_pc = std::any_of(code.begin(), code.end(), [&](const Range& r) { return r.holds(regs.pc); });
-            if (in_pc || stack_refers_to(regs.sp, code)) {
+            if (in_pc || stack_refers_to(tid, regs.sp, code)) {
                 scan.in_code.push_back(tid);
                 continue;
             }
