@@ -152,18 +152,15 @@ uintptr_t entry_frame_depth() {
 constexpr uintptr_t kEntryWindow = 4096;
 
 bool stack_refers_to(pid_t tid, uintptr_t sp, const std::vector<Range>& code) {
+    // The main thread's entry is main(), in the daemon: the plugin never
+    // started it, and its program counter was checked.
+    if (tid == getpid()) return false;
     uintptr_t end = mapping_end(sp);
-    if (end == 0) return false;
-    uintptr_t begin = sp;
-    // The main thread's stack has no TLS above it; its entry is main(), in
-    // the daemon, never the plugin: its whole live stack is looked at.
-    if (tid != getpid()) {
-        const uintptr_t depth = entry_frame_depth();
-        if (depth == 0 || depth > end - sp) return false;
-        const uintptr_t entry = end - depth;
-        end = std::min(end, entry + 512);  // the entry frame itself
-        begin = std::max(sp, entry > kEntryWindow ? entry - kEntryWindow : 0);
-    }
+    const uintptr_t depth = entry_frame_depth();
+    if (end == 0 || depth == 0 || depth > end - sp) return false;
+    const uintptr_t entry = end - depth;
+    end = std::min(end, entry + 512);  // the entry frame itself
+    const uintptr_t begin = std::max(sp, entry > kEntryWindow ? entry - kEntryWindow : 0);
     std::vector<uintptr_t> words(4096 / sizeof(uintptr_t));
     for (uintptr_t at = begin & ~(sizeof(uintptr_t) - 1); at < end;) {
         const size_t len = std::min<size_t>(words.size() * sizeof(uintptr_t), end - at);
