@@ -6,7 +6,9 @@
 #   2. unit, integration and torture again under AddressSanitizer +
 #      UndefinedBehaviorSanitizer (a daemon that reports exits non-zero, and
 #      the scripts fail on that);
-#   3. unit and torture under ThreadSanitizer.
+#   3. unit and torture under ThreadSanitizer;
+#   4. the libFuzzer targets (tests/fuzz/run.sh, clang), 20 s each over a
+#      copy of their corpus; each target counts as one test in the total.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,7 @@ bash .ci/install-deps
 build=${DRIVERFS_BUILD:-build-test}
 asan=${DRIVERFS_ASAN_BUILD:-build-asan}
 tsan=${DRIVERFS_TSAN_BUILD:-build-tsan}
+export DRIVERFS_FUZZ_BUILD=${DRIVERFS_FUZZ_BUILD:-build-fuzz}
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -35,8 +38,12 @@ ninja -C "$tsan"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   meson test -C "$tsan" --suite unit --suite stress --print-errorlogs 2>&1 | tee -a "$log" || status=1
 
-# One closing line over all runs (meson prints a summary per run).
-passed=$(awk '$1 == "Ok:" { n += $2 } END { print n + 0 }' "$log")
-failed=$(awk '$1 == "Fail:" || $1 == "Timeout:" || $1 == "Unexpected" { n += $NF } END { print n + 0 }' "$log")
+bash tests/fuzz/run.sh "${DRIVERFS_FUZZ_SECONDS:-20}" 2>&1 | tee -a "$log" || status=1
+
+# One closing line over all runs (meson prints a summary per run, run.sh
+# "fuzz targets: N ok, N failed").
+passed=$(awk '$1 == "Ok:" { n += $2 } $1 $2 == "fuzztargets:" { n += $3 } END { print n + 0 }' "$log")
+failed=$(awk '$1 == "Fail:" || $1 == "Timeout:" || $1 == "Unexpected" { n += $NF }
+              $1 $2 == "fuzztargets:" { n += $5 } END { print n + 0 }' "$log")
 echo "$passed passed, $failed failed"
 exit "$status"

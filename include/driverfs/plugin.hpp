@@ -74,8 +74,9 @@ inline bool streq(std::string_view a, std::string_view b) { return strip_newline
 
 // Parse a decimal integer of type T like the kernel's kstrto<type>(s, 10):
 // an optional '+' (or '-' for signed T), digits, one optional trailing
-// newline, nothing else. Returns 0, -EINVAL (malformed) or -ERANGE (does
-// not fit T, or outside [min, max]).
+// newline, nothing else. Returns 0, -EINVAL (malformed, even when the
+// digits would also overflow) or -ERANGE (well formed, but does not fit T,
+// or outside [min, max]).
 template <class T>
 int parse_int(std::string_view s, T min, T max, T* out) {
     static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>, "parse_int needs an integer type");
@@ -90,8 +91,9 @@ int parse_int(std::string_view s, T min, T max, T* out) {
     if (s.front() == '-' && (s.size() == 1 || s[1] < '0' || s[1] > '9')) return -EINVAL;
     T v{};
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
+    // Malformed wins over too large: "99999999999x" is -EINVAL, whatever T.
+    if (ec == std::errc::invalid_argument || end != s.data() + s.size()) return -EINVAL;
     if (ec == std::errc::result_out_of_range) return -ERANGE;
-    if (ec != std::errc() || end != s.data() + s.size()) return -EINVAL;
     if (v < min || v > max) return -ERANGE;
     *out = v;
     return 0;

@@ -3,6 +3,11 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "driverfs/log.hpp"
 
 #include "driverfs/plugin.h"
 
@@ -14,8 +19,18 @@
 
 namespace driverfs {
 
-// A plugin's return value as an errno: negative errno in range, else EIO.
-inline int errno_from_plugin(long rc) { return rc < 0 && rc >= -4095 ? static_cast<int>(-rc) : EIO; }
+// A plugin's failing return value as the errno to report. A negative errno
+// this system names passes through unchanged. Anything else (-100000,
+// INT64_MIN, a positive count where an errno was due, or -600, which is in
+// the kernel's private range) is EIO plus a log line naming `what`: such a
+// number reaches no caller intact, and the kernel refuses a FUSE reply with
+// an errno of 512 or more, which would leave the caller waiting forever.
+inline int errno_from_plugin(long rc, std::string_view what) {
+    if (rc < 0 && rc > -512 && strerrorname_np(static_cast<int>(-rc))) return static_cast<int>(-rc);
+    log(LogLevel::err, std::string(what) + " returned " + std::to_string(rc) +
+                           ", which is not a negative errno; reported as EIO");
+    return EIO;
+}
 
 // An attribute the host can make a file of: long enough to have a mode, and named.
 inline bool attr_usable(const dfs_attribute* a) {

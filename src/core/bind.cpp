@@ -60,7 +60,8 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
                                          "; it is retried whenever another device binds");
         }
         if (rc != 0)
-            return Error::of(errno_from_plugin(rc), "driver " + drv->name() + " refused " + dev.name() +
+            return Error::of(errno_from_plugin(rc, "driver " + drv->name() + ": probe " + dev.name()),
+                             "driver " + drv->name() + " refused " + dev.name() +
                                                         " (probe returned " + std::to_string(rc) + ")");
     }
     {

@@ -1,6 +1,7 @@
 // Core attributes: daemon-owned show/store behind the shared file operations.
 #include "core_attr.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -51,6 +52,16 @@ bool valid_object_name(std::string_view s) {
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':'))
             return false;
     return true;
+}
+
+Status check_property(std::string_view key, std::string_view value) {
+    auto control = [](unsigned char c) { return c < 0x20 || c == 0x7f; };
+    if (key.empty() || key.find_first_of("= ") != std::string_view::npos ||
+        std::any_of(key.begin(), key.end(), control))
+        return Error::of(EINVAL, "'" + printable(key) + "' is not a property name (no '=', spaces or control characters)");
+    if (std::any_of(value.begin(), value.end(), control))
+        return Error::of(EINVAL, "the value of property " + std::string(key) + " holds a control character");
+    return {};
 }
 
 Status logged(Status s, std::string_view what) {

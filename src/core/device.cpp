@@ -40,6 +40,8 @@ Status Core::add_device(const std::string& bus_name, const std::string& name,
     if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
     if (!valid_object_name(name))
         return Error::of(EINVAL, "'" + name + "' is not a device name (1-64 of A-Z a-z 0-9 _ . : -)");
+    for (const auto& [key, value] : properties)
+        if (Status s = check_property(key, value); !s) return s;
     auto dev = std::make_shared<Device>(name, *bus, std::move(properties));
     {
         std::lock_guard lock(model_mu_);

@@ -1,6 +1,7 @@
 // Logging: the default sink writes one line per message to stderr.
 #include "driverfs/log.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <string>
@@ -37,9 +38,28 @@ void set_log_threshold(LogLevel max_level) { threshold = max_level; }
 
 bool log_enabled(LogLevel level) { return static_cast<int>(level) <= static_cast<int>(threshold.load()); }
 
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char c : text) {
+        if (c >= 0x20 && c != 0x7f) {
+            out += static_cast<char>(c);
+            continue;
+        }
+        char esc[5];
+        std::snprintf(esc, sizeof esc, "\\x%02x", c);
+        out += esc;
+    }
+    return out;
+}
+
+// Messages quote what users and plugins wrote (names, exception texts);
+// a NUL or a newline there would cut or forge log lines.
 void log(LogLevel level, std::string_view message) {
     if (!log_enabled(level)) return;
-    sink()(level, message);
+    auto control = [](unsigned char c) { return c < 0x20 || c == 0x7f; };
+    if (std::none_of(message.begin(), message.end(), control)) return sink()(level, message);
+    sink()(level, printable(message));
 }
 
 }  // namespace driverfs

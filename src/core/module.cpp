@@ -126,7 +126,7 @@ Result<std::string> Core::load_locked(const std::string& name_or_path, std::shar
     auto plugin = std::make_shared<Plugin>(name, std::move(so.value()), desc.value());
     plugin->core = this;
     auto fail = [&](Error e) -> Result<std::string> {
-        if (Status s = unmap(plugin->take_object()); !s) log(LogLevel::warning, s.error().message);
+        if (Status s = unmap(plugin->take_object()); !s) log(LogLevel::err, "plugin " + name + ": " + s.error().message);
         log(LogLevel::err, e.message);
         return e;
     };
@@ -137,7 +137,8 @@ Result<std::string> Core::load_locked(const std::string& name_or_path, std::shar
     plugin->in_init = false;
     if (rc != 0) {
         std::string why = thrown.empty() ? "returned " + std::to_string(rc) : thrown;
-        return fail(Error::of(errno_from_plugin(rc), "plugin " + name + ": init failed (" + why + "); nothing loaded"));
+        return fail(Error::of(errno_from_plugin(rc, "plugin " + name + ": init"),
+                              "plugin " + name + ": init failed (" + why + "); nothing loaded"));
     }
     // A failed load is torn down like an unload; a call that started on a
     // just-committed driver (a bind racing the load) may still be running.
@@ -346,7 +347,7 @@ Status Core::unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout)
     // Already drained above, so this cannot time out.
     retire_plugin(*plugin);
     // 6. Unmap.
-    if (Status s = unmap(plugin->take_object()); !s) log(LogLevel::warning, s.error().message);
+    if (Status s = unmap(plugin->take_object()); !s) log(LogLevel::err, "plugin " + rec.name + ": " + s.error().message);
     {
         std::lock_guard lock(model_mu_);
         rec.state = StubState::gone;

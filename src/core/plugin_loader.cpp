@@ -9,9 +9,14 @@
 #include <unistd.h>
 
 #include "driverfs/log.hpp"
+#include "stray_threads.hpp"
 
 namespace driverfs {
 namespace {
+
+// How long unmap waits for a thread on a CPU to block so its stack can be
+// read (see stray_threads.cpp).
+constexpr std::chrono::milliseconds kStrayThreadWindow{200};
 
 std::string errno_text(int e) { return std::strerror(e); }
 
@@ -38,6 +43,10 @@ SharedObject::~SharedObject() {
 
 Result<std::string> resolve_plugin(const std::string& name_or_path, const std::string& plugin_dir) {
     if (name_or_path.empty()) return Error::of(EINVAL, "no plugin named: write a plugin name or path");
+    // The system calls below would stop at a NUL and act on a shorter name
+    // than the one written.
+    if (name_or_path.find('\0') != std::string::npos)
+        return Error::of(EINVAL, "a plugin name or path cannot hold a NUL byte");
     if (name_or_path.find('/') != std::string::npos) return name_or_path;
     if (!valid_name(name_or_path.c_str()))
         return Error::of(EINVAL, "'" + name_or_path + "' is not a plugin name (letters, digits, _ . -)");
@@ -114,6 +123,13 @@ Result<std::unique_ptr<SharedObject>> map_private_copy(const std::string& path) 
     if (!S_ISREG(before.st_mode) || writable_by_others(before)) {
         close(fd);
         return Error::of(EPERM, "refusing plugin " + path + ": it changed into something unsafe while being loaded");
+    }
+    // A link re-pointed after check_plugin_file may lead into a directory
+    // others can write: vet the directory of what was opened, too. The name
+    // is checked to still be this file once it is copied (below).
+    if (Status s = check_dir(path, dir_of(resolved)); !s) {
+        close(fd);
+        return s.error();
     }
     auto so = std::make_unique<SharedObject>();
     so->source = path;
@@ -193,6 +209,27 @@ Result<const dfs_plugin_desc*> plugin_descriptor(const SharedObject& so) {
 
 Status unmap(std::unique_ptr<SharedObject> so) {
     if (!so || !so->handle) return {};
+    // exit() has returned: a thread the plugin left behind must not lose
+    // the code under it. Then the object is never dlclosed, and its memfd
+    // stays open (unowned) so no later load's /proc/self/fd/N can name the
+    // same path and be handed this object by dlopen.
+    const ThreadScan scan = threads_in_object(so->handle, kStrayThreadWindow);
+    auto list = [](const std::vector<pid_t>& tids) {
+        std::string out;
+        for (pid_t t : tids) out += (out.empty() ? "" : ", ") + std::to_string(t);
+        return out;
+    };
+    if (scan.unsafe()) {
+        so->handle = nullptr;
+        so->memfd = -1;
+        const std::string why = scan.failed ? "could not be checked for threads still in its code"
+                                            : "left " + std::to_string(scan.in_code.size()) +
+                                                  " thread(s) running after exit (thread " + list(scan.in_code) + ")";
+        return Error::of(EBUSY, so->source + " " + why + "; its code stays mapped");
+    }
+    if (!scan.unexamined.empty())
+        log(LogLevel::warning, "unloading " + so->source + ": thread(s) " + list(scan.unexamined) +
+                                   " never stopped long enough to be checked for its code; unmapping it anyway");
     void* handle = so->handle;
     so->handle = nullptr;
     if (dlclose(handle) != 0) {

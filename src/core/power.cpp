@@ -68,9 +68,9 @@ Status Core::suspend() {
             drv = dev->driver;
         }
         if (int rc = pm_call(*dev, drv, PmOp::suspend); rc != 0) {
-            Error e = Error::of(errno_from_plugin(rc), "suspend of " + dev->name() + " failed (" +
-                                                           std::to_string(rc) + "); resumed the " +
-                                                           std::to_string(done.size()) + " device(s) already suspended");
+            Error e = Error::of(errno_from_plugin(rc, "suspend of " + dev->name()),
+                                "suspend of " + dev->name() + " failed (" + std::to_string(rc) + "); resumed the " +
+                                    std::to_string(done.size()) + " device(s) already suspended");
             // Undo in the opposite order: parents before children.
             for (auto it = done.rbegin(); it != done.rend(); ++it) {
                 std::lock_guard undo_lock((*it)->lock);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # ctl_malformed: bad input on the control socket gets a clear error and never
 # disturbs the daemon or other clients: malformed JSON, non-objects, unknown
-# commands, wrong types, missing fields (each answered, the connection kept),
+# commands, wrong types, missing fields, property names or values with
+# control characters (each answered, the connection kept),
 # a line over 64 KiB (EMSGSIZE, then closed), clients that hang up mid-line or
 # stall, and a long-draining unload that must not hold up other clients.
 . "$(dirname "$0")/lib/common.sh"
@@ -32,6 +33,8 @@ got=$(sock_exchange "$SOCK" \
     '{"id": 6, "cmd": "unload"}' \
     '{"id": "seven", "cmd": "unload", "module": "led", "timeout": "soon"}' \
     '{"id": 8, "cmd": "add-device", "bus": "platform", "name": "x0", "properties": {"k": 1}}' \
+    '{"id": 10, "cmd": "add-device", "bus": "platform", "name": "x1", "properties": {"k": "a\nB=forged"}}' \
+    '{"id": 11, "cmd": "add-device", "bus": "platform", "name": "x2", "properties": {"k\u0000": "v"}}' \
     '{"id": 9, "cmd": "ping"}' | summary)
 expect_eq "replies to bad requests" 'None 22 EINVAL malformed JSON
 None 22 EINVAL a request must be a JSON object
@@ -42,6 +45,8 @@ None 22 EINVAL a request must be a JSON object
 6 22 EINVAL missing "module"
 seven 22 EINVAL "timeout" must be a number
 8 22 EINVAL "properties.k" must be a string
+10 22 EINVAL the value of property k holds a control character
+11 22 EINVAL '"'k\\x00'"' is not a property name (no '"'='"', spaces or control characters)
 9 ok' "$got"
 expect_eq "nothing was created" "" "$(ctl_ok devices)"
 

@@ -69,7 +69,12 @@ expect_eq "module/fx_sleepy/refcnt during the slow show" "1" "$(read_attr "$M/mo
 unload_job() { timed_write "$M/control/unload" fx_sleepy >"$WORK/unload"; }
 background unload_job
 UNLOAD_PID=${EXTRA_PIDS[-1]}
-sleep 0.3
+# Wait (bounded, well inside the 1 s drain) until the unload has begun: on
+# a loaded machine the writer may take a while to start.
+for _ in $(seq 40); do
+    [[ "$(read_attr "$M/module/fx_sleepy/state")" == going ]] && break
+    sleep 0.02
+done
 expect_eq "module/fx_sleepy/state while unload drains" "going" "$(read_attr "$M/module/fx_sleepy/state")"
 read -r res secs <<<"$(timed_read "$NAP")"
 expect_eq "a new read of nap while unload drains" "ENODEV" "$res"

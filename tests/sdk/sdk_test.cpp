@@ -62,6 +62,19 @@ TEST(ParseInt, NarrowTypesReportRange) {
     EXPECT_EQ(sdk::parse_int<int16_t>("-32769", INT16_MIN, INT16_MAX, &s), -ERANGE);
 }
 
+// Found by tests/fuzz/fuzz_sdk_parse: digits that overflow followed by
+// garbage were -ERANGE; malformed text is -EINVAL whatever its digits.
+TEST(ParseInt, MalformedBeatsOverflow) {
+    long l = 7;
+    EXPECT_EQ(sdk::parse_long("18446744073709551616\x03 7", LONG_MIN, LONG_MAX, &l), -EINVAL);
+    EXPECT_EQ(sdk::parse_long("9223372036854775808x", LONG_MIN, LONG_MAX, &l), -EINVAL);
+    int i = 7;
+    EXPECT_EQ(sdk::parse_int<int>("99999999999 ", INT_MIN, INT_MAX, &i), -EINVAL);
+    EXPECT_EQ(sdk::parse_int<int>("99999999999\n", INT_MIN, INT_MAX, &i), -ERANGE);
+    EXPECT_EQ(l, 7);
+    EXPECT_EQ(i, 7);
+}
+
 TEST(ParseUint, OriginalHelperStillWorks) {
     unsigned long v = 0;
     const char buf[] = "17\n";
