@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run the demo: install dependencies, build, mount a driverfs with
-# the led plugin loaded and two LED devices, and print where it is.
+# every sample plugin loaded and the devices of etc/demo.json, and print
+# where it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,16 +10,22 @@ bash .ci/install-deps
 ninja -C build >/dev/null
 
 # Plugins are refused from directories others can write; the build tree may
-# be one, so serve a private copy.
+# be one, so serve a private copy of every sample plugin.
 plugins=$(mktemp -d /tmp/driverfs-plugins.XXXXXX)
-install -m 0644 build/plugins/led/led.so "$plugins/led.so"
+for p in led hwmon gpio-sim vbus example; do
+    install -m 0644 "build/plugins/$p/$p.so" "$plugins/$p.so"
+done
 
+# The device description loads the plugins and creates the devices before
+# the mount appears (driverfs(5), CONFIGURATION).
 mnt=$(mktemp -d /tmp/driverfs.XXXXXX)
-build/src/daemon/driverfsd --plugin-dir "$plugins" --load led "$mnt"
-echo "led0" > "$mnt/bus/platform/new_device"
-echo "led1 max_brightness=100" > "$mnt/bus/platform/new_device"
+build/src/daemon/driverfsd --plugin-dir "$plugins" --config mountscripts/etc/demo.json "$mnt"
 
-echo "driverfs is mounted at $mnt with the led plugin and devices led0, led1."
-echo "  try:     cat $mnt/devices/platform/led0/max_brightness"
-echo "           echo 42 > $mnt/devices/platform/led0/brightness"
+echo "driverfs is mounted at $mnt with the sample plugins led, hwmon, gpio-sim, vbus"
+echo "and example, and the devices of mountscripts/etc/demo.json:"
+build/src/cli/driverfsctl --mount "$mnt" devices | sed 's/^/    /'
+echo "  try:     cat $mnt/devices/platform/led0/trigger"
+echo "           echo 42 > $mnt/devices/platform/led1/brightness"
+echo "           cat $mnt/class/hwmon/hwmon0/load1_input $mnt/devices/platform/hello0/message"
+echo "           build/src/cli/driverfsctl --mount $mnt list"
 echo "  unmount: fusermount3 -u $mnt"

@@ -55,7 +55,12 @@ mounted "$M" || fail "$M is not a fuse.driverfs mount after mount(8)"
 pass "mount -t fuse.driverfs mounted $M"
 expect_eq "led0 max_brightness (demo.json)" "255" "$(read_attr "$M/devices/platform/led0/max_brightness")"
 expect_eq "led1 max_brightness (demo.json)" "100" "$(read_attr "$M/devices/platform/led1/max_brightness")"
-expect_match "driverfsctl --mount list" '^led +1 live +0 +2  led$' "$("$CTL" --mount "$M" list | sed -n 2p)"
+list=$("$CTL" --mount "$M" list)
+expect_match "driverfsctl --mount list: led" '(^|
+)led +1 live +0 +2  led(
+|$)' "$list"
+expect_eq "driverfsctl --mount list: demo.json's plugins" "example gpio-sim hwmon led vbus" \
+    "$(sed 1d <<<"$list" | awk '{ print $1 }' | tr '\n' ' ' | sed 's/ $//')"
 PID=$("$CTL" --mount "$M" --json ping | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
 SOCKET=$(python3 -c 'import sys; print(sys.argv[1])' "/run/driverfs/$(systemd-escape --path "$M").sock")
 expect_eq "default socket of the mount" "yes" "$([[ -S $SOCKET ]] && echo yes)"
