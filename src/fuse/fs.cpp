@@ -83,7 +83,9 @@ void Fs::stored(const Node& node) {
     if (node.ops()->cacheable() && notify_.load(std::memory_order_acquire))
         notifier_.push(Notifier::InvalInode{node.ino});
     // Deleting the written file itself would need the inode lock its own
-    // write() holds until we reply: do not wait for that.
+    // write() holds until we reply: do not wait for that. (A removal of this
+    // file by another thread racing with the check can still make the write
+    // wait out kSyncWait once; it then completes, and says so in the log.)
     if (!node.removed()) sync_changes();
 }
 
