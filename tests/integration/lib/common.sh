@@ -66,6 +66,10 @@ expect_match() {
 
 py() { python3 -c "$@"; }
 
+# Python snippets import helpers from here (lib/waiting.py).
+export TEST_PYLIB
+TEST_PYLIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 PY_PRELUDE='
 import errno, os, sys
 def name(e): return errno.errorcode.get(e.errno, str(e.errno))
@@ -220,11 +224,23 @@ cleanup() {
         kill "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
+    # A show still held at a gate would keep the daemon from exiting: let
+    # go of any that a failing test left closed (one nobody waits on is
+    # skipped at once, without blocking).
+    if ((${#GATES[@]})); then
+        python3 -c '
+import os, sys
+for p in sys.argv[1:]:
+    try:
+        os.close(os.open(p, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass' "${GATES[@]}"
+    fi
     if [[ -n "$M" ]] && mounted "$M"; then
         fusermount3 -u "$M" 2>/dev/null || fusermount3 -uz "$M" 2>/dev/null || umount -l "$M" 2>/dev/null
     fi
     if [[ -n "$DAEMON_PID" ]]; then
-        wait_gone "$DAEMON_PID" 10 || {
+        wait_gone "$DAEMON_PID" 30 || {
             echo "[$TEST_NAME] driverfsd (pid $DAEMON_PID) still running after unmount: killing it" >&2
             kill -TERM "$DAEMON_PID" 2>/dev/null
             wait_gone "$DAEMON_PID" 3 || kill -KILL "$DAEMON_PID" 2>/dev/null
@@ -289,7 +305,7 @@ start_daemon() {
     M=$(mktemp -d "${TMPDIR:-/tmp}/driverfs-mnt.XXXXXX") || fail "mktemp -d failed"
     "$DRIVERFSD" -f --plugin-dir "$PLUGINS_COPY" "$@" "$M" 2>"$LOG" &
     DAEMON_PID=$!
-    wait_mounted 10
+    wait_mounted 60
     pass "driverfsd (pid $DAEMON_PID) mounted $M"
 }
 
@@ -299,6 +315,46 @@ expect_daemon_alive() {
     mounted "$M" || fail "$M is no longer mounted"
     [[ -d "$M/bus/platform" ]] || fail "the mount does not answer (no $M/bus/platform)"
     pass "driverfsd still alive and serving"
+}
+
+# ---- waiting for events, not for the clock ------------------------------------
+# A test that needs "the call is in flight" or "the call has returned" makes
+# it so (a gate, below) and polls for it with a generous bound: the bound is
+# only there so a broken daemon fails instead of hanging, and must hold on a
+# machine ten times slower and busier than a developer's.
+
+# wait_until SECS WHAT CMD...: poll CMD until it succeeds; fail after SECS s.
+wait_until() {
+    local secs=$1 what=$2 end
+    shift 2
+    end=$((SECONDS + secs))
+    until "$@"; do
+        ((SECONDS < end)) || fail "$what: not within $secs s"
+        sleep 0.02
+    done
+}
+
+# attr_is FILE VALUE: FILE reads VALUE now (a read error is just "no").
+attr_is() { [[ "$(cat -- "$1" 2>/dev/null)" == "$2" ]]; }
+
+# Gates: a FIFO in $WORK (outside the mount: plugin attributes are refused
+# while a module is going) that fx_sleepy's `show nap` waits on once its
+# `gate` attribute names it. The call stays in flight until release_gate.
+declare -a GATES=()
+
+# make_gate NAME: sets GATE to a new FIFO $WORK/NAME.gate.
+make_gate() {
+    GATE="$WORK/$1.gate"
+    mkfifo -m 0600 -- "$GATE" || fail "mkfifo $GATE failed"
+    GATES+=("$GATE")
+}
+
+# release_gate FIFO: let the show waiting on FIFO return. Opening for write
+# blocks until the show has opened the FIFO for reading, so this also waits
+# for a show that is pinned but not yet at the gate.
+release_gate() {
+    timeout 60 bash -c ': >"$1"' _ "$1" ||
+        fail "no show opened the gate $1 within 60 s"
 }
 
 # background CMD...: run in the background; killed at cleanup if still running.
@@ -365,7 +421,9 @@ expect_ctl_status() {
 }
 
 # sock_exchange PATH LINE...: send raw lines on one connection, print every
-# reply line until the daemon closes or 2 s pass without data.
+# reply line until there is one per line sent, the daemon closes, or 60 s
+# pass without data (a watchdog: a slow daemon is waited for, a silent one
+# fails the comparison that follows).
 sock_exchange() {
     python3 - "$@" <<'PYEOF'
 import socket, sys
@@ -373,7 +431,7 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
 for line in sys.argv[2:]:
     s.sendall(line.encode() + b"\n")
-s.settimeout(2)
+s.settimeout(60)
 data = b""
 try:
     while data.count(b"\n") < len(sys.argv) - 2:
