@@ -58,7 +58,7 @@ try:
     s.sendall(b'{"id":1,"cmd":"ping","pad":"' + b"x" * (70 * 1024))
 except BrokenPipeError:
     pass
-s.settimeout(5)
+s.settimeout(60)  # a watchdog: the daemon hangs up long before
 data = b""
 while True:
     try:
@@ -80,40 +80,59 @@ import socket, sys
 for i in range(20):
     s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"{\"id\":1,\"cmd\":"); s.close()
 ' "$SOCK"
+# Each says when it is in place (a file), so the checks below run with them
+# there however slowly they start; they stay until cleanup kills them.
 stall() { exec python3 -c '
 import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"{\"id\":1,\"cm"); time.sleep(30)' "$SOCK"; }
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"{\"id\":1,\"cm")
+open(sys.argv[2], "w").close(); time.sleep(3600)' "$SOCK" "$WORK/stall.ready"; }
 background stall
-# A monitor that never reads its events.
+# A monitor that never reads its events (after the reply that it monitors).
 deaf() { exec python3 -c '
 import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"{\"id\":1,\"cmd\":\"monitor\"}\n"); time.sleep(30)' "$SOCK"; }
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"{\"id\":1,\"cmd\":\"monitor\"}\n")
+s.recv(1)
+open(sys.argv[2], "w").close(); time.sleep(3600)' "$SOCK" "$WORK/deaf.ready"; }
 background deaf
-sleep 0.3
+wait_until 30 "the stalled client to connect" test -e "$WORK/stall.ready"
+wait_until 30 "the deaf monitor to subscribe" test -e "$WORK/deaf.ready"
 for i in 1 2 3 4 5; do ctl_ok add-device platform led$i >/dev/null; done
 for i in 1 2 3 4 5; do ctl_ok remove-device led$i >/dev/null; done
 expect_match "ping with stalled clients around" '^driverfsd ' "$(ctl_ok ping)"
 
-# A draining unload (a 3 s read in flight, --timeout 2) runs off the I/O
-# thread: another client is answered at once meanwhile.
+# A draining unload runs off the I/O thread: another client is answered
+# meanwhile. A read of nap held at a gate keeps the drain going for as long
+# as the test wants: with --timeout 2 it ends in EBUSY; with a long drain, a
+# list sent while it waits must come back although the unload cannot (a
+# watchdog, far beyond the time any machine needs, stands for "at once").
 ctl_ok load fx_sleepy >/dev/null
 ctl_ok add-device platform sleepy0 >/dev/null
-write_attr "$M/devices/platform/sleepy0/nap" 3000
-slow_read() { cat "$M/devices/platform/sleepy0/nap" >"$WORK/nap.out" 2>&1; }
+write_attr "$M/devices/platform/sleepy0/nap" 3
+make_gate nap
+write_attr "$M/devices/platform/sleepy0/gate" "$GATE"
+# One read(2), as the call in flight is the point: cat's second read, for
+# end of file, may come after the unload has removed nap (ENODEV).
+slow_read() { try_read "$M/devices/platform/sleepy0/nap" >"$WORK/nap.out"; }
 background slow_read
-sleep 0.4
-unload_job() { ctl unload fx_sleepy --timeout 2 >"$WORK/unload.out" 2>&1; echo $? >"$WORK/unload.rc"; }
-background unload_job
-sleep 0.4
-t0=$(date +%s%N)
-expect_match "list while unload drains" '^fx_sleepy +1 going' "$(ctl_ok list | sed -n 2p)"
-ms=$((($(date +%s%N) - t0) / 1000000))
-expect_eq "list answered within 1 s while unload drains" "yes" "$([[ $ms -lt 1000 ]] && echo yes || echo "no: $ms ms")"
-for ((i = 0; i < 60; i++)); do [[ -s "$WORK/unload.rc" ]] && break; sleep 0.1; done
-expect_eq "draining unload exit status" "1" "$(cat "$WORK/unload.rc")"
+SLOW_PID=${EXTRA_PIDS[-1]}
+wait_until 30 "the read of nap to enter show (refcnt 1)" attr_is "$M/module/fx_sleepy/refcnt" 1
+rc=0
+timeout 60 "$DRIVERFSCTL" --socket "$SOCK" unload fx_sleepy --timeout 2 >"$WORK/unload.out" 2>&1 || rc=$?
+expect_eq "draining unload exit status" "1" "$rc"
 expect_match "draining unload message" 'unload: .*\(EBUSY\)' "$(cat "$WORK/unload.out")"
-for ((i = 0; i < 60; i++)); do [[ -s "$WORK/nap.out" ]] && break; sleep 0.1; done
-expect_eq "the slow read completed normally" "3000" "$(cat "$WORK/nap.out")"
-ctl_ok unload fx_sleepy >/dev/null
+unload_job() { timeout 120 "$DRIVERFSCTL" --socket "$SOCK" unload fx_sleepy --timeout 3600 >"$WORK/unload.out" 2>&1; echo $? >"$WORK/unload.rc"; }
+background unload_job
+UNLOAD_PID=${EXTRA_PIDS[-1]}
+wait_until 30 "the unload to begin (state going)" attr_is "$M/module/fx_sleepy/state" going
+rc=0
+listing=$(timeout 30 "$DRIVERFSCTL" --socket "$SOCK" list 2>&1) || rc=$?
+expect_eq "list answered while unload drains (exit status; 124: no answer within 30 s)" "0" "$rc"
+expect_match "list while unload drains" '^fx_sleepy +1 going' "$(sed -n 2p <<<"$listing")"
+kill -0 "$UNLOAD_PID" 2>/dev/null || fail "the unload ended while a read was held in show: $(cat "$WORK/unload.out")"
+release_gate "$GATE"
+wait "$SLOW_PID"
+expect_eq "the slow read completed normally" "OK:3|" "$(cat "$WORK/nap.out")"
+wait "$UNLOAD_PID"
+expect_eq "the long unload succeeded once the read returned" "0" "$(cat "$WORK/unload.rc")"
 expect_eq "fx_sleepy unloaded afterwards" "gone" "$(read_attr "$M/module/fx_sleepy/state")"
 expect_daemon_alive
