@@ -183,8 +183,8 @@ TEST_F(AttrGroupTest, ReadersOfAFileBeingRemovedGetEnodevNotACrash) {
     std::thread r1(reader), r2(reader);
     // At least 300 removals, and on until the readers both read the file and
     // had it removed under them (threads may start late on a loaded
-    // machine); at most 10 s.
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    // machine); at most 60 s.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (int i = 0; i < 300 || ((ok < 100 || enodev < 10) && std::chrono::steady_clock::now() < give_up); ++i)
         ASSERT_EQ(write_attr(core(), "devices/platform/regroup0/mode", i % 2 ? "644" : "0").err, 0);
     stop = true;

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -167,15 +168,21 @@ TEST_F(CoreTest, UnloadWithOpenFileThenReload) {
     EXPECT_EQ(core().unload_plugin("led").error().code, ENOENT) << "unloading twice";
 }
 
+// The reader is held inside show at a gate, so the unload's drain times out
+// whatever the machine's speed: an unload that waited for the call instead
+// would not return before the gate opens, which the watchdog reports.
 TEST_F(CoreTest, DrainTimeoutIsEbusyAndLeavesThePluginLoaded) {
     auto r = core().load_plugin("fx_sleepy");
     ASSERT_TRUE(r) << r.error().message;
     ASSERT_EQ(r.value(), "fx_sleepy");
     ASSERT_TRUE(core().add_device("platform", "sleepy0", {}));
     const std::string nap = "devices/platform/sleepy0/nap";
+    const std::string gate_attr = "devices/platform/sleepy0/gate";
     ASSERT_NE(core().tree().resolve(nap), nullptr);
     EXPECT_EQ(read_attr(core(), nap).data, "0\n");
-    ASSERT_EQ(write_attr(core(), nap, "3000\n").err, 0);
+    ASSERT_EQ(write_attr(core(), nap, "7\n").err, 0);
+    dfs_test::Gate gate;
+    ASSERT_EQ(write_attr(core(), gate_attr, gate.path()).err, 0);
 
     auto stub = core().stubs().find("sleepy");
     ASSERT_NE(stub, nullptr);
@@ -186,33 +193,49 @@ TEST_F(CoreTest, DrainTimeoutIsEbusyAndLeavesThePluginLoaded) {
         reader_tid = gettid();
         reader_io = read_attr(core(), nap);
     });
-    // Wait until the reader is inside show.
+    // Wait (bounded, generously) until the reader is inside show.
     const auto t0 = std::chrono::steady_clock::now();
-    while (driverfs::running_calls(*stub).empty() && std::chrono::steady_clock::now() - t0 < 2s)
+    while (driverfs::running_calls(*stub).empty() && std::chrono::steady_clock::now() - t0 < 30s)
         std::this_thread::sleep_for(1ms);
     auto calls = driverfs::running_calls(*stub);
-    ASSERT_EQ(calls.size(), 1u);
+    if (calls.size() != 1u) {
+        gate.release();
+        reader.join();
+        FAIL() << "expected the reader inside show, saw " << calls.size() << " running calls";
+    }
     EXPECT_EQ(calls[0].tid, reader_tid.load());
     EXPECT_EQ(read_attr(core(), "module/fx_sleepy/refcnt").data, "1\n");
 
     const auto u0 = std::chrono::steady_clock::now();
-    auto un = core().unload_plugin("fx_sleepy", 300ms);
+    auto unloading = std::async(std::launch::async, [&] { return core().unload_plugin("fx_sleepy", 300ms); });
+    if (unloading.wait_for(60s) != std::future_status::ready) {
+        gate.release();
+        reader.join();
+        unloading.wait();
+        FAIL() << "unload did not honour its 300 ms timeout: still waiting after 60 s on a held call";
+    }
     const auto waited = std::chrono::steady_clock::now() - u0;
-    ASSERT_FALSE(un);
-    EXPECT_EQ(un.error().code, EBUSY);
-    EXPECT_NE(un.error().message.find("show nap"), std::string::npos) << un.error().message;
-    EXPECT_NE(un.error().message.find(std::to_string(reader_tid.load())), std::string::npos) << un.error().message;
+    auto un = unloading.get();
+    EXPECT_FALSE(un);
+    if (!un) {
+        EXPECT_EQ(un.error().code, EBUSY);
+        EXPECT_NE(un.error().message.find("show nap"), std::string::npos) << un.error().message;
+        EXPECT_NE(un.error().message.find(std::to_string(reader_tid.load())), std::string::npos)
+            << un.error().message;
+    }
     EXPECT_GE(waited, 300ms);
-    EXPECT_LT(waited, 2500ms) << "unload did not honour its timeout";
+    EXPECT_FALSE(driverfs::running_calls(*stub).empty()) << "the held call ended while its gate was closed";
 
     // Still loaded and working.
     EXPECT_EQ(module_state("fx_sleepy"), "live");
     EXPECT_EQ(stub->state(), driverfs::StubState::live);
     EXPECT_NE(core().tree().resolve(nap), nullptr);
     EXPECT_EQ(write_attr(core(), nap, "0").err, 0) << "store after the failed unload";
+    gate.release();
     reader.join();
     EXPECT_EQ(reader_io.err, 0);
-    EXPECT_EQ(reader_io.data, "3000\n");
+    EXPECT_EQ(reader_io.data, "7\n");
+    ASSERT_EQ(write_attr(core(), gate_attr, "\n").err, 0) << "clearing the gate";
     EXPECT_EQ(read_attr(core(), nap).data, "0\n");
     EXPECT_EQ(stub->in_flight(), 0);
 
@@ -268,15 +291,24 @@ TEST(CoreShutdownTest, StuckCallAtShutdownIsLeftMappedAndShutdownRepeats) {
     ASSERT_TRUE(core->load_plugin("fx_sleepy"));
     ASSERT_TRUE(core->add_device("platform", "sleepy0", {}));
     const std::string nap = "devices/platform/sleepy0/nap";
-    ASSERT_EQ(write_attr(*core, nap, "1000\n").err, 0);
+    // Held at a gate, not asleep: the call is still running when shutdown's
+    // drain ends, however slow the machine.
+    dfs_test::Gate gate;
+    ASSERT_EQ(write_attr(*core, "devices/platform/sleepy0/gate", gate.path()).err, 0);
     auto stub = core->stubs().find("sleepy");
     std::thread reader([&] { read_attr(*core, nap); });
     const auto t0 = std::chrono::steady_clock::now();
-    while (driverfs::running_calls(*stub).empty() && std::chrono::steady_clock::now() - t0 < 2s)
+    while (driverfs::running_calls(*stub).empty() && std::chrono::steady_clock::now() - t0 < 30s)
         std::this_thread::sleep_for(1ms);
-    ASSERT_FALSE(driverfs::running_calls(*stub).empty());
+    if (driverfs::running_calls(*stub).empty()) {
+        gate.release();
+        reader.join();
+        FAIL() << "the reader never got inside show";
+    }
     core->shutdown();  // times out: the reader is inside show
     EXPECT_EQ(stub->state(), driverfs::StubState::live);
+    EXPECT_FALSE(driverfs::running_calls(*stub).empty()) << "the held call ended while its gate was closed";
+    gate.release();
     reader.join();     // the leaked mapping is still there for it to return into
     core->shutdown();  // must not touch the leaked object again
     core.reset();      // nor the destructor's shutdown

@@ -8,9 +8,12 @@
 #include <dirent.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
+#include <fstream>
 #include <limits>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "driverfs/core.hpp"
@@ -63,6 +66,16 @@ std::vector<pid_t> task_ids() {
         if (e->d_name[0] != '.') out.push_back(static_cast<pid_t>(std::stol(e->d_name)));
     if (d) closedir(d);
     return out;
+}
+
+// voluntary_ctxt_switches of one of our threads, or -1 once it is gone.
+long voluntary_switches(pid_t tid) {
+    std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/status");
+    std::string key;
+    long n;
+    while (in >> key)
+        if (key == "voluntary_ctxt_switches:" && in >> n) return n;
+    return -1;
 }
 
 }  // namespace
@@ -148,7 +161,14 @@ TEST_F(FaultTest, ThreadLeftRunningAfterExitKeepsTheCodeMapped) {
 
     // The thread goes on sleeping and waking in code that is still there,
     // and the daemon goes on: another plugin loads and serves.
-    std::this_thread::sleep_for(100ms);
+    // Counted by its wake-ups (each 20 ms sleep is a voluntary context
+    // switch), not assumed after a fixed sleep.
+    const long w0 = voluntary_switches(started[0]);
+    ASSERT_GE(w0, 0) << "the stray thread died at unload";
+    for (auto t0 = std::chrono::steady_clock::now();
+         voluntary_switches(started[0]) < w0 + 3 && std::chrono::steady_clock::now() - t0 < 30s;)
+        std::this_thread::sleep_for(5ms);
+    EXPECT_GE(voluntary_switches(started[0]), w0 + 3) << "the stray thread stopped waking after the unload";
     const std::vector<pid_t> now = task_ids();
     EXPECT_NE(std::find(now.begin(), now.end(), started[0]), now.end()) << "the stray thread died";
     ASSERT_TRUE(core().load_plugin("led"));
@@ -165,11 +185,17 @@ TEST_F(FaultTest, WellBehavedPluginsAreNotReportedAtUnload) {
     // led blinks on a thread of its own, joined when the device goes.
     ASSERT_EQ(write_attr(core(), "devices/platform/led0/trigger", "timer").err, 0);
     EXPECT_EQ(read_attr(core(), "devices/platform/sleepy0/nap").data, "0\n");
-    // A reader on another thread, blocked in the core, must not count.
+    // A reader on another thread, blocked in the core, must not count. The
+    // unload starts once it has read at least once, not after a guess.
+    std::atomic<int> reads{0};
     std::thread reader([&] {
-        for (int i = 0; i < 50; ++i) read_attr(core(), "devices/platform/led0/brightness");
+        for (int i = 0; i < 50; ++i) {
+            read_attr(core(), "devices/platform/led0/brightness");
+            ++reads;
+        }
     });
-    std::this_thread::sleep_for(50ms);
+    for (auto t0 = std::chrono::steady_clock::now(); reads == 0 && std::chrono::steady_clock::now() - t0 < 30s;)
+        std::this_thread::sleep_for(1ms);
     auto u1 = core().unload_plugin("led", 2000ms);
     reader.join();
     auto u2 = core().unload_plugin("fx_sleepy", 2000ms);

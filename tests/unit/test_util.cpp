@@ -69,6 +69,22 @@ std::string PrivateDir::write_file(const std::string& name, std::string_view tex
     return dst;
 }
 
+Gate::Gate() : path_(dir_.path() + "/gate") {
+    if (mkfifo(path_.c_str(), 0600) != 0) throw std::runtime_error("mkfifo " + path_ + " failed");
+}
+
+Gate::~Gate() {
+    // Without a reader, a non-blocking open fails at once (ENXIO): nothing waits.
+    int fd = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+}
+
+void Gate::release() {
+    int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("opening the gate " + path_ + " failed");
+    ::close(fd);
+}
+
 int open_errno(driverfs::Core& core, const std::string& path, int flags) {
     driverfs::NodePtr node = core.tree().resolve(path);
     if (!node) return ENOENT;

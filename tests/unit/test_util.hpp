@@ -63,6 +63,26 @@ Io write_handle(driverfs::OpenFile& f, std::string_view data);
 int live_modules(const driverfs::Core& core, const std::string& name);
 const driverfs::ModuleInfo* find_module(const std::vector<driverfs::ModuleInfo>& mods, const std::string& name);
 
+// A FIFO in a private directory that a fixture callback (fx_sleepy's `gate`,
+// fx_slowprobe's DRIVERFS_FX_SLOWPROBE_GATE) waits on: the callback stays in
+// flight until release(), so "still running" is a fact the test makes, not a
+// race between a sleep and a loaded machine.
+class Gate {
+public:
+    Gate();
+    ~Gate();  // lets go of a callback still waiting, so nothing hangs
+    Gate(const Gate&) = delete;
+    Gate& operator=(const Gate&) = delete;
+
+    const std::string& path() const { return path_; }
+    // Waits until the callback has opened the FIFO, then lets it return.
+    void release();
+
+private:
+    PrivateDir dir_;
+    std::string path_;
+};
+
 // Captures log lines for the lifetime of the object (and echoes them to
 // stderr). Not thread-safe to construct/destroy while others log.
 class LogCapture {
