@@ -47,33 +47,51 @@ expect_eq "direction high" "out 1" "$(read_attr "$L/direction") $(read_attr "$L/
 write_attr "$L/value" "0"
 
 # edge_watch VALUEFILE EDGE WRITES...: set edge, then each WRITE is "file=data"
-# done 0.2 s apart by a helper while we poll; prints, per write, woke/idle.
+# done by a helper process once we sleep in poll(); prints, per write,
+# woke/idle. The helper starts on that event, not after a guessed delay, and
+# its exit (the pipe it holds closes) also ends the poll, so a write that
+# raises no event is known at once instead of by waiting out a timer. An
+# event still on its way when the helper is gone is caught by a last short
+# poll of the value alone (the daemon keeps it pending until the next read).
 edge_watch() {
     python3 - "$@" <<'PY'
-import os, select, sys, time
+import os, select, sys
+sys.path.insert(0, os.environ["TEST_PYLIB"])
+from waiting import sleeping_in_poll, wait_for
 value, edge, writes = sys.argv[1], sys.argv[2], sys.argv[3:]
 with open(os.path.join(os.path.dirname(value), "edge"), "w") as f:
     f.write(edge)
 fd = os.open(value, os.O_RDONLY)
 os.read(fd, 10)
-p = select.poll()
-p.register(fd, select.POLLPRI | select.POLLERR)
+alone = select.poll()
+alone.register(fd, select.POLLPRI | select.POLLERR)
+me = os.getpid()
 out = []
 for w in writes:
     name, data = w.split("=", 1)
+    done_r, done_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        time.sleep(0.2)
-        wfd = os.open(os.path.join(os.path.dirname(value), name), os.O_WRONLY)
-        os.write(wfd, data.encode())
-        os._exit(0)
-    ev = p.poll(1000)
+        os.close(done_r)
+        try:
+            wait_for(lambda: sleeping_in_poll(me))
+            wfd = os.open(os.path.join(os.path.dirname(value), name), os.O_WRONLY)
+            os.write(wfd, data.encode())
+        finally:
+            os._exit(0)
+    os.close(done_w)
+    p = select.poll()
+    p.register(fd, select.POLLPRI | select.POLLERR)
+    p.register(done_r, select.POLLIN)
+    evs = dict(p.poll(60000))
     os.waitpid(pid, 0)
-    if ev and ev[0][1] & select.POLLPRI and ev[0][1] & select.POLLERR:
+    os.close(done_r)
+    bits = evs.get(fd) or dict(alone.poll(500)).get(fd, 0)
+    if bits & select.POLLPRI and bits & select.POLLERR:
         os.lseek(fd, 0, os.SEEK_SET)
         out.append("woke:" + os.read(fd, 10).decode().strip())
-    elif ev:
-        out.append("bad:" + hex(ev[0][1]))
+    elif bits:
+        out.append("bad:" + hex(bits))
     else:
         os.lseek(fd, 0, os.SEEK_SET)
         os.read(fd, 10)             # re-arm

@@ -58,10 +58,12 @@ expect_write_errno EINVAL "$D/delay_on" "soon"
 write_attr "$D/delay_on" "100"
 write_attr "$D/delay_off" "100"
 
-# blink_watch FILE SECS: poll() FILE for SECS, re-reading at each wake-up;
-# prints "<wake-ups> <sorted distinct values>".
+# blink_watch FILE SECS [ENOUGH]: poll() FILE for SECS, re-reading at each
+# wake-up, or only until ENOUGH wake-ups (so a slow machine just takes
+# longer, and SECS can be generous); prints "<wake-ups> <sorted distinct
+# values>".
 blink_watch() {
-    python3 - "$1" "$2" <<'PY'
+    python3 - "$1" "$2" "${3:-0}" <<'PY'
 import os, select, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY)
 os.read(fd, 100)
@@ -69,7 +71,8 @@ p = select.poll()
 p.register(fd, select.POLLPRI | select.POLLERR)
 wakes, values = 0, set()
 end = time.monotonic() + float(sys.argv[2])
-while (left := end - time.monotonic()) > 0:
+enough = int(sys.argv[3])
+while (left := end - time.monotonic()) > 0 and not (enough and wakes >= enough):
     ev = p.poll(int(left * 1000) + 1)
     if not ev:
         break
@@ -83,33 +86,38 @@ print(wakes, " ".join(sorted(values, key=int)))
 PY
 }
 
-out=$(blink_watch "$D/brightness" 1.5) || fail "poll script failed: $out"
+out=$(blink_watch "$D/brightness" 60 6) || fail "poll script failed: $out"
 read -r wakes values <<<"$out"
-(( wakes >= 6 )) || fail "timer 100/100 ms: expected at least 6 brightness wake-ups in 1.5 s, got '$out'"
+(( wakes >= 6 )) || fail "timer 100/100 ms: expected at least 6 brightness wake-ups in 60 s, got '$out'"
 expect_eq "values seen while blinking" "0 42" "$values"
 
 write_attr "$D/trigger" "none"
+# A negative check: only a wake-up that should not happen can fail it.
 expect_eq "idle poll after trigger none" "0 " "$(blink_watch "$D/brightness" 0.5)"
 expect_eq "delay_on after timer deselected" "ENOENT" "$(try_read "$D/delay_on")"
 
 # brightness 0 drops a trigger, as in Linux, and with timer its files.
 write_attr "$D/trigger" "heartbeat"
 expect_eq "files under trigger heartbeat" "$NO_TIMER" "$(led_files "$D")"
-out=$(blink_watch "$D/brightness" 1.4)
-[[ "$out" =~ ^[1-9] ]] || fail "heartbeat: no brightness wake-ups in 1.4 s: '$out'"
+out=$(blink_watch "$D/brightness" 60 1)
+[[ "$out" =~ ^[1-9] ]] || fail "heartbeat: no brightness wake-ups in 60 s: '$out'"
 pass "heartbeat blinks ($out)"
 # Its rhythm, as Linux's at rest: per 1260 ms period two short pulses
-# (70 ms) whose starts are a quarter period apart, then a long pause. The
-# bounds are wide for a loaded machine but tell the rhythm from a plain blink.
+# (70 ms) whose starts are a quarter period apart, then a long pause. Told
+# by proportions, not absolute times, so a loaded machine that stretches
+# every delay still passes while a plain blink (equal gaps, 50% duty) does
+# not: the long gap is about 3x the short one (asked: 1.6x) and a pulse
+# lasts about a quarter of the short gap (asked: under 0.6x). Watched until
+# 9 pulse starts (at least 4 periods), at most 60 s.
 out=$(python3 - "$D/brightness" <<'PY'
-import os, select, sys, time
+import os, select, statistics, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY)
 os.read(fd, 100)
 p = select.poll()
 p.register(fd, select.POLLPRI | select.POLLERR)
 changes = []  # (time, on)
-end = time.monotonic() + 3.0
-while (left := end - time.monotonic()) > 0:
+end = time.monotonic() + 60.0
+while (left := end - time.monotonic()) > 0 and sum(1 for _, on in changes if on) < 9:
     if not p.poll(int(left * 1000) + 1):
         break
     os.lseek(fd, 0, os.SEEK_SET)
@@ -117,8 +125,15 @@ while (left := end - time.monotonic()) > 0:
 starts = [t for t, on in changes if on]
 ons = [b[0] - a[0] for a, b in zip(changes, changes[1:]) if a[1] and not b[1]]
 gaps = sorted(round((b - a) * 1000) for a, b in zip(starts, starts[1:]))
-ok = len(ons) >= 3 and max(ons) < 0.2 and gaps and 200 <= gaps[0] <= 500 and 700 <= gaps[-1] <= 1300
-print("ok" if ok else "bad", "pulses=%d" % len(ons), "gaps_ms=%s" % gaps)
+ok = False
+if len(ons) >= 3 and len(gaps) >= 6:
+    # Sorted gaps: the lower half are the short ones, the top third the long
+    # pauses (two short per long one).
+    short = statistics.median(gaps[: len(gaps) // 2])
+    long = statistics.median(gaps[-(len(gaps) // 3):])
+    ok = long >= 1.6 * short and statistics.median(ons) * 1000 < 0.6 * short
+print("ok" if ok else "bad", "pulses=%d" % len(ons), "gaps_ms=%s" % gaps,
+      "on_ms=%s" % sorted(round(x * 1000) for x in ons))
 PY
 )
 [[ "$out" == ok* ]] || fail "heartbeat rhythm: $out"
@@ -135,7 +150,7 @@ write_attr "$D/brightness" "42"
 expect_write_ok "$M/bus/platform/new_device" "led1 trigger=timer max_brightness=10"
 expect_eq "led1 trigger" "none [timer] heartbeat" "$(read_attr "$M/devices/platform/led1/trigger")"
 expect_eq "led1 files (timer from bind on)" "$WITH_TIMER" "$(led_files "$M/devices/platform/led1")"
-out=$(blink_watch "$M/devices/platform/led1/brightness" 1.7)
+out=$(blink_watch "$M/devices/platform/led1/brightness" 60 6)
 [[ "$out" =~ ^[1-9][0-9]*\ 0\ 10$ ]] || fail "led1 blinking between 0 and 10 expected, got '$out'"
 pass "led1 blinks between 0 and its max_brightness ($out)"
 # A bad property: the device is created, probe refuses it (stays unbound).
@@ -150,9 +165,16 @@ expect_write_ok "$M/control/unload" "led"
 expect_eq "module state after unload" "gone" "$(cat "$M/module/led/state" 2>/dev/null || echo gone)"
 expect_eq "read of a removed brightness (open before unload)" "ENODEV" "$(try_fd_read 3)"
 exec 3<&-
+# The proof that no blink thread survived is the daemon's own check at
+# unload (a thread of the plugin left running is logged as "running after
+# exit ... stays mapped"); the pause only gives a thread that ran into
+# unmapped code the time to crash the daemon, so it can only miss, never
+# fail, on a slow machine.
 sleep 0.5
 expect_daemon_alive
-if grep -Ei "threw|unloaded while|still running" "$LOG" >/dev/null; then fail "daemon log reports a problem: $(grep -Ei "threw|still" "$LOG")"; fi
+if grep -Ei "threw|unloaded while|still running|running after exit|stays mapped" "$LOG" >/dev/null; then
+    fail "daemon log reports a problem: $(grep -Ei "threw|still|running after exit|stays mapped" "$LOG")"
+fi
 pass "no plugin complaint in the log"
 expect_write_ok "$M/control/load" "led"
 expect_eq "generation after reload" "2" "$(read_attr "$M/module/led/generation")"

@@ -9,35 +9,52 @@ setup
 mount_led0
 
 out=$(python3 - "$D/brightness" "$M/control/unload" <<'PY'
-import os, select, subprocess, sys, time
+import os, select, sys, threading, time
+sys.path.insert(0, os.environ["TEST_PYLIB"])
+from waiting import sleeping_in_poll, wait_for
 path, unload = sys.argv[1], sys.argv[2]
 fd = os.open(path, os.O_RDONLY)
 os.read(fd, 100)                          # arm, as sysfs needs a read first
 p = select.poll()
 p.register(fd, select.POLLPRI | select.POLLERR)
+me = threading.get_native_id()
 
-def wait(ms):
-    t0 = time.monotonic()
-    ev = p.poll(ms)
-    return ev, time.monotonic() - t0
+# when_polling(DATA, TARGET): write DATA to TARGET on another thread once
+# this one sleeps in poll(). "Did the poll wake because of the write, not
+# before it?" is then a flag set just before the write, not a guess from how
+# long the poll took.
+def when_polling(data, target):
+    started = threading.Event()
+    def run():
+        wait_for(lambda: sleeping_in_poll(me))
+        started.set()
+        w = os.open(target, os.O_WRONLY)
+        try:
+            os.write(w, data)
+        finally:
+            os.close(w)
+    t = threading.Thread(target=run)
+    t.start()
+    return t, started
 
-ev, _ = wait(300)
+# A negative check: only a spurious event can fail it, never a slow machine.
+ev = p.poll(300)
 print("idle", "none" if not ev else hex(ev[0][1]))
 
-writer = subprocess.Popen(["sh", "-c", "sleep 0.3; echo 77 > '%s'" % path])
-ev, took = wait(5000)
-writer.wait()
+writer, started = when_polling(b"77\n", path)
+ev = p.poll(60000)
+after = "after-write" if started.is_set() else "before-write"
+writer.join()
 bits = ev[0][1] if ev else 0
-print("woke", "pri+err" if bits & select.POLLPRI and bits & select.POLLERR else hex(bits),
-      "late" if took >= 0.2 else "early(%.3f)" % took)
+print("woke", "pri+err" if bits & select.POLLPRI and bits & select.POLLERR else hex(bits), after)
 os.lseek(fd, 0, os.SEEK_SET)
 print("value", os.read(fd, 100).decode().strip())
-ev, _ = wait(300)
+ev = p.poll(300)
 print("rearmed", "none" if not ev else hex(ev[0][1]))
 
-unloader = subprocess.Popen(["sh", "-c", "sleep 0.3; echo led > '%s'" % unload])
-ev, took = wait(5000)
-unloader.wait()
+unloader, started = when_polling(b"led", unload)
+ev = p.poll(60000)
+unloader.join()
 bits = ev[0][1] if ev else 0
 print("removed", "err" if bits & select.POLLERR else hex(bits))
 try:
@@ -51,7 +68,7 @@ PY
 ) || fail "poll script failed: $out"
 
 expect_eq "poll with no change" "idle none" "$(sed -n 1p <<<"$out")"
-expect_eq "poll after a write" "woke pri+err late" "$(sed -n 2p <<<"$out")"
+expect_eq "poll after a write" "woke pri+err after-write" "$(sed -n 2p <<<"$out")"
 expect_eq "re-read after the wake-up" "value 77" "$(sed -n 3p <<<"$out")"
 expect_eq "poll after the re-read" "rearmed none" "$(sed -n 4p <<<"$out")"
 expect_eq "poll when the attribute is removed" "removed err" "$(sed -n 5p <<<"$out")"
