@@ -76,7 +76,8 @@ expect_ctl_status 2 'timeout' unload led --timeout -3
 # kernel forgets them (FUSE forget and release are asynchronous), so purge
 # may free it only on a later call; it must free it exactly once in time.
 freed=0
-for ((i = 0; i < 100 && freed == 0; i++)); do
+end=$((SECONDS + 60))
+while ((freed == 0 && SECONDS < end)); do
     out=$(ctl_ok purge)
     [[ "$out" =~ ^freed\ ([0-9]+)\ inactive\ stubs$ ]] || fail "purge printed '$out'"
     freed=$((freed + BASH_REMATCH[1]))
@@ -109,8 +110,8 @@ M2=$(mktemp -d "${TMPDIR:-/tmp}/driverfs-mnt2.XXXXXX")
 "$DRIVERFSD" -f --plugin-dir "$PLUGINS_COPY" --load led "$M2" 2>"$WORK/d2.log" &
 PID2=$!
 EXTRA_PIDS+=("$PID2")
-for ((i = 0; i < 100; i++)); do mounted "$M2" && break; sleep 0.1; done
-mounted "$M2" || fail "second daemon did not mount $M2: $(cat "$WORK/d2.log")"
+mounted_m2() { mounted "$M2"; }
+wait_until 60 "second daemon to mount $M2 ($(cat "$WORK/d2.log"))" mounted_m2
 id=$(systemd-escape --path "$M2" 2>/dev/null || printf '%s' "${M2#/}" | tr / -)
 expect_eq "default socket exists" "yes" "$([[ -S /run/driverfs/$id.sock ]] && echo yes)"
 expect_match "list --mount" '^led +1 live' "$("$DRIVERFSCTL" --mount "$M2" list | sed -n 2p)"

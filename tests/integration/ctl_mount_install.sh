@@ -67,7 +67,7 @@ expect_eq "default socket of the mount" "yes" "$([[ -S $SOCKET ]] && echo yes)"
 
 umount "$M" || fail "umount $M failed"
 mounted "$M" && fail "$M still mounted after umount"
-wait_gone "$PID" 10 || fail "driverfsd (pid $PID) still running 10 s after umount"
+wait_gone "$PID" 30 || fail "driverfsd (pid $PID) still running 30 s after umount"
 pass "umount stopped driverfsd"
 expect_eq "socket removed at exit" "no" "$([[ -e $SOCKET ]] && echo yes || echo no)"
 
@@ -81,5 +81,5 @@ expect_eq "fstab mount: control= option honoured" "yes" "$([[ -S $WORK/fstab.soc
 expect_match "fstab mount: devices" 'led1 \(platform\) driver=led' "$("$CTL" --socket "$WORK/fstab.sock" devices)"
 PID=$("$CTL" --socket "$WORK/fstab.sock" --json ping | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
 umount "$M" || fail "umount $M failed"
-wait_gone "$PID" 10 || fail "driverfsd (pid $PID) still running after umount"
+wait_gone "$PID" 30 || fail "driverfsd (pid $PID) still running after umount"
 pass "fstab mount unmounted, daemon gone"

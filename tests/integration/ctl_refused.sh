@@ -38,7 +38,7 @@ try:
     s.sendall(b'{"id":1,"cmd":"ping"}\n')
 except (BrokenPipeError, ConnectionResetError):
     pass  # refused before we could send: the error line is still readable
-s.settimeout(3)
+s.settimeout(60)  # a watchdog: the daemon hangs up long before
 data = b""
 while True:
     c = s.recv(4096)

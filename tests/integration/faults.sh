@@ -27,7 +27,7 @@ log_has() {
 }
 
 # Each read is bounded: a reply the kernel refused would hang it.
-bounded_read() { timeout 10 python3 -c "$PY_PRELUDE"'
+bounded_read() { timeout 60 python3 -c "$PY_PRELUDE"'
 try:
     fd = os.open(sys.argv[1], os.O_RDONLY)
     print("OK:" + os.read(fd, 8192).decode(errors="replace").replace("\n", "|"))
@@ -67,7 +67,15 @@ expect_match "stray-thread log line" "left 1 thread\(s\) running after exit \(th
 tid=$(sed -n 's/.*(thread \([0-9]*\)).*/\1/p' <<<"$line")
 [[ -d "/proc/$DAEMON_PID/task/$tid" ]] || fail "the log names thread $tid, which is not a thread of the daemon"
 pass "thread $tid is a daemon thread"
-sleep 0.2
+# Proof that it still runs the plugin's code after the unload: it goes on
+# waking (each 20 ms sleep is a voluntary context switch). Counted, not
+# guessed from a sleep: a thread that died or crashed the daemon never gets
+# there, and a slow machine only takes longer.
+wakes() { awk '$1 == "voluntary_ctxt_switches:" { print $2 }' "/proc/$DAEMON_PID/task/$tid/status" 2>/dev/null; }
+woke_since() { local n; n=$(wakes); [[ -n "$n" ]] && ((n >= $1 + 3)); }
+w0=$(wakes)
+[[ -n "$w0" ]] || fail "the stray thread $tid died: its code was unmapped?"
+wait_until 60 "the stray thread $tid to wake 3 more times after the unload" woke_since "$w0"
 [[ -d "/proc/$DAEMON_PID/task/$tid" ]] || fail "the stray thread $tid died: its code was unmapped?"
 pass "the stray thread still runs in the mapped code"
 

@@ -16,25 +16,33 @@ B="$D/brightness"
 expect_write_ok "$B" $'42\n'
 expect_eq "brightness" "42" "$(read_attr "$B")"
 
-# Background reader: open+read in a loop until told to stop.
+# Background reader: open+read in a loop until told to stop. It marks its
+# first good read ($RESULT.ok) and its first failed one ($RESULT.gone), so
+# the test waits for those events instead of sleeping and hoping.
 STOP="$WORK/stop-reader"
 RESULT="$WORK/reader-result"
 background python3 -c '
 import errno, os, sys, time, collections
 path, stop, result = sys.argv[1:4]
 c = collections.Counter()
-deadline = time.monotonic() + 30
+def mark(what):
+    if not os.path.exists(result + what):
+        open(result + what, "w").close()
+deadline = time.monotonic() + 300  # stopped long before by the test
 while not os.path.exists(stop) and time.monotonic() < deadline:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as e:
         c["open:" + errno.errorcode[e.errno]] += 1
+        mark(".gone")
         continue
     try:
         data = os.read(fd, 4096)
         c["ok" if data == b"42\n" else "bad-content:" + repr(data)] += 1
+        mark(".ok")
     except OSError as e:
         c["read:" + errno.errorcode[e.errno]] += 1
+        mark(".gone")
     finally:
         os.close(fd)
 with open(result + ".tmp", "w") as f:
@@ -56,7 +64,7 @@ r = os.open(path, os.O_RDONLY)
 w = os.open(path, os.O_WRONLY)
 lines.append("before-read " + os.read(r, 100).decode().strip())
 open(out + ".ready", "w").close()
-deadline = time.monotonic() + 30
+deadline = time.monotonic() + 300  # told long before by the test
 while not os.path.exists(go) and time.monotonic() < deadline:
     time.sleep(0.02)
 for what, fn in (("after-pread", lambda: os.pread(r, 100, 0).decode().strip()),
@@ -72,15 +80,14 @@ with open(out + ".tmp", "w") as f:
 os.rename(out + ".tmp", out)
 ' "$B" "$GO" "$HOLD"
 HOLDER_PID=${EXTRA_PIDS[-1]}
-for ((i = 0; i < 100; i++)); do [[ -e "$HOLD.ready" ]] && break; sleep 0.05; done
-[[ -e "$HOLD.ready" ]] || fail "the python holder did not open brightness"
+wait_until 60 "the python holder to open brightness" test -e "$HOLD.ready"
 
 exec 3<"$B" || fail "cannot open brightness as fd 3"
 expect_eq "fd 3 reads before unload" "OK:42|" "$(try_fd_read 3)"
-sleep 0.5   # let the reader loop succeed a while
+wait_until 60 "the reader loop to read brightness once" test -e "$RESULT.ok"
 
 expect_write_ok "$M/control/unload" "led"
-sleep 0.5   # and run a while after the unload
+wait_until 60 "the reader loop to see brightness go away" test -e "$RESULT.gone"
 
 # bash fd 3: reads fail with "No such device".
 out=$(cat <&3 2>&1) && fail "cat <&3 after unload succeeded: '$out'"

@@ -8,7 +8,7 @@ setup
 
 # wait_exit: wait (bounded) for the daemon to exit; its exit status in EXIT_RC.
 wait_exit() {
-    wait_gone "$DAEMON_PID" 10 || fail "driverfsd (pid $DAEMON_PID) still runs 10 s after it was told to stop"
+    wait_gone "$DAEMON_PID" 30 || fail "driverfsd (pid $DAEMON_PID) still runs 30 s after it was told to stop"
     EXIT_RC=0
     wait "$DAEMON_PID" || EXIT_RC=$?
     OLD_PID=$DAEMON_PID
