@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "driverfs_config.h"
 #include "fuse/fs.hpp"
 #include "server.hpp"
+#include "udev.hpp"
 
 namespace {
 
@@ -29,6 +31,7 @@ struct DaemonOptions {
     long unload_timeout_ms = 5000;
     std::string control;  // socket path; empty: the default for the mount point
     std::string config;   // device description applied before mounting
+    driverfs::udev::Options udev;
 };
 
 void usage(const char* prog) {
@@ -45,6 +48,9 @@ void usage(const char* prog) {
         "                           else $XDG_RUNTIME_DIR/driverfs/ID.sock; ID is the mount\n"
         "                           point escaped as systemd-escape --path does)\n"
         "    --config FILE.json     device description applied before the mount appears\n"
+        "    --udev-netlink         send every uevent to libudev listeners (netlink group 2);\n"
+        "                           refused in the host's network namespace (driverfs-run(1))\n"
+        "    --udev-db DIR          keep a udev database in DIR (what /run/udev is to libudev)\n"
         "    -f                     stay in the foreground\n"
         "    -d                     debug: foreground, log every request\n"
         "    -s                     single-threaded\n"
@@ -104,6 +110,11 @@ bool take_daemon_options(int argc, char** argv, DaemonOptions& out, std::vector<
         } else if ((got = take("--config")) != 0) {
             if (got < 0) return false;
             out.config = v;
+        } else if (a == "--udev-netlink") {
+            out.udev.netlink = true;
+        } else if ((got = take("--udev-db")) != 0) {
+            if (got < 0) return false;
+            out.udev.database = v;
         } else if ((got = take("--unload-timeout")) != 0) {
             if (got < 0) return false;
             char* end;
@@ -257,6 +268,17 @@ int main(int argc, char** argv) {
     copts.plugin_dir = dopts.plugin_dir.empty() ? default_plugin_dir() : dopts.plugin_dir;
     copts.unload_timeout = std::chrono::milliseconds(dopts.unload_timeout_ms);
     driverfs::Core core(copts);
+    // Subscribed before anything loads, so the database holds every device.
+    std::unique_ptr<driverfs::udev::FrontEnd> udev;
+    if (dopts.udev.netlink || !dopts.udev.database.empty()) {
+        auto started = driverfs::udev::FrontEnd::start(core.events(), dopts.udev);
+        if (!started) {
+            std::fprintf(stderr, "driverfsd: %s\n", started.error().message.c_str());
+            report_ready(1);
+            return 1;
+        }
+        udev = std::move(started.value());
+    }
     for (const std::string& name : dopts.load) {
         driverfs::Result<std::string> r = core.load_plugin(name);
         if (!r) {
@@ -290,6 +312,8 @@ int main(int argc, char** argv) {
         driverfs::log(driverfs::LogLevel::warning, "no control socket: " + st.error().message);
     }
 
+    if (udev) udev->wait_idle();
+
     int rc;
     {
         driverfs::fuse::Fs fs(core, timeouts);
@@ -299,6 +323,7 @@ int main(int argc, char** argv) {
     server.stop();  // joins its threads and removes the socket
     // Unmounted: unload every plugin cleanly, newest first.
     core.shutdown();
+    udev.reset();  // before the core's event queue goes
     fuse_opt_free_args(&args);
     return rc;
 }
