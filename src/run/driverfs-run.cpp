@@ -217,7 +217,6 @@ Status loopback_up() {
 struct State {
     std::string dir;       // the tmpfs
     bool mounted = false;  // tmpfs on dir
-    bool made_run_udev = false;
     std::string sys() const { return dir + "/sys"; }
     std::string udev() const { return dir + "/udev"; }
     std::string socket() const { return dir + "/control.sock"; }
@@ -235,9 +234,10 @@ Status make_state(State& st) {
     for (const std::string& d : {st.sys(), st.udev()})
         if (mkdir(d.c_str(), 0755) != 0) return sys_error("mkdir " + d);
     // COMMAND's /run/udev is bound over this directory; the host may have
-    // none (no udevd running).
-    if (mkdir("/run/udev", 0755) == 0) st.made_run_udev = true;
-    else if (errno != EEXIST) return sys_error("mkdir /run/udev (needed as the place of COMMAND's udev database)");
+    // none (no udevd running). It is left in place afterwards, empty: another
+    // run may be using it as its mount point, and then it cannot be removed.
+    if (mkdir("/run/udev", 0755) != 0 && errno != EEXIST)
+        return sys_error("mkdir /run/udev (needed as the place of COMMAND's udev database)");
     return {};
 }
 
@@ -249,7 +249,6 @@ void remove_state(State& st) {
     }
     if (!st.dir.empty() && rmdir(st.dir.c_str()) != 0)
         std::fprintf(stderr, "driverfs-run: remove %s: %s\n", st.dir.c_str(), std::strerror(errno));
-    if (st.made_run_udev) rmdir("/run/udev");
 }
 
 // In a child: die with driverfs-run, even on SIGKILL, so nothing outlives it.
