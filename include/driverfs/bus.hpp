@@ -57,6 +57,8 @@ public:
     NodePtr devices_root;  // devices/<bus>: where its top-level devices live
 
     std::atomic<bool> autoprobe{true};
+    // remove_bus has begun: no device may join (under Core::model_mu_).
+    bool removed = false;
     Plugin* owner = nullptr;  // the plugin that registered it; null for platform
 
 private:

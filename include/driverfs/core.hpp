@@ -130,11 +130,20 @@ private:
     // (retired_buses_) because drivers, devices and nodes may still name it.
     void remove_bus(const std::string& name);
     void build_fixed_tree();
-    void add_bus_files(Bus& bus);
+    Status add_bus_files(Bus& bus);
     void add_driver_files(Driver& drv);
-    void add_device_files(const DevicePtr& dev);
+    Status add_device_files(const DevicePtr& dev);
+    // add_device without the matching: the device joins its bus and the
+    // tree and its add event is sent. Takes model_mu_; calls no plugin.
+    Result<DevicePtr> register_device(const std::string& bus, const std::string& name,
+                                      std::map<std::string, std::string> properties, const std::string& parent = "");
 
-    Result<std::string> load_locked(const std::string& name_or_path, std::shared_ptr<Plugin>& loaded);
+    // Everything of a load that must not interleave with an unload: init,
+    // commit, and the devices the plugin enumerated during init (`added`),
+    // so they land on the buses they were enumerated for. Matching them,
+    // which may probe slowly, is left to the caller, outside plugin_mu_.
+    Result<std::string> load_locked(const std::string& name_or_path, std::shared_ptr<Plugin>& loaded,
+                                    std::vector<DevicePtr>& added);
     static std::vector<Stub*> plugin_stubs(const Plugin& plugin);  // drivers' and buses'
     Status commit_plugin(Plugin& plugin);
     bool retire_plugin(Plugin& plugin);

@@ -52,6 +52,7 @@ public:
     // device (a call must find it alive), and the tree owns them.
     std::vector<std::weak_ptr<Node>> driver_nodes;
     bool dead = false;                         // deleted from its bus
+    bool removing = false;                     // remove_device has begun: no child may join
     bool suspended = false;                    // power state
     std::shared_ptr<Device> parent;            // null for a top-level device
 

@@ -38,17 +38,22 @@ Result<Bus*> Core::add_bus(const std::string& name, Bus::MatchFn match, Plugin* 
     auto bus = std::make_unique<Bus>(name, std::move(match));
     bus->owner = owner;
     Bus* b = bus.get();
+    if (Status s = add_bus_files(*b); !s) return Error::of(s.error().code, "bus " + name + ": " + s.error().message);
     buses_.emplace(name, std::move(bus));
-    add_bus_files(*b);
     return b;
 }
 
 void Core::remove_bus(const std::string& name) {
-    Bus* bus = find_bus(name);
-    if (!bus) return;
+    Bus* bus = nullptr;
     std::vector<DevicePtr> devices;
     {
+        // `removed` and the snapshot in one section: no device can join
+        // after the snapshot (see register_device).
         std::lock_guard lock(model_mu_);
+        auto it = buses_.find(name);
+        if (it == buses_.end()) return;
+        bus = it->second.get();
+        bus->removed = true;
         devices.assign(bus->devices.rbegin(), bus->devices.rend());
     }
     for (const DevicePtr& dev : devices)
@@ -61,11 +66,22 @@ void Core::remove_bus(const std::string& name) {
     buses_.erase(it);
 }
 
-void Core::add_bus_files(Bus& bus) {
-    bus.dir = tree_.add_dir(bus_dir_, bus.name()).value();
-    bus.devices_dir = tree_.add_dir(bus.dir, "devices").value();
-    bus.drivers_dir = tree_.add_dir(bus.dir, "drivers").value();
-    bus.devices_root = tree_.ensure_dir(devices_dir_, bus.name()).value();
+Status Core::add_bus_files(Bus& bus) {
+    Result<NodePtr> dir = tree_.add_dir(bus_dir_, bus.name());
+    if (!dir) return dir.error();
+    bus.dir = dir.value();
+    Result<NodePtr> devices = tree_.add_dir(bus.dir, "devices");
+    Result<NodePtr> drivers = tree_.add_dir(bus.dir, "drivers");
+    Result<NodePtr> root = tree_.ensure_dir(devices_dir_, bus.name());
+    for (const Result<NodePtr>* made : {&devices, &drivers, &root})
+        if (!*made) {
+            tree_.remove(bus.dir);
+            if (root) tree_.remove(root.value());
+            return made->error();
+        }
+    bus.devices_dir = devices.value();
+    bus.drivers_dir = drivers.value();
+    bus.devices_root = root.value();
     const std::string bus_name = bus.name();
     tree_.add_attr(bus.dir, "new_device", 0200,
                    std::make_unique<CoreAttr>(nullptr, [this, bus_name](std::string_view data) -> Status {
@@ -99,6 +115,7 @@ void Core::add_bus_files(Bus& bus) {
                        retry_deferred();
                        return {};
                    }));
+    return {};
 }
 
 void Core::add_driver_files(Driver& drv) {

@@ -36,20 +36,43 @@ void Core::emit(const std::string& action, const Device& dev, std::map<std::stri
 
 Status Core::add_device(const std::string& bus_name, const std::string& name,
                         std::map<std::string, std::string> properties, const std::string& parent_name) {
-    Bus* bus = find_bus(bus_name);
-    if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
+    Result<DevicePtr> dev = register_device(bus_name, name, std::move(properties), parent_name);
+    if (!dev) return dev.error();
+    if (dev.value()->bus().autoprobe) match_device(dev.value());
+    retry_deferred();
+    return {};
+}
+
+// Why a device can never land on a bus or parent that is going away, nor
+// keep nodes under a removed directory: the bus is looked up, checked and
+// joined in one model_mu_ section, and remove_bus() marks the bus `removed`
+// and snapshots its devices in one model_mu_ section too. So a device either
+// joined before the snapshot (and remove_bus removes it like the others) or
+// sees `removed` and is refused. remove_device() does the same for a parent
+// with `removing`. The directories remove_bus/remove_device take away are
+// removed only after those marks, and this function creates its nodes
+// without leaving the section, so nothing it adds can be under a directory
+// that is already gone: its tree insertions fail only on a name clash, which
+// is an error value here, never an exception.
+Result<DevicePtr> Core::register_device(const std::string& bus_name, const std::string& name,
+                                        std::map<std::string, std::string> properties,
+                                        const std::string& parent_name) {
     if (!valid_object_name(name))
         return Error::of(EINVAL, "'" + name + "' is not a device name (1-64 of A-Z a-z 0-9 _ . : -)");
     for (const auto& [key, value] : properties)
-        if (Status s = check_property(key, value); !s) return s;
-    auto dev = std::make_shared<Device>(name, *bus, std::move(properties));
+        if (Status s = check_property(key, value); !s) return s.error();
+    DevicePtr dev;
     {
         std::lock_guard lock(model_mu_);
+        auto bus_it = buses_.find(bus_name);
+        if (bus_it == buses_.end() || bus_it->second->removed) return Error::of(ENOENT, "no bus named " + bus_name);
+        Bus& bus = *bus_it->second;
         if (devices_by_name_.count(name)) return Error::of(EEXIST, "a device named " + name + " already exists");
-        NodePtr where = bus->devices_root;
+        dev = std::make_shared<Device>(name, bus, std::move(properties));
+        NodePtr where = bus.devices_root;
         if (!parent_name.empty()) {
             auto it = devices_by_name_.find(parent_name);
-            if (it == devices_by_name_.end() || it->second->dead)
+            if (it == devices_by_name_.end() || it->second->dead || it->second->removing)
                 return Error::of(ENODEV, "no parent device named " + parent_name);
             dev->parent = it->second;
             where = it->second->dir;
@@ -57,22 +80,25 @@ Status Core::add_device(const std::string& bus_name, const std::string& name,
         Result<NodePtr> dir = tree_.add_dir(where, name);
         if (!dir) return dir.error();
         dev->dir = dir.value();
-        dev->tree = &tree_;
-        dev->core = this;
-        bus->add_device(dev);
-        all_devices_.push_back(dev);
-        devices_by_name_.emplace(name, dev);
         dev->path = tree_.path_of(*dev->dir);
         const std::string& path = dev->path;
-        tree_.add_symlink(bus->devices_dir, name, relative_link("bus/" + bus_name + "/devices", path));
-        tree_.add_symlink(dev->dir, "subsystem", relative_link(path, "bus/" + bus_name));
-        add_device_files(dev);
+        Result<NodePtr> link = tree_.add_symlink(bus.devices_dir, name, relative_link("bus/" + bus_name + "/devices", path));
+        if (link) tree_.add_symlink(dev->dir, "subsystem", relative_link(path, "bus/" + bus_name));
+        Status files = link ? add_device_files(dev) : Status(link.error());
+        if (!files) {
+            if (link) tree_.remove(link.value());
+            tree_.remove(dev->dir);
+            return Error::of(files.error().code, "device " + name + ": " + files.error().message);
+        }
+        dev->tree = &tree_;
+        dev->core = this;
+        bus.add_device(dev);
+        all_devices_.push_back(dev);
+        devices_by_name_.emplace(name, dev);
     }
     if (log_enabled(LogLevel::info)) log(LogLevel::info, "device " + name + " added to " + bus_name);
     emit("add", *dev);
-    if (bus->autoprobe) match_device(dev);
-    retry_deferred();
-    return {};
+    return dev;
 }
 
 Status Core::remove_device(const std::string& bus_name, const std::string& name) {
@@ -91,20 +117,28 @@ Status Core::remove_device(const std::string& name) {
 
 Status Core::remove_device(const DevicePtr& dev) {
     // Children first, newest first, as Linux tears down a subtree.
+    // `removing`, set in the same section as the snapshot, keeps a new
+    // child from joining after it (see register_device).
     std::vector<DevicePtr> children;
     {
         std::lock_guard lock(model_mu_);
+        dev->removing = true;
         for (auto it = all_devices_.rbegin(); it != all_devices_.rend(); ++it)
             if ((*it)->parent == dev) children.push_back(*it);
     }
+    auto keep = [&](Status s) {
+        std::lock_guard lock(model_mu_);
+        dev->removing = false;
+        return s;
+    };
     for (const DevicePtr& child : children)
-        if (Status s = remove_device(child); !s) return s;
+        if (Status s = remove_device(child); !s) return keep(s);
 
     std::lock_guard dev_lock(dev->lock);
     if (dev->dead) return Error::of(ENODEV, "device " + dev->name() + " is already being removed");
     Status unbound = unbind_locked(*dev, std::chrono::steady_clock::now() + options_.unload_timeout, false);
     // ENODEV: its driver is being unloaded, and the unloader unbinds it.
-    if (!unbound && unbound.error().code != ENODEV) return unbound;
+    if (!unbound && unbound.error().code != ENODEV) return keep(unbound);
     Bus& bus = dev->bus();
     {
         std::lock_guard lock(model_mu_);
@@ -131,7 +165,7 @@ std::vector<DeviceInfo> Core::devices() const {
     return out;
 }
 
-void Core::add_device_files(const DevicePtr& dev) {
+Status Core::add_device_files(const DevicePtr& dev) {
     // The nodes hold the device weakly: the device owns its directory.
     std::weak_ptr<Device> weak = dev;
     tree_.add_attr(dev->dir, "driver_override", 0644,
@@ -201,8 +235,9 @@ void Core::add_device_files(const DevicePtr& dev) {
                            emit(words[0], *d, std::move(extra));
                            return {};
                        }));
-    NodePtr power = tree_.add_dir(dev->dir, "power").value();
-    tree_.add_attr(power, "state", 0444,
+    Result<NodePtr> power = tree_.add_dir(dev->dir, "power");
+    if (!power) return power.error();
+    tree_.add_attr(power.value(), "state", 0444,
                    std::make_unique<CoreAttr>(
                        [this, weak]() -> Result<std::string> {
                            DevicePtr d = weak.lock();
@@ -211,6 +246,7 @@ void Core::add_device_files(const DevicePtr& dev) {
                            return std::string(d->suspended ? "suspended\n" : "active\n");
                        },
                        nullptr));
+    return {};
 }
 
 }  // namespace driverfs

@@ -60,7 +60,8 @@ Status Core::stage_driver(Plugin& plugin, const dfs_driver* drv) {
 
 Result<std::string> Core::load_plugin(const std::string& name_or_path) {
     std::shared_ptr<Plugin> plugin;
-    Result<std::string> loaded = load_locked(name_or_path, plugin);
+    std::vector<DevicePtr> enumerated;
+    Result<std::string> loaded = load_locked(name_or_path, plugin, enumerated);
     if (!loaded) return loaded;
     // Probing runs without plugin_mu_, so a slow probe cannot hold up an
     // unload; an unload that starts meanwhile makes the remaining probes fail
@@ -68,11 +69,10 @@ Result<std::string> Core::load_plugin(const std::string& name_or_path) {
     // where the bus autoprobes.
     for (const DriverPtr& drv : plugin->drivers)
         if (drv->bus().autoprobe) match_driver(drv);
-    // Devices a bus plugin enumerated during init.
-    for (Plugin::StagedDevice& d : plugin->staged_devices)
-        if (Status s = add_device(d.bus, d.name, std::move(d.properties)); !s)
-            log(LogLevel::err, "plugin " + plugin->name() + ": device " + d.name + ": " + s.error().message);
-    plugin->staged_devices.clear();
+    // Devices a bus plugin enumerated during init; an unload that came
+    // meanwhile has removed them (match_device skips a dead device).
+    for (const DevicePtr& dev : enumerated)
+        if (dev->bus().autoprobe) match_device(dev);
     retry_deferred();
     return loaded;
 }
@@ -110,7 +110,8 @@ Status Core::plugin_add_device(Plugin& plugin, const std::string& bus, const std
     return {};
 }
 
-Result<std::string> Core::load_locked(const std::string& name_or_path, std::shared_ptr<Plugin>& loaded) {
+Result<std::string> Core::load_locked(const std::string& name_or_path, std::shared_ptr<Plugin>& loaded,
+                                      std::vector<DevicePtr>& added) {
     std::lock_guard plugin_lock(plugin_mu_);
     Result<std::string> path = resolve_plugin(name_or_path, options_.plugin_dir);
     if (!path) return path.error();
@@ -160,6 +161,14 @@ Result<std::string> Core::load_locked(const std::string& name_or_path, std::shar
                             " loaded from " + plugin->source());
     loaded = plugin;
     events_.publish({0, "load", "module/" + name, "module", {{"MODULE", name}}});
+    for (Plugin::StagedDevice& d : plugin->staged_devices) {
+        Result<DevicePtr> dev = register_device(d.bus, d.name, std::move(d.properties));
+        if (dev)
+            added.push_back(std::move(dev.value()));
+        else
+            log(LogLevel::err, "plugin " + name + ": device " + d.name + ": " + dev.error().message);
+    }
+    plugin->staged_devices.clear();
     return name;
 }
 
@@ -272,7 +281,13 @@ void Core::publish_module(const std::shared_ptr<Plugin>& plugin) {
         rec.plugin = plugin;
     }
     if (!fresh) return;
-    NodePtr dir = tree_.add_dir(module_dir_, name).value();
+    Result<NodePtr> made = tree_.add_dir(module_dir_, name);
+    if (!made) {
+        // The plugin works without its module/ directory; say why it is missing.
+        log(LogLevel::err, "module/" + name + " not created: " + made.error().message);
+        return;
+    }
+    NodePtr dir = made.value();
     auto field = [this, name](std::function<std::string(const ModuleRecord&)> fmt) {
         return std::make_unique<CoreAttr>(
             [this, name, fmt]() -> Result<std::string> {

@@ -75,7 +75,8 @@ public:
     Gate& operator=(const Gate&) = delete;
 
     const std::string& path() const { return path_; }
-    // Waits until the callback has opened the FIFO, then lets it return.
+    // Waits (up to 60 s) until the callback has opened the FIFO, then lets
+    // it return.
     void release();
 
 private:
