@@ -63,21 +63,6 @@ except OSError as e:
 print("%s %.2f" % (r, time.monotonic() - t))
 ' "$1"
 }
-# within SECS OUT CMD...: run CMD in the background with its output in OUT;
-# true once OUT has been written, false if it has not after SECS seconds (a
-# watchdog, not a measure). It waits for the result, not the process: a
-# caller blocked in a FUSE request the daemon holds cannot be killed.
-within() {
-    local secs=$1 out=$2 end
-    shift 2
-    within_job() { "$@" >"$out.tmp" && mv -- "$out.tmp" "$out"; }
-    background within_job "$@"
-    end=$((SECONDS + secs))
-    until [[ -e "$out" ]]; do
-        ((SECONDS < end)) || return 1
-        sleep 0.02
-    done
-}
 at_least() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$@"; }
 refcnt_is() { attr_is "$M/module/fx_sleepy/refcnt" "$1"; }
 state_is() { attr_is "$M/module/fx_sleepy/state" "$1"; }

@@ -334,6 +334,23 @@ wait_until() {
     done
 }
 
+# within SECS OUT CMD...: run CMD in the background with its output in OUT;
+# true once OUT has been written, false if it has not after SECS seconds (a
+# watchdog, not a measure). It waits for the result, not the process: a
+# caller blocked in a FUSE request the daemon holds cannot be killed.
+within() {
+    local secs=$1 out=$2 end
+    shift 2
+    within_job() { "$@" >"$out.tmp" && mv -- "$out.tmp" "$out"; }
+    # Not on our stdout: inside $(...) that would make the caller wait for
+    # the job after all.
+    background within_job "$@" >/dev/null
+    end=$((SECONDS + secs))
+    until [[ -e "$out" ]]; do
+        ((SECONDS < end)) || return 1
+        sleep 0.02
+    done
+}
 # attr_is FILE VALUE: FILE reads VALUE now (a read error is just "no").
 attr_is() { [[ "$(cat -- "$1" 2>/dev/null)" == "$2" ]]; }
 
