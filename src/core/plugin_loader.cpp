@@ -14,10 +14,6 @@
 namespace driverfs {
 namespace {
 
-// How long unmap waits for a thread on a CPU to block so its stack can be
-// read (see stray_threads.cpp).
-constexpr std::chrono::milliseconds kStrayThreadWindow{200};
-
 std::string errno_text(int e) { return std::strerror(e); }
 
 bool same_file_state(const struct stat& a, const struct stat& b) {
@@ -37,6 +33,13 @@ bool valid_name(const char* s) {
 }  // namespace
 
 SharedObject::~SharedObject() {
+    // Reached with a handle only when a load fails after dlopen (unmap()
+    // takes it otherwise): the object's constructors or entry function may
+    // have started a thread all the same.
+    if (handle && finish_plugin_threads(handle).keep_mapped()) {
+        log(LogLevel::err, "plugin " + source + " left thread(s) running after a failed load; its code stays mapped");
+        return;  // the memfd stays open with it, as in unmap()
+    }
     if (handle) dlclose(handle);
     if (memfd >= 0) close(memfd);
 }
@@ -165,7 +168,10 @@ Result<std::unique_ptr<SharedObject>> map_private_copy(const std::string& path) 
     fcntl(so->memfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
     so->mapped = "/proc/self/fd/" + std::to_string(so->memfd);
     dlerror();
+    PluginCodeLoad code_load;  // its constructors' threads are its threads
     so->handle = dlopen(so->mapped.c_str(), RTLD_NOW | RTLD_LOCAL);
+    // A failed commit leaves the object unknown: unmap() then keeps it.
+    if (so->handle) code_load.commit(so->handle);
     if (!so->handle) {
         const char* why = dlerror();
         std::string msg = why ? why : "unknown error";
@@ -209,27 +215,23 @@ Result<const dfs_plugin_desc*> plugin_descriptor(const SharedObject& so) {
 
 Status unmap(std::unique_ptr<SharedObject> so) {
     if (!so || !so->handle) return {};
-    // exit() has returned: a thread the plugin left behind must not lose
-    // the code under it. Then the object is never dlclosed, and its memfd
-    // stays open (unowned) so no later load's /proc/self/fd/N can name the
-    // same path and be handed this object by dlopen.
-    const ThreadScan scan = threads_in_object(so->handle, kStrayThreadWindow);
-    auto list = [](const std::vector<pid_t>& tids) {
-        std::string out;
-        for (pid_t t : tids) out += (out.empty() ? "" : ", ") + std::to_string(t);
-        return out;
-    };
-    if (scan.unsafe()) {
+    // exit() has returned: a thread the plugin started and left running
+    // must not lose the code under it. Then the object is never dlclosed,
+    // and its memfd stays open (unowned) so no later load's
+    // /proc/self/fd/N can name the same path and be handed this object by
+    // dlopen.
+    const PluginThreads left = finish_plugin_threads(so->handle);
+    if (left.keep_mapped()) {
         so->handle = nullptr;
         so->memfd = -1;
-        const std::string why = scan.failed ? "could not be checked for threads still in its code"
-                                            : "left " + std::to_string(scan.in_code.size()) +
-                                                  " thread(s) running after exit (thread " + list(scan.in_code) + ")";
+        std::string tids;
+        for (pid_t t : left.tids) tids += (tids.empty() ? "" : ", ") + std::to_string(t);
+        const std::string why = left.unknown ? "could not be checked for threads it started (its code segments "
+                                               "were not found at load)"
+                                             : "left " + std::to_string(left.tids.size()) +
+                                                   " thread(s) running after exit (thread " + tids + ")";
         return Error::of(EBUSY, so->source + " " + why + "; its code stays mapped");
     }
-    if (!scan.unexamined.empty())
-        log(LogLevel::warning, "unloading " + so->source + ": thread(s) " + list(scan.unexamined) +
-                                   " never stopped long enough to be checked for its code; unmapping it anyway");
     void* handle = so->handle;
     so->handle = nullptr;
     if (dlclose(handle) != 0) {

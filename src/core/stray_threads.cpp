@@ -1,51 +1,71 @@
-// Stray threads: which threads hold a plugin's code on their stacks.
+// Stray threads: knowing, from its creation, which plugin started a thread.
 //
 // After a plugin's exit() returns, a thread it started and never stopped
-// (or a timer thread it left armed) may still be inside its code, or
-// return into it. Unmapping then crashes the daemon later, at a distance.
-// This scan looks at each other thread of the process, as Linux shows it:
-// /proc/self/task/TID/syscall gives the stack pointer and program counter
-// of a thread blocked in the kernel ("running" for one on a CPU, which is
-// retried). A program counter in the object's executable segments
-// (dl_iterate_phdr) means the thread is in its code; so does a return
-// address into them among the thread's outermost frames (its entry function
-// and the first calls it made, located through the mapping that holds the
-// stack, /proc/self/maps): a thread the plugin started has a plugin
-// function there for as long as it lives. Deeper frames are not looked at:
-// they hold stale words of calls that returned (a FUSE worker idle in
-// read() showed a plugin address 2.7 KiB above its stack pointer under
-// ThreadSanitizer), and after the drain no daemon thread is in a call into
-// the plugin anyway.
+// may still run its code, or return into it; unmapping the object then
+// crashes the daemon later, at a distance. So unload asks which of the
+// threads the plugin started are still running, and keeps the code mapped
+// for good if any is.
 //
-// Conservative about what it sees: any word that looks like such an
-// address counts, and the caller keeps the code mapped. What it cannot see:
-// a thread that stays on a CPU for the whole window (computing in the
-// plugin without a system call; reported as unexamined, and the caller
-// warns), a thread another library started that runs plugin code below its
-// outermost frames (a callback queued in a thread pool), a thread whose
-// stack the plugin allocated itself, and a thread that will enter the
-// plugin later without being in it now (a POSIX timer with SIGEV_THREAD
-// between expiries, a signal handler).
+// Which threads a plugin started is decided once, when each is created,
+// never by looking at running threads afterwards: a thread's stack says
+// where it has been, not who started it (the scan of stacks this replaces
+// took a FUSE worker idle in read() for a plugin thread, from a stale
+// return address of an earlier store(), and leaked a mapping and a memfd
+// per unload). This file defines pthread_create for the whole process;
+// every call made through the dynamic linker (a plugin's, libstdc++'s for
+// std::thread, libfuse's, Asio's) reaches it. It walks the caller's stack
+// from the call outwards, skipping shared libraries (libc, libstdc++,
+// libfuse, anything a plugin links), to the first frame in either the
+// daemon's executable or a loaded plugin object: a plugin frame makes the
+// new thread that plugin's, a daemon frame makes it the daemon's (a thread
+// the daemon starts while a plugin calls a host service is the daemon's).
+// A stack that reaches neither leaves the thread the creator's: a thread
+// started by a plugin thread inside a library is the plugin's too. Threads
+// the loading thread starts while the object's constructors run (dlopen)
+// are the object's.
 //
-// The stacks are read with process_vm_readv, not by dereferencing: they
-// belong to running threads, and a plain load would race with them (and
-// trip the sanitizers on their poisoned red zones).
+// Only plugin threads are tracked. Such a thread enrolls its tid under its
+// plugin before pthread_create returns to the creator (a handshake), so a
+// plugin thread that starts another and ends is never seen to have none,
+// and it leaves in the destructor of a thread-specific key, which runs
+// after its start routine returned and after every thread_local destructor
+// (the plugin's own, and that of a std::thread's state).
+//
+// What it cannot see, and then the code is unmapped under a thread that
+// later runs it and the daemon crashes: a thread not created through
+// pthread_create by symbol, such as glibc's helper threads for POSIX timers
+// with SIGEV_THREAD (created inside libc) or a raw clone(); a pthread_key
+// destructor of the plugin's (it may run after the thread left); a thread
+// another library starts on its own and hands plugin code to (a callback
+// queued in a pool the library started earlier); a signal handler the
+// plugin installed. A stack the unwinder cannot walk to a plugin or daemon
+// frame (a library without unwind tables on it) leaves the new thread its
+// creator's. Counting a thread wrongly as a plugin's costs only memory
+// (the code stays mapped).
+//
+// Concurrency: one mutex, registry().mu, guards the objects and the thread
+// table. It is never held across a call into the dynamic linker or the
+// unwinder (dl_iterate_phdr, backtrace): those take glibc's loader lock,
+// and a plugin constructor run under that lock may create a thread, so the
+// order is loader lock, then registry lock, never the reverse. An atomic
+// count of known objects lets pthread_create skip the stack walk while no
+// plugin is loaded.
 #include "stray_threads.hpp"
 
-#include <dirent.h>
 #include <dlfcn.h>
+#include <execinfo.h>
 #include <link.h>
-#include <sys/uio.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdint>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
-#include <string>
-#include <thread>
+#include <map>
+#include <mutex>
 
 namespace driverfs {
 namespace {
@@ -55,16 +75,39 @@ struct Range {
     bool holds(uintptr_t a) const { return a >= begin && a < end; }
 };
 
-// The executable PT_LOAD segments of the object loaded at `base`.
-std::vector<Range> code_ranges(uintptr_t base) {
+struct Object {
+    uint64_t id;
+    void* handle = nullptr;     // null until committed
+    std::vector<Range> code;    // its executable segments, empty until committed
+};
+
+struct Registry {
+    std::mutex mu;
+    uint64_t next_id = 1;                 // guarded by mu
+    std::vector<Object> objects;          // guarded by mu
+    std::map<pid_t, uint64_t> threads;    // tid -> object id; guarded by mu
+    std::atomic<size_t> known{0};         // objects.size(), read without mu
+};
+
+// Never destroyed: plugin threads may still end, and enroll or leave,
+// while the process runs its static destructors.
+Registry& registry() {
+    static Registry* r = new Registry;
+    return *r;
+}
+
+// The executable PT_LOAD segments of the object loaded at `base`, or of the
+// main program for main_program=true (always the first object listed).
+std::vector<Range> code_ranges(uintptr_t base, bool main_program) {
     struct Search {
         uintptr_t base;
+        bool main_program;
         std::vector<Range> out;
-    } search{base, {}};
+    } search{base, main_program, {}};
     dl_iterate_phdr(
         [](dl_phdr_info* info, size_t, void* arg) -> int {
             auto* s = static_cast<Search*>(arg);
-            if (info->dlpi_addr != s->base) return 0;
+            if (!s->main_program && info->dlpi_addr != s->base) return 0;
             for (int i = 0; i < info->dlpi_phnum; ++i) {
                 const ElfW(Phdr)& ph = info->dlpi_phdr[i];
                 if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
@@ -76,146 +119,197 @@ std::vector<Range> code_ranges(uintptr_t base) {
     return search.out;
 }
 
-std::vector<pid_t> other_threads() {
-    std::vector<pid_t> out;
-    const pid_t self = gettid();
-    DIR* d = opendir("/proc/self/task");
-    if (!d) return out;
-    while (dirent* e = readdir(d)) {
-        const pid_t tid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
-        if (tid > 0 && tid != self) out.push_back(tid);
-    }
-    closedir(d);
-    return out;
+const std::vector<Range>& daemon_code() {
+    static const std::vector<Range> code = code_ranges(0, true);
+    return code;
 }
 
-// Where a blocked thread stands. nullopt-like: ok=false for a thread on a
-// CPU ("running") or one that is gone (gone=true).
-struct Regs {
-    bool ok = false, gone = false;
-    uintptr_t sp = 0, pc = 0;
+// The object this thread belongs to (0: the daemon's), and the object
+// being dlopen'ed by this thread, if any.
+thread_local uint64_t t_origin = 0;
+thread_local uint64_t t_loading = 0;
+
+// Takes a plugin thread out of the thread table when it ends: the
+// destructor of a thread-specific key runs after the start routine
+// returned (or pthread_exit) and after every thread_local destructor, the
+// plugin's own and that of a std::thread's state. Not a thread_local
+// destructor: registering one takes glibc's loader lock, which a plugin
+// constructor that starts a thread and joins it holds all along.
+void leave(void* tid) {
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    r.threads.erase(static_cast<pid_t>(reinterpret_cast<uintptr_t>(tid)));
+}
+
+pthread_key_t enrollment_key() {
+    static const pthread_key_t key = [] {
+        pthread_key_t k;
+        if (int rc = pthread_key_create(&k, leave); rc != 0) {
+            // Without it plugin threads would never leave and every plugin
+            // that started one would stay mapped: stop loudly instead.
+            std::fprintf(stderr, "driverfs: pthread_key_create failed (errno %d): cannot track plugin threads\n", rc);
+            std::abort();
+        }
+        return k;
+    }();
+    return key;
+}
+
+// Which object, if any, the thread about to be created belongs to.
+// `call_site` is the return address into pthread_create's caller.
+uint64_t origin_of_new_thread(uintptr_t call_site) {
+    if (t_loading != 0) return t_loading;
+    if (registry().known.load(std::memory_order_acquire) == 0) return t_origin;
+    void* frames[64];
+    const int n = backtrace(frames, 64);
+    // Start at the caller: frames before it are this file's.
+    int first = 0;
+    while (first < n && reinterpret_cast<uintptr_t>(frames[first]) != call_site) ++first;
+    if (first == n) first = std::min(n, 2);
+    const std::vector<Range>& daemon = daemon_code();
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    for (int i = first; i < n; ++i) {
+        // A return address may be one past the call's last byte; step back
+        // into the call so the end of a segment is not missed.
+        const uintptr_t at = reinterpret_cast<uintptr_t>(frames[i]) - 1;
+        for (const Object& o : r.objects)
+            for (const Range& c : o.code)
+                if (c.holds(at)) return o.id;
+        for (const Range& c : daemon)
+            if (c.holds(at)) return 0;
+    }
+    return t_origin;
+}
+
+using PthreadCreate = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+
+// Handed from the creator to start_enrolled(); lives on the creator's stack
+// until `enrolled` is set.
+struct Start {
+    void* (*routine)(void*);
+    void* arg;
+    uint64_t origin;
+    std::atomic<uint32_t> enrolled{0};
 };
 
-Regs blocked_regs(pid_t tid) {
-    Regs r;
-    std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
-    std::string line;
-    if (!in || !std::getline(in, line)) {
-        r.gone = true;  // exited meanwhile
-        return r;
-    }
-    std::istringstream words(line);
-    std::vector<std::string> w;
-    for (std::string s; words >> s;) w.push_back(s);
-    // "NR a1 .. a6 SP PC" in a syscall, "-1 SP PC" blocked elsewhere in the kernel.
-    if (w.size() < 3 || w[0] == "running") return r;
-    r.sp = std::stoull(w[w.size() - 2], nullptr, 0);
-    r.pc = std::stoull(w[w.size() - 1], nullptr, 0);
-    r.ok = true;
-    return r;
+// The wait is a bare futex, not a condition variable or atomic::wait: the
+// new thread's last touch of Start is the store, and the wake-up names only
+// the address, so the creator may return (and Start go) the moment it sees
+// the store.
+void signal_enrolled(std::atomic<uint32_t>& flag) {
+    flag.store(1, std::memory_order_release);
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&flag), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
-// End of the mapping of this process that contains `addr`, 0 if none.
-uintptr_t mapping_end(uintptr_t addr) {
-    std::ifstream maps("/proc/self/maps");
-    for (std::string line; std::getline(maps, line);) {
-        unsigned long lo = 0, hi = 0;
-        if (std::sscanf(line.c_str(), "%lx-%lx", &lo, &hi) != 2) continue;
-        if (addr >= lo && addr < hi) return hi;
-    }
-    return 0;
+void wait_enrolled(std::atomic<uint32_t>& flag) {
+    while (flag.load(std::memory_order_acquire) == 0)
+        syscall(SYS_futex, reinterpret_cast<uint32_t*>(&flag), FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
 }
 
-// Where a thread's outermost frames lie: the distance from the end of its
-// stack mapping (past them: static TLS and the thread descriptor) to the
-// frame of its entry function. The same for every thread that pthread
-// created with a default stack; measured once on a thread of our own.
-uintptr_t entry_frame_depth() {
-    static const uintptr_t depth = [] {
-        uintptr_t d = 0;
-        std::thread([&d] {
-            volatile char probe = 0;
-            const uintptr_t at = reinterpret_cast<uintptr_t>(&probe);
-            if (const uintptr_t end = mapping_end(at)) d = end - at;
-        }).join();
-        return d;
-    }();
-    return depth;
-}
-
-// The window scanned: a thread's outermost frames, from its entry function
-// down kEntryWindow bytes. Only these: they have been live since the thread
-// started and hold no stale words of calls that returned, unlike the rest
-// of a stack (a FUSE worker idle in read() still has, inside its live
-// frames, slots once used by a show() of the plugin). A thread the plugin
-// started runs a plugin function as its entry, or one step below it.
-constexpr uintptr_t kEntryWindow = 4096;
-
-bool stack_refers_to(pid_t tid, uintptr_t sp, const std::vector<Range>& code) {
-    // The main thread's entry is main(), in the daemon: the plugin never
-    // started it, and its program counter was checked.
-    if (tid == getpid()) return false;
-    uintptr_t end = mapping_end(sp);
-    const uintptr_t depth = entry_frame_depth();
-    if (end == 0 || depth == 0 || depth > end - sp) return false;
-    const uintptr_t entry = end - depth;
-    end = std::min(end, entry + 512);  // the entry frame itself
-    const uintptr_t begin = std::max(sp, entry > kEntryWindow ? entry - kEntryWindow : 0);
-    std::vector<uintptr_t> words(4096 / sizeof(uintptr_t));
-    for (uintptr_t at = begin & ~(sizeof(uintptr_t) - 1); at < end;) {
-        const size_t len = std::min<size_t>(words.size() * sizeof(uintptr_t), end - at);
-        iovec local{words.data(), len};
-        iovec remote{reinterpret_cast<void*>(at), len};
-        const ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-        if (n <= 0) break;
-        for (size_t i = 0; i < static_cast<size_t>(n) / sizeof(uintptr_t); ++i)
-            for (const Range& r : code)
-                if (r.holds(words[i])) return true;
-        at += static_cast<uintptr_t>(n);
+void* start_enrolled(void* p) {
+    auto* start = static_cast<Start*>(p);
+    void* (*routine)(void*) = start->routine;
+    void* arg = start->arg;
+    t_origin = start->origin;
+    const pid_t tid = gettid();
+    {
+        Registry& r = registry();
+        std::lock_guard lock(r.mu);
+        r.threads[tid] = t_origin;
     }
-    return false;
+    // Should this fail (ENOMEM), the thread stays enrolled for good, and
+    // its plugin mapped: the safe side.
+    pthread_setspecific(enrollment_key(), reinterpret_cast<void*>(static_cast<uintptr_t>(tid)));
+    signal_enrolled(start->enrolled);
+    return routine(arg);
 }
 
 }  // namespace
 
-ThreadScan threads_in_object(void* handle, std::chrono::milliseconds window) {
-    ThreadScan scan;
+PluginCodeLoad::PluginCodeLoad() {
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    id_ = r.next_id++;
+    r.objects.push_back({id_, nullptr, {}});
+    r.known.store(r.objects.size(), std::memory_order_release);
+    t_loading = id_;
+}
+
+PluginCodeLoad::~PluginCodeLoad() {
+    t_loading = 0;
+    if (committed_) return;
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    std::erase_if(r.objects, [&](const Object& o) { return o.id == id_; });
+    r.known.store(r.objects.size(), std::memory_order_release);
+}
+
+bool PluginCodeLoad::commit(void* handle) {
+    t_loading = 0;
     link_map* lm = nullptr;
-    if (!handle || dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm) {
-        scan.failed = true;
-        return scan;
-    }
-    const std::vector<Range> code = code_ranges(lm->l_addr);
-    if (code.empty()) {
-        scan.failed = true;
-        return scan;
-    }
-    std::vector<pid_t> pending = other_threads();
-    const auto deadline = std::chrono::steady_clock::now() + window;
-    while (true) {
-        std::vector<pid_t> running;
-        for (pid_t tid : pending) {
-            const Regs regs = blocked_regs(tid);
-            if (regs.gone) continue;
-            if (!regs.ok) {
-                running.push_back(tid);
-                continue;
-            }
-            const bool in_pc = std::any_of(code.begin(), code.end(), [&](const Range& r) { return r.holds(regs.pc); });
-            if (in_pc || stack_refers_to(tid, regs.sp, code)) {
-                scan.in_code.push_back(tid);
-                continue;
-            }
-            // Clean only if it did not move while its stack was read.
-            const Regs after = blocked_regs(tid);
-            if (!after.gone && (!after.ok || after.sp != regs.sp || after.pc != regs.pc)) running.push_back(tid);
+    if (!handle || dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm) return false;
+    std::vector<Range> code = code_ranges(lm->l_addr, false);
+    if (code.empty()) return false;
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    for (Object& o : r.objects)
+        if (o.id == id_) {
+            o.handle = handle;
+            o.code = std::move(code);
+            committed_ = true;
         }
-        pending = std::move(running);
-        if (pending.empty() || std::chrono::steady_clock::now() >= deadline) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return committed_;
+}
+
+PluginThreads finish_plugin_threads(void* handle) {
+    PluginThreads out;
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    auto obj = std::find_if(r.objects.begin(), r.objects.end(),
+                            [&](const Object& o) { return handle && o.handle == handle; });
+    if (obj == r.objects.end()) {
+        out.unknown = true;
+        return out;
     }
-    scan.unexamined = std::move(pending);
-    return scan;
+    for (const auto& [tid, origin] : r.threads)
+        if (origin == obj->id) out.tids.push_back(tid);
+    if (out.tids.empty()) {
+        r.objects.erase(obj);
+        r.known.store(r.objects.size(), std::memory_order_release);
+    }
+    return out;
 }
 
 }  // namespace driverfs
+
+// A sanitizer runtime linked statically (clang's default) defines
+// pthread_create weakly as its interceptor, which this definition replaces;
+// the interceptor is then reached by its own name. Elsewhere the next
+// definition in lookup order is the real one: a shared sanitizer runtime's
+// interceptor (gcc's default), or libc's.
+extern "C" int __interceptor_pthread_create(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*)
+    __attribute__((weak));
+
+extern "C" __attribute__((visibility("default"))) int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
+                                                                      void* (*routine)(void*), void* arg) {
+    using driverfs::PthreadCreate;
+    static const PthreadCreate next = [] {
+        if (&__interceptor_pthread_create) return &__interceptor_pthread_create;
+        auto found = reinterpret_cast<PthreadCreate>(dlsym(RTLD_NEXT, "pthread_create"));
+        if (!found) {
+            // Nothing can start a thread and nothing can say so: stop here
+            // rather than fail every thread start in some later, odd way.
+            std::fprintf(stderr, "driverfs: pthread_create: no next definition (%s)\n", dlerror());
+            std::abort();
+        }
+        return found;
+    }();
+    const uint64_t origin =
+        driverfs::origin_of_new_thread(reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+    if (origin == 0) return next(thread, attr, routine, arg);
+    driverfs::Start start{routine, arg, origin};
+    const int rc = next(thread, attr, driverfs::start_enrolled, &start);
+    if (rc == 0) driverfs::wait_enrolled(start.enrolled);
+    return rc;
+}
