@@ -121,6 +121,8 @@ class TreeObserver {
 public:
     virtual ~TreeObserver() = default;
     virtual void entry_added(uint64_t parent_ino, const std::string& name) = 0;
+    // Once per removed entry the kernel may have cached, children before
+    // their directory (the order in which the kernel accepts deletions).
     virtual void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name) = 0;
     // An attribute's value changed (pollers wake, cached pages go) or it
     // was removed.

@@ -28,6 +28,12 @@ Result<NodePtr> NodeTree::lookup(uint64_t parent_ino, std::string_view name, boo
     if (!found) return Error::of(ENOENT, "no such directory");
     const NodePtr& parent = *found;
     if (parent->kind != NodeKind::dir) return Error::of(ENOTDIR, "not a directory");
+    // As sysfs, nothing is found below a removed directory. For the kernel
+    // this also matters to remove(): a child it looked up after remove()
+    // announced that child gone, through a directory dentry still cached,
+    // would be a dentry no notification covers, and the kernel refuses to
+    // delete a directory that still has one (ENOTEMPTY).
+    if (count_lookup && parent->removed()) return Error::of(ENOENT, "directory was removed");
     auto it = parent->children_.find(name);
     if (it == parent->children_.end()) return Error::of(ENOENT, "no such entry");
     if (count_lookup) it->second->nlookup_.fetch_add(1, std::memory_order_relaxed);
@@ -159,24 +165,44 @@ void NodeTree::remove(const NodePtr& node) {
     if (node->ino == kRootIno) return;
     std::vector<NodePtr> nodes;
     NodePtr parent;
+    // The entries to announce, each with its directory's inode. The kernel
+    // deletes a cached directory only once it has no cached children
+    // (ENOTEMPTY otherwise), so children come before their directory:
+    // collect() lists a directory before its subtree, this is that reversed.
+    // Only nodes the kernel holds (nlookup_, read under mu_ exclusive, so no
+    // lookup adds one meanwhile) can be in its cache, and none of the others
+    // can get there later: the kernel's lookup() finds nothing below a
+    // removed directory. The top entry is announced anyway (cheap, and its
+    // name is the one a lookup would find).
+    struct Gone { uint64_t parent_ino; const Node* node; };
+    std::vector<Gone> gone;
     {
         std::unique_lock lock(mu_);
         if (node->removed()) return;
         collect(node, nodes);
         parent = node->parent_.lock();
         if (parent) parent->children_.erase(node->name);
+        for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+            const NodePtr& n = *it;
+            if (n == node || n->nlookup_ > 0) {
+                NodePtr dir = n == node ? parent : n->parent_.lock();
+                if (dir) gone.push_back({dir->ino, n.get()});
+            }
+        }
         for (const NodePtr& n : nodes) {
             n->removed_.store(true, std::memory_order_release);
             if (n->kind == NodeKind::attr) n->active_.deactivate();
             if (n->nlookup_ == 0) by_ino_.erase(n->ino);
         }
-        // Children stay linked to their removed parent so that handles and
-        // the kernel's remaining lookups still see a consistent (dead) tree.
+        // Children stay linked to their removed parent so that open handles
+        // still see a consistent (dead) tree.
     }
     // Pollers of a removed attribute wake with POLLERR.
     for (const NodePtr& n : nodes)
         if (n->kind == NodeKind::attr) notify_changed(*n);
-    if (observer_ && parent) observer_->entry_removed(parent->ino, node->ino, node->name);
+    // `nodes` keeps every Node in `gone` alive.
+    if (observer_)
+        for (const Gone& g : gone) observer_->entry_removed(g.parent_ino, g.node->ino, g.node->name);
 }
 
 size_t NodeTree::node_count() const {
