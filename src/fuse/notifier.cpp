@@ -62,7 +62,14 @@ void Notifier::run() {
         queue_.pop_front();
         lock.unlock();
         // Errors are expected and harmless: -ENOENT when the kernel never
-        // cached the entry or inode, -ENOTCONN while unmounting.
+        // cached the entry or inode (libfuse stays quiet about that one),
+        // -ENOTCONN while unmounting. A delete is refused with -ENOTEMPTY
+        // (and libfuse prints "fuse: writing device: Directory not empty")
+        // when the directory still has a cached child; NodeTree::remove
+        // announces children first and finds nothing below a removed
+        // directory so that this does not happen. Were it to, the kernel has
+        // already unhashed the entry before refusing, so a lookup still
+        // comes here and finds it gone.
         if (auto* d = std::get_if<Delete>(&e)) {
             fuse_lowlevel_notify_delete(se_, d->parent, d->child, d->name.c_str(), d->name.size());
         } else if (auto* i = std::get_if<InvalEntry>(&e)) {
