@@ -29,13 +29,23 @@ constexpr int kOk = 0, kFailed = 1, kUsage = 2;
 void usage(FILE* out) {
     std::fprintf(out,
         "usage: driverfsctl [--socket PATH | --mount MOUNTPOINT] [--json] COMMAND [ARGS]\n"
+        "       driverfsctl -h | --help | -V | --version\n"
+        "\n"
+        "options (--opt VALUE and --opt=VALUE are the same):\n"
+        "  --socket PATH                        the daemon's control socket (driverfsd --control)\n"
+        "  --mount MOUNTPOINT                   the default socket of the daemon mounted there\n"
+        "  --json                               print results as JSON; a failure as one object\n"
+        "                                       {\"ok\": false, \"errno\": \"ENOENT\", \"message\": \"...\"}\n"
+        "  -h, --help                           this text\n"
+        "  -V, --version                        the version of driverfsctl\n"
+        "Without --socket or --mount, the socket named by $DRIVERFS_SOCKET is used.\n"
         "\n"
         "commands:\n"
         "  load PATH|NAME                       load a driver plugin\n"
-        "  unload NAME [--timeout SECS]         unload a plugin (drains running calls)\n"
+        "  unload NAME [--timeout[=]SECS]       unload a plugin (drains running calls)\n"
         "  list                                 loaded and known modules (like lsmod)\n"
         "  devices                              the device tree with drivers and state\n"
-        "  add-device BUS NAME [KEY=VALUE...] [--parent DEV]\n"
+        "  add-device BUS NAME [KEY=VALUE...] [--parent[=]DEV]\n"
         "  remove-device NAME                   remove a device and its children\n"
         "  bind BUS DRIVER DEVICE               bind a device to a driver\n"
         "  unbind BUS DRIVER DEVICE             unbind it\n"
@@ -46,17 +56,32 @@ void usage(FILE* out) {
         "  apply FILE.json                      apply a device description file\n"
         "  ping                                 check that the daemon answers\n"
         "\n"
-        "--json prints the daemon's result as one JSON object (monitor: one per event).\n"
-        "Exit status: 0 ok, 1 failed (message on stderr), 2 usage. See driverfsctl(8).\n");
+        "Exit status: 0 ok, 1 failed (message on stderr; with --json also the object above\n"
+        "on stdout), 2 usage (stderr only). See driverfsctl(8).\n");
 }
+
+// Set once the command line is read: failures are then also reported on
+// stdout, so that a script reading --json output never gets nothing.
+bool g_json = false;
 
 int usage_error(const std::string& msg) {
     std::fprintf(stderr, "driverfsctl: %s\n(see driverfsctl --help)\n", msg.c_str());
     return kUsage;
 }
 
-int fail(const std::string& msg) {
-    std::fprintf(stderr, "driverfsctl: %s\n", msg.c_str());
+// `code`: the errno that says what went wrong (the daemon's, or ours for a
+// socket we could not reach or a reply we could not read). The daemon's
+// refusals name their errno on stderr too, as they always did.
+int fail(int code, const std::string& msg, bool name_errno = false) {
+    if (name_errno)
+        std::fprintf(stderr, "driverfsctl: %s (%s)\n", msg.c_str(), proto::errno_name(code).c_str());
+    else
+        std::fprintf(stderr, "driverfsctl: %s\n", msg.c_str());
+    if (g_json) {
+        const json obj{{"ok", false}, {"errno", proto::errno_name(code)}, {"message", msg}};
+        std::printf("%s\n", obj.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+        std::fflush(stdout);
+    }
     return kFailed;
 }
 
@@ -66,25 +91,29 @@ public:
     ~Conn() {
         if (fd_ >= 0) close(fd_);
     }
-    bool open(const std::string& path, std::string& err) {
+    // 0, or the errno with a message in `err`.
+    int open(const std::string& path, std::string& err) {
         sockaddr_un sa{};
         if (path.size() >= sizeof sa.sun_path) {
-            err = "socket path too long: " + path;
-            return false;
+            err = "socket path too long (" + std::to_string(path.size()) + " bytes, at most " +
+                  std::to_string(sizeof sa.sun_path - 1) + "): " + path;
+            return ENAMETOOLONG;
         }
         fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd_ < 0) {
-            err = std::string("socket: ") + std::strerror(errno);
-            return false;
+            const int e = errno;
+            err = std::string("socket: ") + std::strerror(e);
+            return e;
         }
         sa.sun_family = AF_UNIX;
         std::memcpy(sa.sun_path, path.c_str(), path.size());
         if (connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-            err = "cannot connect to " + path + ": " + std::strerror(errno) +
-                  (errno == ENOENT ? " (is driverfsd running? see --socket/--mount)" : "");
-            return false;
+            const int e = errno;
+            err = "cannot connect to " + path + ": " + std::strerror(e) +
+                  (e == ENOENT || e == ECONNREFUSED ? " (is driverfsd running? see --socket/--mount)" : "");
+            return e;
         }
-        return true;
+        return 0;
     }
     bool send_line(const std::string& line) {
         std::string data = line + "\n";
@@ -128,19 +157,19 @@ std::string absolute(const std::string& p) {
     return p;
 }
 
-// Read one reply; exits the process on a broken stream.
-bool read_reply(Conn& c, json& reply, std::string& err) {
+// Read one reply: 0, or the errno with a message in `err`.
+int read_reply(Conn& c, json& reply, std::string& err) {
     std::string line;
     if (!c.read_line(line)) {
         err = "the daemon closed the connection without answering";
-        return false;
+        return ECONNRESET;
     }
     reply = json::parse(line, nullptr, false);
     if (reply.is_discarded() || !reply.is_object()) {
         err = "the daemon sent something that is not a JSON object: " + line.substr(0, 200);
-        return false;
+        return EPROTO;
     }
-    return true;
+    return 0;
 }
 
 std::string str(const json& j, const char* key) {
@@ -233,11 +262,16 @@ int main(int argc, char** argv) {
         } else if (a == "-V" || a == "--version") {
             std::printf("driverfsctl %s\n", DRIVERFS_VERSION);
             return kOk;
+        } else if (args.empty() && a.size() > 1 && a[0] == '-') {
+            // Before the command every dash word is one of ours; after it,
+            // the command's own options are checked below.
+            return usage_error("unknown option '" + a + "'");
         } else {
             args.push_back(a);
         }
     }
     if (args.empty()) return usage_error("no command given");
+    g_json = as_json;
     if (!socket_path.empty() && !mountpoint.empty()) return usage_error("give --socket or --mount, not both");
     if (socket_path.empty() && mountpoint.empty()) {
         if (const char* env = getenv("DRIVERFS_SOCKET"); env && *env)
@@ -260,7 +294,7 @@ int main(int argc, char** argv) {
         } else if (a.rfind("--parent=", 0) == 0) {
             parent = a.substr(9);
         } else if (a.size() > 1 && a[0] == '-') {
-            return usage_error("unknown option " + a);
+            return usage_error("unknown option '" + a + "' for " + args[0]);
         } else {
             pos.push_back(a);
         }
@@ -316,14 +350,17 @@ int main(int argc, char** argv) {
     } else if (cmd == "apply") {
         if (!arity(1, 1, "apply FILE.json")) return kUsage;
         std::ifstream in(pos[0]);
-        if (!in) return fail(pos[0] + ": " + std::strerror(errno));
+        if (!in) {
+            const int e = errno ? errno : EIO;
+            return fail(e, pos[0] + ": " + std::strerror(e));
+        }
         std::stringstream ss;
         ss << in.rdbuf();
         json doc;
         try {
             doc = json::parse(ss.str());
         } catch (const json::parse_error& e) {
-            return fail(pos[0] + ": $: malformed JSON (byte " + std::to_string(e.byte) + ")");
+            return fail(EINVAL, pos[0] + ": $: malformed JSON (byte " + std::to_string(e.byte) + ")");
         }
         req["config"] = doc;
     } else {
@@ -332,19 +369,28 @@ int main(int argc, char** argv) {
 
     Conn conn;
     std::string err;
-    if (!conn.open(socket_path, err)) return fail(err);
+    if (int e = conn.open(socket_path, err); e != 0) return fail(e, err);
     const std::string line = req.dump();
-    if (line.size() > proto::kMaxLine) return fail("request too large (over 64 KiB)");
+    if (line.size() > proto::kMaxLine) return fail(EMSGSIZE, "request too large (over 64 KiB)");
     // A refused client may find the connection closed before it could send:
     // the daemon's reason is still waiting to be read.
     const bool sent = conn.send_line(line);
     const int send_errno = errno;
     json reply;
-    if (!read_reply(conn, reply, err))
-        return fail(sent ? err : "cannot send to " + socket_path + ": " + std::strerror(send_errno));
+    if (int e = read_reply(conn, reply, err); e != 0) {
+        if (sent) return fail(e, err);
+        return fail(send_errno, "cannot send to " + socket_path + ": " + std::strerror(send_errno));
+    }
     if (auto e = reply.find("error"); e != reply.end()) {
-        const int code = e->value("errno", 0);
-        return fail(cmd + ": " + e->value("message", std::string("failed")) + " (" + proto::errno_name(code) + ")");
+        int code = EPROTO;  // a daemon that gave no errno broke the protocol
+        if (e->is_object()) {
+            const auto n = e->find("errno");
+            if (n != e->end() && n->is_number_integer() && n->get<long long>() > 0 && n->get<long long>() < 4096)
+                code = static_cast<int>(n->get<long long>());
+        }
+        const std::string message =
+            cmd + ": " + (e->is_object() ? e->value("message", std::string("failed")) : std::string("failed"));
+        return fail(code, message, true);
     }
     const json result = reply.value("result", json::object());
 
@@ -356,7 +402,7 @@ int main(int argc, char** argv) {
             if (ev.is_discarded() || !ev.contains("event")) continue;
             print_event(ev["event"], as_json);
         }
-        return fail("the daemon closed the connection");
+        return fail(ECONNRESET, "the daemon closed the connection");
     }
     if (as_json) {
         std::printf("%s\n", result.dump().c_str());
