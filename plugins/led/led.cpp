@@ -2,8 +2,12 @@
 // (Documentation/leds/leds-class.rst, ledtrig-timer.c, ledtrig-heartbeat.c).
 //
 // Files of a bound device:
-//   brightness      0..max_brightness (rw). Writing 0 also drops any trigger,
-//                   as Linux does; a nonzero write while blinking sets the
+//   brightness      0..max_brightness (rw). A larger value is clamped to
+//                   max_brightness, as Linux's LED class does; a value that is
+//                   not a decimal unsigned long (negative, not a number) is
+//                   EINVAL and one beyond unsigned long ERANGE, both from
+//                   kstrtoul in Linux. Writing 0 also drops any trigger, as
+//                   Linux does; a nonzero write while blinking sets the
 //                   brightness of the "on" phases.
 //   max_brightness  from the device property max_brightness=N (1..1000000),
 //                   default 255 (ro).
@@ -28,7 +32,9 @@
 // toggles brightness and notifies pollers of `brightness`. It is stopped and
 // joined when the trigger changes and in remove(), so none runs once the
 // device is unbound, and therefore none after exit().
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -206,8 +212,10 @@ Attribute brightness("brightness", 0644,
     [](Device d, std::string_view in) {
         Led& led = d.state<Led>();
         unsigned long v;
-        if (parse_ulong(in, 0, led.max(), &v) != 0) return -EINVAL;
-        if (led.set_brightness(v)) update_timer_files(d);
+        // Linux's brightness_store: kstrtoul's errno as it is, then
+        // led_set_brightness clamps to max_brightness.
+        if (int rc = parse_ulong(in, 0, ULONG_MAX, &v); rc != 0) return rc;
+        if (led.set_brightness(std::min(v, led.max()))) update_timer_files(d);
         return 0;
     });
 

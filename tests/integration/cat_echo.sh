@@ -1,8 +1,9 @@
 #!/bin/bash
 # cat_echo: the basic read/write path of a driver attribute. Loads led, adds
-# led0 and checks: max_brightness 255, brightness write/read (42), range and
-# parse errors (256, "abc" -> EINVAL), a device property max_brightness=100
-# (100 accepted, 101 EINVAL), st_size 4096, a read-only attribute refused for
+# led0 and checks: max_brightness 255, brightness write/read (42), parse
+# errors ("abc" -> EINVAL), values above the max clamped to it as Linux's LED
+# class does (256 -> 255), a device property max_brightness=100 (100
+# accepted, 101 -> 100), st_size 4096, a read-only attribute refused for
 # write with EACCES even as root, module/led/{state,generation,version}, the
 # driver/device/module symlinks, delete_device removing the directory at once,
 # and delete_device of an unknown name -> ENODEV.
@@ -14,9 +15,10 @@ expect_eq "led0 max_brightness" "255" "$(read_attr "$D/max_brightness")"
 expect_eq "led0 brightness initially" "0" "$(read_attr "$D/brightness")"
 expect_write_ok "$D/brightness" $'42\n'
 expect_eq "led0 brightness after echo 42" "42" "$(read_attr "$D/brightness")"
-expect_write_errno EINVAL "$D/brightness" $'256\n'
 expect_write_errno EINVAL "$D/brightness" $'abc\n'
-expect_eq "brightness unchanged by rejected writes" "42" "$(read_attr "$D/brightness")"
+expect_eq "brightness unchanged by a rejected write" "42" "$(read_attr "$D/brightness")"
+expect_write_ok "$D/brightness" $'256\n'
+expect_eq "led0 brightness after 256 (clamped to max_brightness)" "255" "$(read_attr "$D/brightness")"
 # The shell way too: echo through a redirection.
 echo 7 >"$D/brightness" || fail "echo 7 > brightness failed"
 expect_eq "brightness after shell echo 7" "7" "$(read_attr "$D/brightness")"
@@ -27,8 +29,9 @@ D1="$M/devices/platform/led1"
 expect_eq "led1 max_brightness (property)" "100" "$(read_attr "$D1/max_brightness")"
 expect_write_ok "$D1/brightness" $'100\n'
 expect_eq "led1 brightness" "100" "$(read_attr "$D1/brightness")"
-expect_write_errno EINVAL "$D1/brightness" $'101\n'
-expect_eq "led1 brightness after rejected 101" "100" "$(read_attr "$D1/brightness")"
+expect_write_ok "$D1/brightness" $'50\n'
+expect_write_ok "$D1/brightness" $'101\n'
+expect_eq "led1 brightness after 101 (clamped to 100)" "100" "$(read_attr "$D1/brightness")"
 
 # stat, modes, EACCES for write on a read-only attribute (we run as root).
 expect_eq "st_size of brightness" "4096" "$(stat -c %s "$D/brightness")"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The led sample plugin as an LED class driver: brightness and
-# max_brightness, the trigger choice list ("[none] timer heartbeat", unknown
+# max_brightness (above the max clamped, negative EINVAL), the trigger choice list ("[none] timer heartbeat", unknown
 # names EINVAL), the timer trigger's delay_on/delay_off existing only while
 # timer is selected (added and removed by update_group from the trigger
 # store; an fd held across the switch gets ENODEV; ls agrees with lookups),
@@ -28,7 +28,9 @@ expect_eq "max_brightness" "255" "$(read_attr "$D/max_brightness")"
 expect_eq "class link" "led0" "$(ls "$M/class/leds")"
 write_attr "$D/brightness" "42"
 expect_eq "brightness after a write" "42" "$(read_attr "$D/brightness")"
-expect_write_errno EINVAL "$D/brightness" "256"
+write_attr "$D/brightness" "256"
+expect_eq "brightness after 256 (clamped to max_brightness)" "255" "$(read_attr "$D/brightness")"
+write_attr "$D/brightness" "42"
 expect_write_errno EINVAL "$D/brightness" "-1"
 expect_eq "trigger at start" "[none] timer heartbeat" "$(read_attr "$D/trigger")"
 expect_write_errno EINVAL "$D/trigger" "blink"

@@ -81,11 +81,12 @@ TEST_F(CoreTest, LedAttributesThroughSharedFileOps) {
     EXPECT_EQ(w.count, 3u);
     EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "42\n");
 
-    EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "256").err, EINVAL);
+    EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "-1").err, EINVAL);
     EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "abc").err, EINVAL);
     EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "").err, EINVAL);
     EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "42\n") << "refused writes changed the value";
-    EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "255").err, 0);
+    // Above the max is clamped, as Linux's LED class does.
+    EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "256").err, 0);
     EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "255\n");
 
     EXPECT_EQ(dfs_test::open_errno(core(), kLed0 + "max_brightness", O_WRONLY), EACCES);
@@ -94,8 +95,9 @@ TEST_F(CoreTest, LedAttributesThroughSharedFileOps) {
     ASSERT_TRUE(core().add_device("platform", "led1", {{"max_brightness", "100"}}));
     EXPECT_EQ(read_attr(core(), "devices/platform/led1/max_brightness").data, "100\n");
     EXPECT_EQ(write_attr(core(), "devices/platform/led1/brightness", "100").err, 0);
-    EXPECT_EQ(write_attr(core(), "devices/platform/led1/brightness", "101").err, EINVAL);
-    EXPECT_EQ(read_attr(core(), "devices/platform/led1/brightness").data, "100\n");
+    EXPECT_EQ(write_attr(core(), "devices/platform/led1/brightness", "7").err, 0);
+    EXPECT_EQ(write_attr(core(), "devices/platform/led1/brightness", "101").err, 0);
+    EXPECT_EQ(read_attr(core(), "devices/platform/led1/brightness").data, "100\n") << "clamped to its max";
     EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "255\n") << "devices share state";
 
     // A device the driver refuses stays unbound.
