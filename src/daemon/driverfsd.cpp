@@ -1,5 +1,8 @@
 // driverfsd: parse the command line, build the core, mount, serve, clean up.
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -9,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -149,6 +153,82 @@ bool take_cache_timeouts(fuse_args* args, driverfs::fuse::CacheTimeouts& out) {
     return true;
 }
 
+// A field of /proc/self/mountinfo with its octal escapes (\040 for a
+// space, ...) decoded, so that it compares equal to a path.
+std::string unescape_mountinfo(const std::string& field) {
+    std::string out;
+    for (size_t i = 0; i < field.size(); ++i) {
+        if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' && field[i + 1] <= '3' &&
+            field[i + 2] >= '0' && field[i + 2] <= '7' && field[i + 3] >= '0' && field[i + 3] <= '7') {
+            out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += field[i];
+        }
+    }
+    return out;
+}
+
+bool driverfs_mounted_at(const std::string& path) {
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
+        std::vector<std::string> f;
+        size_t pos = 0;
+        while (pos <= line.size()) {
+            size_t sp = line.find(' ', pos);
+            if (sp == std::string::npos) sp = line.size();
+            f.push_back(line.substr(pos, sp - pos));
+            pos = sp + 1;
+        }
+        size_t dash = 6;
+        while (dash < f.size() && f[dash] != "-") ++dash;
+        if (f.size() < 5 || dash + 1 >= f.size()) continue;
+        if (f[dash + 1] == "fuse.driverfs" && unescape_mountinfo(f[4]) == path) return true;
+    }
+    return false;
+}
+
+bool socket_answers(const std::string& path) {
+    sockaddr_un sa{};
+    if (path.size() >= sizeof sa.sun_path) return false;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sa.sun_family = AF_UNIX;
+    std::memcpy(sa.sun_path, path.c_str(), path.size());
+    const bool up = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    close(fd);
+    return up;
+}
+
+// Checked before anything is built, forked or created, so a refusal leaves
+// the system as it was and its message reaches the terminal. Without these
+// checks the kernel mounts over a regular file, and a second daemon stacks
+// a mount on the first one, hiding it while its daemon keeps running.
+// `mountpoint` is absolute: libfuse resolved it with realpath(3).
+driverfs::Status check_mountpoint(const std::string& mountpoint, const std::string& default_socket) {
+    // /dev/fd/N: a mount already opened by fusermount3 or mount.fuse3
+    // (drop_privileges); there is no directory of ours to look at.
+    if (mountpoint.rfind("/dev/fd/", 0) == 0) return {};
+    struct stat st;
+    if (stat(mountpoint.c_str(), &st) != 0) {
+        const int e = errno;
+        return driverfs::Error::of(e, mountpoint + ": " + std::strerror(e) +
+                                           (e == ENOTCONN ? " (a dead FUSE mount: fusermount3 -u it first)" : ""));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return driverfs::Error::of(ENOTDIR, mountpoint + ": not a directory; a driverfs mount point must be a directory");
+    if (driverfs_mounted_at(mountpoint))
+        return driverfs::Error::of(EBUSY, mountpoint + ": a driverfs is already mounted there; unmount it first "
+                                                       "(fusermount3 -u " + mountpoint + ") or pick another mount point");
+    if (socket_answers(default_socket))
+        return driverfs::Error::of(EBUSY, mountpoint + ": a driverfs daemon for this mount point still answers on " +
+                                              default_socket + "; stop it first (driverfsctl --mount " + mountpoint +
+                                              " ping gives its pid)");
+    return {};
+}
+
 // Fork now; the parent waits until the child has mounted (or failed), so
 // `driverfsd M && ls M` works. Returns in the child only.
 int ready_fd = -1;
@@ -232,6 +312,16 @@ int main(int argc, char** argv) {
     }
     std::string mountpoint = opts.mountpoint;
     free(opts.mountpoint);
+    const std::string default_control =
+        driverfs::protocol::default_socket_path(mountpoint, geteuid(), getenv("XDG_RUNTIME_DIR"));
+    if (auto st = check_mountpoint(mountpoint, default_control); !st) {
+        std::fprintf(stderr, "driverfsd: %s (%s)\n", st.error().message.c_str(),
+                     driverfs::protocol::errno_name(st.error().code).c_str());
+        fuse_opt_free_args(&args);
+        // A path that names no directory is a wrong argument, like one that
+        // does not exist (which libfuse already refuses with status 2).
+        return st.error().code == ENOTDIR || st.error().code == ENOENT ? 2 : 1;
+    }
 
     // Checked before forking, so a bad file is reported on the terminal and
     // nothing is mounted; applied once the core exists.
@@ -247,9 +337,7 @@ int main(int argc, char** argv) {
     }
     std::string control_path = dopts.control;
     if (control_path.empty()) {
-        char abs[PATH_MAX];
-        const std::string mp = realpath(mountpoint.c_str(), abs) ? std::string(abs) : mountpoint;
-        control_path = driverfs::protocol::default_socket_path(mp, geteuid(), getenv("XDG_RUNTIME_DIR"));
+        control_path = default_control;
     } else if (control_path[0] != '/') {
         char cwd[PATH_MAX];
         if (getcwd(cwd, sizeof cwd)) control_path = std::string(cwd) + "/" + control_path;  // we chdir("/") later
