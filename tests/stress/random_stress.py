@@ -132,6 +132,7 @@ class Run:
         self.last = {}                             # thread name -> deque of recent ops
         self.events = collections.Counter()
         self.log_pos = 0
+        self.allowed_log = 0
 
     # ---- bookkeeping -------------------------------------------------------
 
@@ -221,21 +222,32 @@ class Run:
         self.log_pos += cut
         for line in data[:cut].decode(errors="replace").splitlines():
             if BAD_LOG.search(line):
+                if self.a.allow_log and re.search(self.a.allow_log, line):
+                    self.allowed_log += 1
+                    continue
                 bad.append(line[:300])
         return bad
 
     # ---- file workers ----------------------------------------------------------
 
-    def random_path(self, rnd, who):
-        """A random walk from the root: an entry of any kind (or None)."""
+    def random_path(self, rnd, who, cache):
+        """A random walk from the root: an entry of any kind (or None). A
+        directory is read again with probability --reread, else its last
+        listing is used (more of the time goes to the files; a stale name
+        just meets ENOENT)."""
         p = self.m
         for _ in range(12):
             names = []
 
             def ls():
                 names.extend(os.listdir(p))
-            if self.call(who, "readdir", ALLOWED["readdir"], p[len(self.m):] or "/", ls) != "OK":
+            if p in cache and rnd.random() >= self.a.reread:
+                names = cache[p]
+            elif self.call(who, "readdir", ALLOWED["readdir"], p[len(self.m):] or "/", ls) != "OK":
+                cache.pop(p, None)
                 return None
+            else:
+                cache[p] = names
             if not names:
                 return p if p != self.m else None
             q = os.path.join(p, rnd.choice(sorted(names)))
@@ -259,6 +271,7 @@ class Run:
         who = f"file{idx}"
         rnd = random.Random(self.a.seed * 1000 + idx)
         held = []  # (fd, path, writable)
+        cache = {}  # directory -> its last listing
         self.last[who] = collections.deque(maxlen=self.a.history)
         self.slots[who] = [None, ""]
         try:
@@ -267,7 +280,7 @@ class Run:
                 if held and r < 0.15:
                     self.held_op(who, rnd, held)
                     continue
-                path = self.random_path(rnd, who)
+                path = self.random_path(rnd, who, cache)
                 if path is None:
                     continue
                 try:
@@ -601,6 +614,11 @@ def main():
     ap.add_argument("--op-timeout", type=float, default=60, help="watchdog bound per operation (s)")
     ap.add_argument("--settle-timeout", type=float, default=60, help="bound for the FORGETs at the end (s)")
     ap.add_argument("--ctl-pause-ms", type=int, default=0, help="random pause between control operations")
+    ap.add_argument("--reread", type=float, default=0.25,
+                    help="probability that a walk reads a directory again rather than using its last listing")
+    ap.add_argument("--allow-log", default=None, metavar="REGEX",
+                    help="daemon log lines matching REGEX are counted, not failures (a known open "
+                         "bug, to look past it; off by default)")
     ap.add_argument("--history", type=int, default=12, help="operations shown per thread on failure")
     a = ap.parse_args()
     if a.seed is None:
@@ -704,6 +722,8 @@ def main():
                            if r.rsplit(":", 1)[0] == k)
         print(f"  {k:28} {run.counts[k]:7}  {answers}")
     print(f"uevents:     {dict(sorted(run.events.items()))}")
+    if a.allow_log:
+        print(f"log lines let pass by --allow-log {a.allow_log!r}: {run.allowed_log}")
     print(f"figures:     start {start}")
     print(f"             1 min {minute if minute else '(run shorter than a minute)'}")
     print(f"             end   {final}")
