@@ -322,7 +322,7 @@ class ConcurrentModelTest : public ::testing::Test {
 protected:
     void SetUp() override {
         plugins_.install(dfs_test::plugin_so("vbus"), "vbus.so");
-        setenv("DRIVERFS_VBUS_DEVICES", "50", 1);
+        setenv("DRIVERFS_VBUS_DEVICES", "20", 1);
         core_.emplace(CoreOptions{plugins_.path(), std::chrono::milliseconds(5000)});
     }
     void TearDown() override { unsetenv("DRIVERFS_VBUS_DEVICES"); }
@@ -342,7 +342,7 @@ protected:
 };
 
 TEST_F(ConcurrentModelTest, LoadUnloadAndDeviceChangesRaceWithoutLosingTheModel) {
-    constexpr int kRounds = 150;
+    constexpr int kRounds = 40;
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     threads.emplace_back([&] {
@@ -380,93 +380,12 @@ TEST_F(ConcurrentModelTest, LoadUnloadAndDeviceChangesRaceWithoutLosingTheModel)
     for (const driverfs::DeviceInfo& d : core_->devices()) EXPECT_NE(d.bus, "vbus") << d.name << " outlived its bus";
     EXPECT_EQ(core_->tree().resolve("devices/vbus"), nullptr);
     EXPECT_EQ(core_->tree().resolve("bus/vbus"), nullptr);
-    // The bus comes back whole: all 50 enumerated devices, none refused as
+    // The bus comes back whole: all 20 enumerated devices, none refused as
     // "already exists" by a leftover of an earlier load.
     ASSERT_TRUE(core_->load_plugin("vbus"));
     size_t on_vbus = 0;
     for (const driverfs::DeviceInfo& d : core_->devices()) on_vbus += d.bus == "vbus";
-    EXPECT_EQ(on_vbus, 50u);
-    expect_model_matches_tree();
-}
-
-}  // namespace
-
-namespace {
-
-// Load, unload and device changes from several threads at once, as the
-// randomized stress of issue 16 ran them: the daemon aborted when a bus
-// plugin's start-up devices were added after its unload had removed the
-// bus, and devices of one load landed on the next load's bus. Afterwards
-// the model and the tree must agree: every registered device has its
-// directory, no device is left on a bus that is gone.
-class ConcurrentModelTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        plugins_.install(dfs_test::plugin_so("vbus"), "vbus.so");
-        setenv("DRIVERFS_VBUS_DEVICES", "50", 1);
-        core_.emplace(CoreOptions{plugins_.path(), std::chrono::milliseconds(5000)});
-    }
-    void TearDown() override { unsetenv("DRIVERFS_VBUS_DEVICES"); }
-
-    void expect_model_matches_tree() {
-        for (const driverfs::DeviceInfo& d : core_->devices()) {
-            driverfs::NodePtr dir = core_->tree().resolve(d.path);
-            EXPECT_NE(dir, nullptr) << d.name << " is registered but " << d.path << " is gone";
-            EXPECT_NE(core_->tree().resolve("bus/" + d.bus + "/devices/" + d.name), nullptr) << d.name;
-            if (!d.parent.empty())
-                EXPECT_NE(core_->tree().resolve(d.path.substr(0, d.path.rfind('/'))), nullptr) << d.name;
-        }
-    }
-
-    dfs_test::PrivateDir plugins_;
-    std::optional<Core> core_;
-};
-
-TEST_F(ConcurrentModelTest, LoadUnloadAndDeviceChangesRaceWithoutLosingTheModel) {
-    constexpr int kRounds = 150;
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> threads;
-    threads.emplace_back([&] {
-        for (int i = 0; i < kRounds; ++i) (void)core_->load_plugin("vbus");
-        stop = true;
-    });
-    threads.emplace_back([&] {
-        while (!stop) (void)core_->unload_plugin("vbus");
-    });
-    // Devices added to the bus while it comes and goes, under its own names
-    // and under names the plugin enumerates.
-    threads.emplace_back([&] {
-        for (int i = 0; !stop; i = (i + 1) % 60) {
-            const std::string name = i % 2 ? "vbus" + std::to_string(i) : "extra" + std::to_string(i);
-            (void)core_->add_device("vbus", name, {{"id", "8086:1234"}});
-            (void)core_->remove_device("vbus", name);
-        }
-    });
-    // A parent removed while children are added below it.
-    threads.emplace_back([&] {
-        while (!stop) {
-            (void)core_->add_device("platform", "parent0", {});
-            (void)core_->remove_device("parent0");
-        }
-    });
-    threads.emplace_back([&] {
-        for (int i = 0; !stop; i = (i + 1) % 20)
-            (void)core_->add_device("platform", "child" + std::to_string(i), {}, "parent0");
-    });
-    for (std::thread& t : threads) t.join();
-
-    expect_model_matches_tree();
-    if (core_->tree().resolve("module/vbus/state") && read_attr(*core_, "module/vbus/state").data == "live\n")
-        ASSERT_TRUE(core_->unload_plugin("vbus"));
-    for (const driverfs::DeviceInfo& d : core_->devices()) EXPECT_NE(d.bus, "vbus") << d.name << " outlived its bus";
-    EXPECT_EQ(core_->tree().resolve("devices/vbus"), nullptr);
-    EXPECT_EQ(core_->tree().resolve("bus/vbus"), nullptr);
-    // The bus comes back whole: all 50 enumerated devices, none refused as
-    // "already exists" by a leftover of an earlier load.
-    ASSERT_TRUE(core_->load_plugin("vbus"));
-    size_t on_vbus = 0;
-    for (const driverfs::DeviceInfo& d : core_->devices()) on_vbus += d.bus == "vbus";
-    EXPECT_EQ(on_vbus, 50u);
+    EXPECT_EQ(on_vbus, 20u);
     expect_model_matches_tree();
 }
 
