@@ -332,8 +332,9 @@ protected:
             driverfs::NodePtr dir = core_->tree().resolve(d.path);
             EXPECT_NE(dir, nullptr) << d.name << " is registered but " << d.path << " is gone";
             EXPECT_NE(core_->tree().resolve("bus/" + d.bus + "/devices/" + d.name), nullptr) << d.name;
-            if (!d.parent.empty())
+            if (!d.parent.empty()) {
                 EXPECT_NE(core_->tree().resolve(d.path.substr(0, d.path.rfind('/'))), nullptr) << d.name;
+            }
         }
     }
 
@@ -375,8 +376,9 @@ TEST_F(ConcurrentModelTest, LoadUnloadAndDeviceChangesRaceWithoutLosingTheModel)
     for (std::thread& t : threads) t.join();
 
     expect_model_matches_tree();
-    if (core_->tree().resolve("module/vbus/state") && read_attr(*core_, "module/vbus/state").data == "live\n")
+    if (core_->tree().resolve("module/vbus/state") && read_attr(*core_, "module/vbus/state").data == "live\n") {
         ASSERT_TRUE(core_->unload_plugin("vbus"));
+    }
     for (const driverfs::DeviceInfo& d : core_->devices()) EXPECT_NE(d.bus, "vbus") << d.name << " outlived its bus";
     EXPECT_EQ(core_->tree().resolve("devices/vbus"), nullptr);
     EXPECT_EQ(core_->tree().resolve("bus/vbus"), nullptr);

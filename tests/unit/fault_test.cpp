@@ -59,15 +59,6 @@ protected:
     std::optional<Core> core_;
 };
 
-std::vector<pid_t> task_ids() {
-    std::vector<pid_t> out;
-    DIR* d = opendir("/proc/self/task");
-    while (dirent* e = d ? readdir(d) : nullptr)
-        if (e->d_name[0] != '.') out.push_back(static_cast<pid_t>(std::stol(e->d_name)));
-    if (d) closedir(d);
-    return out;
-}
-
 // voluntary_ctxt_switches of one of our threads, or -1 once it is gone.
 long voluntary_switches(pid_t tid) {
     std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/status");
@@ -141,12 +132,10 @@ TEST_F(FaultTest, ProbeThatThrowsRefusesTheDevice) {
 }
 
 TEST_F(FaultTest, ThreadLeftRunningAfterExitKeepsTheCodeMapped) {
-    const std::vector<pid_t> before = task_ids();
+    const std::vector<pid_t> before = dfs_test::task_ids();
     auto r = core().load_plugin("fx_stray");
     ASSERT_TRUE(r) << r.error().message;
-    std::vector<pid_t> started;
-    for (pid_t t : task_ids())
-        if (std::find(before.begin(), before.end(), t) == before.end()) started.push_back(t);
+    const std::vector<pid_t> started = dfs_test::threads_since(before);
     ASSERT_EQ(started.size(), 1u) << "fx_stray should have started exactly one thread";
 
     dfs_test::LogCapture logs;
@@ -169,7 +158,7 @@ TEST_F(FaultTest, ThreadLeftRunningAfterExitKeepsTheCodeMapped) {
          voluntary_switches(started[0]) < w0 + 3 && std::chrono::steady_clock::now() - t0 < 30s;)
         std::this_thread::sleep_for(5ms);
     EXPECT_GE(voluntary_switches(started[0]), w0 + 3) << "the stray thread stopped waking after the unload";
-    const std::vector<pid_t> now = task_ids();
+    const std::vector<pid_t> now = dfs_test::task_ids();
     EXPECT_NE(std::find(now.begin(), now.end(), started[0]), now.end()) << "the stray thread died";
     ASSERT_TRUE(core().load_plugin("led"));
     ASSERT_TRUE(core().add_device("platform", "led0", {}));

@@ -26,15 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<pid_t> task_ids() {
-    std::vector<pid_t> out;
-    DIR* d = opendir("/proc/self/task");
-    while (dirent* e = d ? readdir(d) : nullptr)
-        if (e->d_name[0] != '.') out.push_back(static_cast<pid_t>(std::stol(e->d_name)));
-    if (d) closedir(d);
-    return out;
-}
-
 // Lines of /proc/self/maps mapping a copy of `so` (memfd:driverfs:<so>).
 int mapped_copies(const std::string& so) {
     std::ifstream maps("/proc/self/maps");
@@ -122,12 +113,10 @@ TEST_F(StrayThreadTest, ThreadThatCalledIntoThePluginIsNotThePlugins) {
 }
 
 TEST_F(StrayThreadTest, ThreadStartedByAPluginThreadIsThePlugins) {
-    const std::vector<pid_t> before = task_ids();
+    const std::vector<pid_t> before = dfs_test::task_ids();
     auto r = core().load_plugin("fx_stray_chain");
     ASSERT_TRUE(r) << r.error().message;
-    std::vector<pid_t> started;
-    for (pid_t t : task_ids())
-        if (std::find(before.begin(), before.end(), t) == before.end()) started.push_back(t);
+    const std::vector<pid_t> started = dfs_test::threads_since(before);
     // The first thread was joined in init; the one it started runs on.
     ASSERT_EQ(started.size(), 1u) << "fx_stray_chain should leave exactly one thread";
 
@@ -139,7 +128,7 @@ TEST_F(StrayThreadTest, ThreadStartedByAPluginThreadIsThePlugins) {
         << "the thread fx_stray_chain's own thread started was not counted as the plugin's";
     EXPECT_EQ(mapped_copies("fx_stray_chain.so") > 0, true) << "its code was unmapped under the thread";
     std::this_thread::sleep_for(100ms);
-    const std::vector<pid_t> now = task_ids();
+    const std::vector<pid_t> now = dfs_test::task_ids();
     EXPECT_NE(std::find(now.begin(), now.end(), started[0]), now.end()) << "the plugin's thread died";
 }
 

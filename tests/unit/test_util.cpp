@@ -1,8 +1,10 @@
 #include "test_util.hpp"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -182,6 +184,22 @@ bool LogCapture::before(std::string_view first, std::string_view second) const {
         if (l.find(second) != std::string::npos) return false;
     }
     return false;
+}
+
+std::vector<pid_t> task_ids() {
+    std::vector<pid_t> out;
+    DIR* d = opendir("/proc/self/task");
+    while (dirent* e = d ? readdir(d) : nullptr)
+        if (e->d_name[0] != '.') out.push_back(static_cast<pid_t>(std::stol(e->d_name)));
+    if (d) closedir(d);
+    return out;
+}
+
+std::vector<pid_t> threads_since(const std::vector<pid_t>& before) {
+    std::vector<pid_t> out;
+    for (pid_t t : task_ids())
+        if (std::find(before.begin(), before.end(), t) == before.end()) out.push_back(t);
+    return out;
 }
 
 }  // namespace dfs_test

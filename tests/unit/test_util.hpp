@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/types.h>
 
 #include <mutex>
 #include <string>
@@ -48,6 +49,11 @@ struct Io {
     std::string data;
     size_t count = 0;
 };
+
+// The ids of this process's threads, from /proc/self/task.
+std::vector<pid_t> task_ids();
+// The threads that exist now and were not in `before` (a task_ids()).
+std::vector<pid_t> threads_since(const std::vector<pid_t>& before);
 
 // Open `path` in `core`'s tree with `flags`; errno of the failure or 0.
 int open_errno(driverfs::Core& core, const std::string& path, int flags);
