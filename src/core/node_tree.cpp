@@ -178,7 +178,18 @@ void NodeTree::remove(const NodePtr& node) {
     std::vector<Gone> gone;
     {
         std::unique_lock lock(mu_);
-        if (node->removed()) return;
+        if (node->removed()) {
+            // Removed with its directory earlier (a device deleted while its
+            // driver was going, whose unloader detaches the binding after):
+            // unlink it from that dead directory now. An attribute node owns
+            // its device, which owns the directory, so leaving the link would
+            // keep all three alive for good.
+            if (NodePtr dir = node->parent_.lock()) {
+                auto it = dir->children_.find(node->name);
+                if (it != dir->children_.end() && it->second == node) dir->children_.erase(it);
+            }
+            return;
+        }
         collect(node, nodes);
         parent = node->parent_.lock();
         if (parent) parent->children_.erase(node->name);
