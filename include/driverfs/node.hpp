@@ -143,7 +143,9 @@ public:
 
     NodeTree();
 
-    void set_observer(TreeObserver* observer) { observer_ = observer; }
+    // The FUSE front end sets it once mounted, while control-socket threads
+    // may already be changing the tree: hence an atomic.
+    void set_observer(TreeObserver* observer) { observer_.store(observer, std::memory_order_release); }
 
     NodePtr root() const { return root_; }
     // O(1) by inode number; null if the kernel was told the node is gone.
@@ -176,11 +178,11 @@ public:
     // Wake pollers of an attribute (sysfs_notify).
     void notify_changed(Node& node) {
         node.events.fetch_add(1, std::memory_order_release);
-        if (observer_) observer_->attr_changed(node.ino);
+        if (TreeObserver* o = observer_.load(std::memory_order_acquire)) o->attr_changed(node.ino);
     }
     // See TreeObserver::sync_changes.
     void sync_changes() {
-        if (observer_) observer_->sync_changes();
+        if (TreeObserver* o = observer_.load(std::memory_order_acquire)) o->sync_changes();
     }
 
     size_t node_count() const;
@@ -193,7 +195,7 @@ private:
     InodeTable by_ino_;
     NodePtr root_;
     std::atomic<uint64_t> next_ino_{kRootIno + 1};
-    TreeObserver* observer_ = nullptr;
+    std::atomic<TreeObserver*> observer_{nullptr};
 };
 
 // Symlink target from `from` (a node's parent dir) to `to`, like "../../x".

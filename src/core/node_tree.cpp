@@ -100,7 +100,7 @@ Result<NodePtr> NodeTree::link_child(const NodePtr& parent, NodePtr child) {
         by_ino_.insert(child->ino, child);
     }
     // The kernel may hold a negative dentry for the name.
-    if (observer_) observer_->entry_added(parent->ino, child->name);
+    if (TreeObserver* o = observer_.load(std::memory_order_acquire)) o->entry_added(parent->ino, child->name);
     return child;
 }
 
@@ -212,8 +212,8 @@ void NodeTree::remove(const NodePtr& node) {
     for (const NodePtr& n : nodes)
         if (n->kind == NodeKind::attr) notify_changed(*n);
     // `nodes` keeps every Node in `gone` alive.
-    if (observer_)
-        for (const Gone& g : gone) observer_->entry_removed(g.parent_ino, g.node->ino, g.node->name);
+    if (TreeObserver* o = observer_.load(std::memory_order_acquire))
+        for (const Gone& g : gone) o->entry_removed(g.parent_ino, g.node->ino, g.node->name);
 }
 
 size_t NodeTree::node_count() const {
