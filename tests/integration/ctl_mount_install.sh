@@ -9,11 +9,7 @@
 # that the man pages, unit and config were installed.
 . "$(dirname "$0")/lib/common.sh"
 
-if [[ -z "${DRIVERFS_IN_NS:-}" ]]; then
-    [[ $(id -u) -eq 0 ]] || { echo "FAIL [$TEST_NAME]: needs root (mount -t fuse.driverfs, unshare -m)" >&2; exit 1; }
-    command -v unshare >/dev/null || { echo "FAIL [$TEST_NAME]: unshare is missing (util-linux)" >&2; exit 1; }
-    exec unshare -m --propagation private env DRIVERFS_IN_NS=1 bash "$0" "$@"
-fi
+in_private_mount_ns "mount -t fuse.driverfs, unshare -m" "$@"
 
 setup
 ctl_preflight

@@ -10,11 +10,7 @@
 # /etc/passwd would do so only there.
 . "$(dirname "$0")/lib/common.sh"
 
-if [[ -z "${DRIVERFS_IN_NS:-}" ]]; then
-    [[ $(id -u) -eq 0 ]] || { echo "FAIL [$TEST_NAME]: needs root (unshare -m, mount -t fuse.driverfs)" >&2; exit 1; }
-    command -v unshare >/dev/null || { echo "FAIL [$TEST_NAME]: unshare is missing (util-linux)" >&2; exit 1; }
-    exec unshare -m --propagation private env DRIVERFS_IN_NS=1 bash "$0" "$@"
-fi
+in_private_mount_ns "unshare -m, mount -t fuse.driverfs" "$@"
 
 setup
 command -v systemd-escape >/dev/null || fail "systemd-escape is needed to name the default socket"

@@ -32,6 +32,18 @@ DAEMON_PID=""
 PLUGINS_COPY=""
 declare -a EXTRA_PIDS=()
 
+# ---- a private mount namespace ----------------------------------------------
+# in_private_mount_ns WHY "$@": re-run the calling script, as root, in a
+# private mount namespace (WHY says what needs root), so whatever it mounts,
+# on purpose or by a bug, is seen only there. Returns in the re-run copy.
+in_private_mount_ns() {
+    local why=$1; shift
+    [[ -n "${DRIVERFS_IN_NS:-}" ]] && return 0
+    [[ $(id -u) -eq 0 ]] || { echo "FAIL [$TEST_NAME]: needs root ($why)" >&2; exit 1; }
+    command -v unshare >/dev/null || { echo "FAIL [$TEST_NAME]: unshare is missing (util-linux)" >&2; exit 1; }
+    exec unshare -m --propagation private env DRIVERFS_IN_NS=1 bash "$0" "$@"
+}
+
 # ---- reporting ---------------------------------------------------------------
 
 dump_log() {
