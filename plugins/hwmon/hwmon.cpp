@@ -1,9 +1,14 @@
-// hwmon: real figures of the host machine in hwmon naming
-// (Documentation/hwmon/sysfs-interface.rst). Nothing is made up: a source
-// the machine lacks at bind time gives no file.
+// hwmon: a hardware monitoring chip in Linux's hwmon sysfs interface
+// (Documentation/hwmon/sysfs-interface.rst) with the host's real figures.
+// Nothing is made up: a source the machine lacks at bind time gives no
+// file, one that goes away later reads EIO.
 //
-// Files of a bound device (class hwmon):
-//   name                    "hwmon" (ro)
+// A bound device gets a class device hwmonN, as hwmon_device_register_with_info
+// makes one: devices/.../<dev>/hwmon/hwmonN with device -> <dev> and
+// subsystem -> class/hwmon, linked from class/hwmon/hwmonN, where libsensors
+// looks (a platform device's chip is hwmon-isa-0000 on "ISA adapter"). Its
+// files:
+//   name                    "hwmon", the chip name (ro)
 //   update_interval         ms a reading is reused before the sources are
 //                           read again, 0..3600000, default 1000 (rw)
 //   tempN_input, tempN_label   thermal zone N-1 in numeric order of
@@ -13,6 +18,7 @@
 //                           averages times 1000, labels load1/load5/load15 (ro)
 //   memN_input, memN_label  /proc/meminfo: MemTotal, MemAvailable, MemFree
 //                           in bytes, labelled by their meminfo names (ro)
+// load* and mem* are not in the kernel's interface; libsensors skips them.
 //
 // Device property thermal_dir=PATH replaces /sys/class/thermal (the tests
 // use it on machines without thermal zones).
@@ -81,13 +87,7 @@ std::optional<long long> load_milli(size_t which) {
 
 class Hwmon {
 public:
-    explicit Hwmon(Device dev) {
-        const char* dir = dev.property("thermal_dir");
-        zones_ = thermal_zones(dir ? dir : "/sys/class/thermal");
-        if (zones_.size() > kMaxTemps) zones_.resize(kMaxTemps);
-        has_load_ = load_milli(0).has_value();
-        for (size_t i = 0; i < 3; ++i) has_mem_[i] = meminfo_bytes(kMemKeys[i]).has_value();
-    }
+    explicit Hwmon(Device dev);
 
     size_t zones() const { return zones_.size(); }
     bool has_load() const { return has_load_; }
@@ -126,6 +126,7 @@ private:
     std::mutex mu_;
     unsigned long interval_ms_ = 1000;
     std::map<std::string, std::pair<Clock::time_point, std::string>> cache_;
+    ClassDevice cdev_;  // last: made once the rest exists, destroyed first
 };
 
 Attribute name_attr("name", 0444, [](Device, std::string& out) {
@@ -145,10 +146,11 @@ Attribute update_interval("update_interval", 0644,
         return 0;
     });
 
-// The indexed sensor files, made once at load: names live beside them.
+// The class device's files; the indexed sensor files are made once at
+// load, and their names live beside them.
+Group hwmon_group(nullptr, {&name_attr, &update_interval});
 std::deque<std::string> names;
 std::deque<Attribute> sensors;
-Group sensor_group(nullptr, {});
 
 const char* keep(std::string s) { return names.emplace_back(std::move(s)).c_str(); }
 
@@ -156,7 +158,7 @@ template <class Show, class Visible>
 void sensor(std::string name, Show show, Visible visible) {
     Attribute& a = sensors.emplace_back(keep(std::move(name)), 0444, std::move(show));
     a.visible_if(std::move(visible));
-    sensor_group.add(&a);
+    hwmon_group.add(&a);
 }
 
 const bool sensors_made = [] {
@@ -205,9 +207,17 @@ const bool sensors_made = [] {
     return true;
 }();
 
-Driver hwmon_driver("hwmon", "platform", [](Driver& d) {
-    d.attributes({&name_attr, &update_interval}).groups({&sensor_group}).class_of("hwmon").state<Hwmon>();
-});
+Hwmon::Hwmon(Device dev) {
+    const char* dir = dev.property("thermal_dir");
+    zones_ = thermal_zones(dir ? dir : "/sys/class/thermal");
+    if (zones_.size() > kMaxTemps) zones_.resize(kMaxTemps);
+    has_load_ = load_milli(0).has_value();
+    for (size_t i = 0; i < 3; ++i) has_mem_[i] = meminfo_bytes(kMemKeys[i]).has_value();
+    // Last: its files ask the members above whether they exist.
+    cdev_ = ClassDevice(dev, "hwmon", "hwmon%d", {.groups = {&hwmon_group}, .state = this});
+}
+
+Driver hwmon_driver("hwmon", "platform", [](Driver& d) { d.state<Hwmon>(); });
 
 Module hwmon_module("hwmon", "1.0", {&hwmon_driver});
 

@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# The hwmon sample plugin reports real figures: load averages as in
-# /proc/loadavg (x1000), memory as in /proc/meminfo (bytes), temperatures
-# of the machine's thermal zones when it has any (and no temp files when
-# it has none), a zone directory given by the thermal_dir property, and
-# update_interval (readings reused within it, re-read at 0).
+# The hwmon sample plugin as Linux's hwmon class: its files on a class
+# device hwmonN below the bound device (devices/platform/hwmon0/hwmon/hwmon0
+# with device and subsystem links, class/hwmon/hwmon0 linking to it; none
+# on the platform device itself), the chip name, real figures: load
+# averages as in /proc/loadavg (x1000), memory as in /proc/meminfo (bytes),
+# temperatures of the machine's thermal zones when it has any (and no temp
+# files when it has none), a zone directory given by the thermal_dir
+# property, update_interval (readings reused within it, re-read at 0), and
+# the class device's end at unbind and unload.
 source "$(dirname "$0")/lib/common.sh"
 setup
 start_daemon
 install_plugin "$(plugin_file hwmon)" hwmon.so
 expect_write_ok "$M/control/load" "hwmon"
 expect_write_ok "$M/bus/platform/new_device" "hwmon0"
-D="$M/devices/platform/hwmon0"
+P="$M/devices/platform/hwmon0"
+D="$P/hwmon/hwmon0"
 
+# The class device, as hwmon_device_register_with_info makes it.
+expect_eq "class/hwmon" "hwmon0" "$(ls "$M/class/hwmon")"
+expect_eq "class link" "../../devices/platform/hwmon0/hwmon/hwmon0" "$(readlink "$M/class/hwmon/hwmon0")"
+expect_eq "device link" "../../../hwmon0" "$(readlink "$D/device")"
+expect_eq "subsystem link" "../../../../../class/hwmon" "$(readlink "$D/subsystem")"
+expect_eq "the device link reaches the platform device" "platform" "$(basename "$(readlink "$D/device/subsystem")")"
+[[ -e "$P/name" || -e "$P/update_interval" || -e "$P/load1_input" ]] && fail "hwmon files on the platform device: $(ls "$P")"
+pass "no hwmon file on the platform device itself"
 expect_eq "name" "hwmon" "$(read_attr "$D/name")"
-expect_eq "class link" "hwmon0" "$(ls "$M/class/hwmon")"
 expect_eq "update_interval default" "1000" "$(read_attr "$D/update_interval")"
 expect_write_errno EINVAL "$D/update_interval" "fast"
 expect_write_errno EINVAL "$D/update_interval" "3600001"
@@ -51,6 +63,7 @@ expect_eq "temp inputs for the machine's $n thermal zones" "$n" "$(ls "$D" | gre
 if ((n > 0)); then
     expect_eq "temp1_label" "$(cat "${zones[0]}/type")" "$(read_attr "$D/temp1_label")"
     expect_match "temp1_input (millidegrees)" '^-?[0-9]+$' "$(read_attr "$D/temp1_input")"
+    expect_eq "a zone's temp1_input is read-only" "444" "$(stat -c %a "$D/temp1_input")"
 fi
 
 # A zone directory of our own: exact values, then update_interval at work.
@@ -60,7 +73,8 @@ echo 41000 >"$TZ/thermal_zone0/temp";  echo acpitz >"$TZ/thermal_zone0/type"
 echo 52500 >"$TZ/thermal_zone2/temp";  echo x86_pkg_temp >"$TZ/thermal_zone2/type"
 echo -5000 >"$TZ/thermal_zone10/temp"; echo outside >"$TZ/thermal_zone10/type"
 expect_write_ok "$M/bus/platform/new_device" "hwmon1 thermal_dir=$TZ"
-H="$M/devices/platform/hwmon1"
+H="$M/devices/platform/hwmon1/hwmon/hwmon1"
+expect_eq "hwmon1's class device" "../../devices/platform/hwmon1/hwmon/hwmon1" "$(readlink "$M/class/hwmon/hwmon1")"
 expect_eq "hwmon1 temp files" "temp1_input temp1_label temp2_input temp2_label temp3_input temp3_label" \
     "$(ls "$H" | grep '^temp' | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "temps in zone order" "41000 52500 -5000" \
@@ -75,5 +89,14 @@ expect_eq "update_interval 0 reads again" "43000" "$(read_attr "$H/temp1_input")
 rm "$TZ/thermal_zone2/temp"
 expect_eq "a zone that vanished" "EIO" "$(try_read "$H/temp2_input")"
 
+# Unbinding removes the class device; binding again makes a new one.
+expect_write_ok "$M/bus/platform/drivers/hwmon/unbind" "hwmon1"
+[[ -e "$M/devices/platform/hwmon1/hwmon" || -L "$M/class/hwmon/hwmon1" ]] && fail "hwmon1's class device outlived the unbind"
+pass "unbind removes hwmon1's class device"
+expect_write_ok "$M/bus/platform/drivers/hwmon/bind" "hwmon1"
+expect_eq "rebound: a fresh class device" "1000" "$(read_attr "$M/class/hwmon/hwmon1/update_interval")"
+
 expect_write_ok "$M/control/unload" "hwmon"
+[[ -e "$M/class/hwmon/hwmon0" || -L "$M/class/hwmon/hwmon0" ]] && fail "class/hwmon/hwmon0 outlived the unload"
+pass "unload removes the class devices"
 expect_daemon_alive
