@@ -1,7 +1,6 @@
 // hwmon: a hardware monitoring chip in Linux's hwmon sysfs interface
-// (Documentation/hwmon/sysfs-interface.rst) with the host's real figures.
-// Nothing is made up: a source the machine lacks at bind time gives no
-// file, one that goes away later reads EIO.
+// (Documentation/hwmon/sysfs-interface.rst): the host's real figures, and
+// temperatures a test sets.
 //
 // A bound device gets a class device hwmonN, as hwmon_device_register_with_info
 // makes one: devices/.../<dev>/hwmon/hwmonN with device -> <dev> and
@@ -9,21 +8,40 @@
 // looks (a platform device's chip is hwmon-isa-0000 on "ISA adapter"). Its
 // files:
 //   name                    "hwmon", the chip name (ro)
-//   update_interval         ms a reading is reused before the sources are
-//                           read again, 0..3600000, default 1000 (rw)
-//   tempN_input, tempN_label   thermal zone N-1 in numeric order of
-//                           THERMAL_DIR/thermal_zone*: temp in millidegrees
-//                           Celsius and the zone's type, N = 1..16 (ro)
+//   update_interval         ms a host reading is reused before the sources
+//                           are read again, 0..3600000, default 1000 (rw)
+//   tempN_input, tempN_label   N = 1..Z: thermal zone N-1 in numeric order
+//                           of THERMAL_DIR/thermal_zone*, Z <= 16: temp in
+//                           millidegrees Celsius and the zone's type (ro);
+//                           N = Z+1..Z+E: the emulated temperatures of the
+//                           temps property, in its order: millidegrees
+//                           Celsius (rw, 0644) and the label (ro, no file
+//                           for an empty label)
 //   loadN_input, loadN_label   /proc/loadavg: the 1, 5 and 15 minute load
 //                           averages times 1000, labels load1/load5/load15 (ro)
 //   memN_input, memN_label  /proc/meminfo: MemTotal, MemAvailable, MemFree
 //                           in bytes, labelled by their meminfo names (ro)
 // load* and mem* are not in the kernel's interface; libsensors skips them.
 //
-// Device property thermal_dir=PATH replaces /sys/class/thermal (the tests
-// use it on machines without thermal zones).
+// Host figures are never made up: a source the machine lacks at bind time
+// gives no file, one that goes away later reads EIO.
+//
+// Device properties:
+//   thermal_dir=PATH        replaces /sys/class/thermal (the tests use it
+//                           for zones of their own)
+//   temps=LABEL:MILLIDEG[,LABEL:MILLIDEG...]   up to 16 emulated
+//                           temperatures, e.g. temps=cpu:45000,board:-5500;
+//                           LABEL is everything before the last ':' (no ','),
+//                           MILLIDEG a decimal long. A malformed list
+//                           refuses the device (probe: EINVAL, a log line).
+// A write to an emulated tempN_input sets it, and reads give it at once
+// (update_interval does not apply); its errors are kstrtol's: EINVAL for
+// what is not a decimal number, ERANGE for one that does not fit a long.
+// Linux has no writable tempN_input; this one exists so a test can move a
+// reading.
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -39,7 +57,9 @@ namespace {
 using namespace driverfs::sdk;
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kMaxTemps = 16;
+constexpr size_t kMaxZones = 16;
+constexpr size_t kMaxEmulated = 16;
+constexpr size_t kMaxTemps = kMaxZones + kMaxEmulated;
 constexpr const char* kLoadLabels[] = {"load1", "load5", "load15"};
 constexpr const char* kMemKeys[] = {"MemTotal", "MemAvailable", "MemFree"};
 
@@ -85,14 +105,57 @@ std::optional<long long> load_milli(size_t which) {
     return static_cast<long long>(l[which] * 1000 + 0.5);
 }
 
+// One temperature channel: a thermal zone of the host, or emulated.
+struct Temp {
+    std::string zone;   // the zone's directory; empty: emulated
+    std::string label;  // emulated: its label ("" = no tempN_label)
+    long value = 0;     // emulated: millidegrees (Hwmon::mu_)
+};
+
+// The temps property: its emulated channels. Malformed: a log line naming
+// the device, and Errno(EINVAL), which refuses the device in probe.
+std::vector<Temp> emulated_temps(Device dev) {
+    std::vector<Temp> out;
+    const char* spec = dev.property("temps");
+    if (!spec) return out;
+    auto bad = [&](const std::string& why) {
+        Host::log(DFS_LOG_ERR, std::string(dev.name()) + ": temps=" + spec + ": " + why);
+        throw Errno(EINVAL);
+    };
+    std::string_view rest = spec;
+    for (;;) {
+        const size_t comma = rest.find(',');
+        const std::string_view item = rest.substr(0, comma);
+        const size_t colon = item.rfind(':');
+        long v;
+        if (colon == std::string_view::npos || parse_long(item.substr(colon + 1), LONG_MIN, LONG_MAX, &v) != 0)
+            bad("'" + std::string(item) + "' is not LABEL:MILLIDEG");
+        if (out.size() == kMaxEmulated) bad("more than " + std::to_string(kMaxEmulated) + " temperatures");
+        out.push_back(Temp{"", std::string(item.substr(0, colon)), v});
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
 class Hwmon {
 public:
     explicit Hwmon(Device dev);
 
-    size_t zones() const { return zones_.size(); }
+    size_t temps() const { return temps_.size(); }
+    const Temp& temp(size_t i) const { return temps_[i]; }
+    bool emulated(size_t i) const { return i < temps_.size() && temps_[i].zone.empty(); }
     bool has_load() const { return has_load_; }
     bool has_mem(size_t i) const { return has_mem_[i]; }
-    const std::string& zone(size_t i) const { return zones_[i]; }
+
+    long value(size_t i) {
+        std::lock_guard lock(mu_);
+        return temps_[i].value;
+    }
+    void set_value(size_t i, long v) {
+        std::lock_guard lock(mu_);
+        temps_[i].value = v;
+    }
 
     unsigned long interval() {
         std::lock_guard lock(mu_);
@@ -120,7 +183,7 @@ public:
     }
 
 private:
-    std::vector<std::string> zones_;
+    std::vector<Temp> temps_;  // the zones, then the emulated ones
     bool has_load_ = false;
     bool has_mem_[3] = {};
     std::mutex mu_;
@@ -151,28 +214,60 @@ Attribute update_interval("update_interval", 0644,
 Group hwmon_group(nullptr, {&name_attr, &update_interval});
 std::deque<std::string> names;
 std::deque<Attribute> sensors;
+std::map<const dfs_attribute*, size_t> temp_inputs;  // tempN_input -> N-1
 
 const char* keep(std::string s) { return names.emplace_back(std::move(s)).c_str(); }
 
 template <class Show, class Visible>
-void sensor(std::string name, Show show, Visible visible) {
-    Attribute& a = sensors.emplace_back(keep(std::move(name)), 0444, std::move(show));
+Attribute& sensor(std::string name, Show show, Visible visible, Attribute::StoreFn store = {}) {
+    Attribute& a = sensors.emplace_back(keep(std::move(name)), store ? 0644 : 0444, std::move(show), std::move(store));
     a.visible_if(std::move(visible));
     hwmon_group.add(&a);
+    return a;
+}
+
+// hwmon_group's is_visible: the SDK's (visible_if, the attribute's mode),
+// but a tempN_input is writable only for an emulated temperature.
+uint32_t hwmon_visible(dfs_device* dev, const dfs_attribute* a) noexcept {
+    const uint32_t mode = Attribute::visible_tramp(dev, a);
+    auto it = temp_inputs.find(a);
+    if (mode == 0 || it == temp_inputs.end()) return mode;
+    const long emulated = detail::contain("is_visible", a->name, dev,
+                                          [&] { return Device(dev).state<Hwmon>().emulated(it->second) ? 1 : 0; });
+    return emulated > 0 ? 0644 : 0444;
 }
 
 const bool sensors_made = [] {
     for (size_t i = 0; i < kMaxTemps; ++i) {
         const std::string n = "temp" + std::to_string(i + 1);
-        auto visible = [i](Device d) { return i < d.state<Hwmon>().zones(); };
-        sensor(n + "_input", [i, key = n + "_input"](Device d, std::string& out) {
+        Attribute& input = sensor(n + "_input", [i, key = n + "_input"](Device d, std::string& out) {
             Hwmon& h = d.state<Hwmon>();
-            return h.reading(key, [&] { return read_first_line(h.zone(i) + "/temp"); }, out);
-        }, visible);
+            if (h.emulated(i)) {
+                out = format_int(h.value(i));
+                return 0;
+            }
+            return h.reading(key, [&] { return read_first_line(h.temp(i).zone + "/temp"); }, out);
+        }, [i](Device d) { return i < d.state<Hwmon>().temps(); },
+        [i](Device d, std::string_view in) {
+            Hwmon& h = d.state<Hwmon>();
+            if (!h.emulated(i)) return -EACCES;  // a zone's reading (0444: not reached)
+            long v;
+            if (int rc = parse_long(in, LONG_MIN, LONG_MAX, &v); rc != 0) return rc;
+            h.set_value(i, v);
+            return 0;
+        });
+        temp_inputs.emplace(&input, i);
         sensor(n + "_label", [i, key = n + "_label"](Device d, std::string& out) {
             Hwmon& h = d.state<Hwmon>();
-            return h.reading(key, [&] { return read_first_line(h.zone(i) + "/type"); }, out);
-        }, visible);
+            if (h.emulated(i)) {
+                out = h.temp(i).label + "\n";
+                return 0;
+            }
+            return h.reading(key, [&] { return read_first_line(h.temp(i).zone + "/type"); }, out);
+        }, [i](Device d) {
+            Hwmon& h = d.state<Hwmon>();
+            return i < h.temps() && (!h.emulated(i) || !h.temp(i).label.empty());
+        });
     }
     for (size_t i = 0; i < 3; ++i) {
         const std::string n = "load" + std::to_string(i + 1);
@@ -204,13 +299,17 @@ const bool sensors_made = [] {
             return 0;
         }, visible);
     }
+    hwmon_group.is_visible = &hwmon_visible;
     return true;
 }();
 
 Hwmon::Hwmon(Device dev) {
     const char* dir = dev.property("thermal_dir");
-    zones_ = thermal_zones(dir ? dir : "/sys/class/thermal");
-    if (zones_.size() > kMaxTemps) zones_.resize(kMaxTemps);
+    for (std::string& z : thermal_zones(dir ? dir : "/sys/class/thermal")) {
+        if (temps_.size() == kMaxZones) break;
+        temps_.push_back(Temp{std::move(z), "", 0});
+    }
+    for (Temp& t : emulated_temps(dev)) temps_.push_back(std::move(t));
     has_load_ = load_milli(0).has_value();
     for (size_t i = 0; i < 3; ++i) has_mem_[i] = meminfo_bytes(kMemKeys[i]).has_value();
     // Last: its files ask the members above whether they exist.

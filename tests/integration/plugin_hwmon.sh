@@ -6,8 +6,10 @@
 # averages as in /proc/loadavg (x1000), memory as in /proc/meminfo (bytes),
 # temperatures of the machine's thermal zones when it has any (and no temp
 # files when it has none), a zone directory given by the thermal_dir
-# property, update_interval (readings reused within it, re-read at 0), and
-# the class device's end at unbind and unload.
+# property, update_interval (readings reused within it, re-read at 0); and
+# the emulated temperatures of the temps property: after the zones, their
+# tempN_input 0644 and read back at once after a write, non-numbers EINVAL
+# and overflow ERANGE as kstrtol, a malformed temps refusing the device.
 source "$(dirname "$0")/lib/common.sh"
 setup
 start_daemon
@@ -66,35 +68,76 @@ if ((n > 0)); then
     expect_eq "a zone's temp1_input is read-only" "444" "$(stat -c %a "$D/temp1_input")"
 fi
 
-# A zone directory of our own: exact values, then update_interval at work.
+# A zone directory of our own: exact values, then update_interval at work;
+# and an emulated temperature numbered after the zones.
 TZ="$WORK/thermal"
 mkdir -p "$TZ/thermal_zone0" "$TZ/thermal_zone2" "$TZ/thermal_zone10" "$TZ/cooling_device0"
 echo 41000 >"$TZ/thermal_zone0/temp";  echo acpitz >"$TZ/thermal_zone0/type"
 echo 52500 >"$TZ/thermal_zone2/temp";  echo x86_pkg_temp >"$TZ/thermal_zone2/type"
 echo -5000 >"$TZ/thermal_zone10/temp"; echo outside >"$TZ/thermal_zone10/type"
-expect_write_ok "$M/bus/platform/new_device" "hwmon1 thermal_dir=$TZ"
+expect_write_ok "$M/bus/platform/new_device" "hwmon1 thermal_dir=$TZ temps=extra:30000"
 H="$M/devices/platform/hwmon1/hwmon/hwmon1"
 expect_eq "hwmon1's class device" "../../devices/platform/hwmon1/hwmon/hwmon1" "$(readlink "$M/class/hwmon/hwmon1")"
-expect_eq "hwmon1 temp files" "temp1_input temp1_label temp2_input temp2_label temp3_input temp3_label" \
+expect_eq "hwmon1 temp files" \
+    "temp1_input temp1_label temp2_input temp2_label temp3_input temp3_label temp4_input temp4_label" \
     "$(ls "$H" | grep '^temp' | tr '\n' ' ' | sed 's/ $//')"
-expect_eq "temps in zone order" "41000 52500 -5000" \
-    "$(read_attr "$H/temp1_input") $(read_attr "$H/temp2_input") $(read_attr "$H/temp3_input")"
-expect_eq "labels in zone order" "acpitz x86_pkg_temp outside" \
-    "$(read_attr "$H/temp1_label") $(read_attr "$H/temp2_label") $(read_attr "$H/temp3_label")"
+expect_eq "temps in zone order, the emulated one last" "41000 52500 -5000 30000" \
+    "$(read_attr "$H/temp1_input") $(read_attr "$H/temp2_input") $(read_attr "$H/temp3_input") $(read_attr "$H/temp4_input")"
+expect_eq "labels in zone order, the emulated one last" "acpitz x86_pkg_temp outside extra" \
+    "$(read_attr "$H/temp1_label") $(read_attr "$H/temp2_label") $(read_attr "$H/temp3_label") $(read_attr "$H/temp4_label")"
+expect_eq "modes: zones read-only, the emulated input writable" "444 644 444" \
+    "$(stat -c %a "$H/temp1_input") $(stat -c %a "$H/temp4_input") $(stat -c %a "$H/temp4_label")"
 write_attr "$H/update_interval" "60000"
 echo 43000 >"$TZ/thermal_zone0/temp"
 expect_eq "within update_interval the reading is reused" "41000" "$(read_attr "$H/temp1_input")"
+write_attr "$H/temp4_input" "31500"
+expect_eq "an emulated temperature is read back at once, update_interval or not" "31500" "$(read_attr "$H/temp4_input")"
 write_attr "$H/update_interval" "0"
 expect_eq "update_interval 0 reads again" "43000" "$(read_attr "$H/temp1_input")"
 rm "$TZ/thermal_zone2/temp"
 expect_eq "a zone that vanished" "EIO" "$(try_read "$H/temp2_input")"
 
+# Emulated temperatures only: a machine without thermal zones (CI).
+expect_write_ok "$M/bus/platform/new_device" "hwmon2 thermal_dir=$WORK/none temps=cpu:45000,board:-5500,:1000,a:b:7"
+E="$M/devices/platform/hwmon2/hwmon/hwmon2"
+expect_eq "hwmon2 temp files (no label for an empty one)" \
+    "temp1_input temp1_label temp2_input temp2_label temp3_input temp4_input temp4_label" \
+    "$(ls "$E" | grep '^temp' | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "emulated values" "45000 -5500 1000 7" \
+    "$(read_attr "$E/temp1_input") $(read_attr "$E/temp2_input") $(read_attr "$E/temp3_input") $(read_attr "$E/temp4_input")"
+expect_eq "emulated labels (up to the last colon)" "cpu board a:b" \
+    "$(read_attr "$E/temp1_label") $(read_attr "$E/temp2_label") $(read_attr "$E/temp4_label")"
+expect_write_ok "$E/temp1_input" "47250"
+expect_eq "temp1_input after a write" "47250" "$(read_attr "$E/temp1_input")"
+expect_write_ok "$E/temp2_input" "-12000"
+expect_eq "a negative temperature" "-12000" "$(read_attr "$E/temp2_input")"
+expect_write_ok "$E/temp3_input" $'+3000\n'
+expect_eq "'+3000\\n' as kstrtol reads it" "3000" "$(read_attr "$E/temp3_input")"
+expect_write_errno EINVAL "$E/temp1_input" "hot"
+expect_write_errno EINVAL "$E/temp1_input" "45.5"
+expect_write_errno EINVAL "$E/temp1_input" "45000 "
+expect_write_errno ERANGE "$E/temp1_input" "99999999999999999999"
+expect_eq "temp1_input unchanged by the bad writes" "47250" "$(read_attr "$E/temp1_input")"
+expect_eq "a label is read-only" "EACCES" "$(try_write "$E/temp1_label" "gpu")"
+expect_eq "hwmon2 is not hwmon1's" "31500 47250" "$(read_attr "$H/temp4_input") $(read_attr "$E/temp1_input")"
+
+# A malformed temps property: the device is created, probe refuses it.
+for bad in "nocolon" "cpu:warm" "cpu:45000,,x:1" "cpu:" \
+           "$(printf 't%d:1,' $(seq 17) | sed 's/,$//')"; do
+    expect_write_ok "$M/bus/platform/new_device" "hwmon9 temps=$bad"
+    [[ -e "$M/devices/platform/hwmon9/driver" || -e "$M/devices/platform/hwmon9/hwmon" ]] &&
+        fail "hwmon9 with temps=$bad was bound"
+    pass "temps=$bad refuses the device"
+    expect_write_ok "$M/bus/platform/delete_device" "hwmon9"
+done
+expect_eq "class/hwmon after the refusals" "hwmon0 hwmon1 hwmon2" "$(ls "$M/class/hwmon" | tr '\n' ' ' | sed 's/ $//')"
+
 # Unbinding removes the class device; binding again makes a new one.
-expect_write_ok "$M/bus/platform/drivers/hwmon/unbind" "hwmon1"
-[[ -e "$M/devices/platform/hwmon1/hwmon" || -L "$M/class/hwmon/hwmon1" ]] && fail "hwmon1's class device outlived the unbind"
-pass "unbind removes hwmon1's class device"
-expect_write_ok "$M/bus/platform/drivers/hwmon/bind" "hwmon1"
-expect_eq "rebound: a fresh class device" "1000" "$(read_attr "$M/class/hwmon/hwmon1/update_interval")"
+expect_write_ok "$M/bus/platform/drivers/hwmon/unbind" "hwmon2"
+[[ -e "$M/devices/platform/hwmon2/hwmon" || -L "$M/class/hwmon/hwmon2" ]] && fail "hwmon2's class device outlived the unbind"
+pass "unbind removes hwmon2's class device"
+expect_write_ok "$M/bus/platform/drivers/hwmon/bind" "hwmon2"
+expect_eq "rebound: the property's value again" "45000" "$(read_attr "$M/class/hwmon/hwmon2/temp1_input")"
 
 expect_write_ok "$M/control/unload" "hwmon"
 [[ -e "$M/class/hwmon/hwmon0" || -L "$M/class/hwmon/hwmon0" ]] && fail "class/hwmon/hwmon0 outlived the unload"
