@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <optional>
 
 #include "driverfs/core.hpp"
@@ -24,6 +25,16 @@ protected:
     }
 
     Core& core() { return *core_; }
+
+    std::string link_target(const std::string& path) {
+        driverfs::NodePtr n = core().tree().resolve(path);
+        return n && n->kind == driverfs::NodeKind::symlink ? n->target() : "<not a symlink>";
+    }
+    // Where the symlink at `path` leads, as a path from the root.
+    std::string follow(const std::string& path) {
+        std::filesystem::path p = std::filesystem::path(path).parent_path() / link_target(path);
+        return p.lexically_normal().string();
+    }
 
     // Install fixture `fx` privately (0644 in a 0700 dir) and return its path.
     std::string fixture(const std::string& fx) { return fixtures_.install(dfs_test::fixture_so(fx), fx + ".so"); }
@@ -196,14 +207,14 @@ TEST_F(LoaderTest, RefusalsLeaveTheCoreUsable) {
     auto r = core().load_plugin("led");
     ASSERT_TRUE(r) << r.error().message;
     ASSERT_TRUE(core().add_device("platform", "led0", {}));
-    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/led0/max_brightness").data, "255\n");
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/led0/leds/led0/max_brightness").data, "255\n");
 }
 
 // A plugin built against ABI version N-1 (the frozen version-1 header, in C)
 // still loads and works: the host reads only the fields its structs have.
 TEST_F(LoaderTest, AnOlderAbiPluginStillLoads) {
-    // fx_abi_v2 is N-1, fx_abi_v1 the oldest this host still loads.
-    static_assert(DRIVERFS_ABI_VERSION == 3u && DRIVERFS_ABI_MIN == 1u, "update the older-ABI fixtures with the ABI");
+    // fx_abi_v3 is N-1, fx_abi_v1 the oldest this host still loads.
+    static_assert(DRIVERFS_ABI_VERSION == 4u && DRIVERFS_ABI_MIN == 1u, "update the older-ABI fixtures with the ABI");
     auto r = core().load_plugin(fixture("fx_abi_v1"));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r.value(), "fx_abi_v1");
@@ -218,8 +229,7 @@ TEST_F(LoaderTest, AnOlderAbiPluginStillLoads) {
     EXPECT_TRUE(core().unload_plugin("fx_abi_v1"));
 }
 
-TEST_F(LoaderTest, AnAbiNMinusOnePluginStillLoadsWithWhatItsVersionAdded) {
-    static_assert(DRIVERFS_ABI_VERSION == 3u, "fx_abi_v2 is the N-1 fixture only while the ABI is 3");
+TEST_F(LoaderTest, AnAbiNMinusTwoPluginStillLoadsWithWhatItsVersionAdded) {
     auto r = core().load_plugin(fixture("fx_abi_v2"));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r.value(), "fx_abi_v2");
@@ -231,7 +241,14 @@ TEST_F(LoaderTest, AnAbiNMinusOnePluginStillLoadsWithWhatItsVersionAdded) {
     driverfs::NodePtr secret = core().tree().resolve("devices/platform/veteran1/extra/secret");
     ASSERT_NE(secret, nullptr);
     EXPECT_EQ(secret->mode(), 0400u);
-    EXPECT_NE(core().tree().resolve("class/veterans/veteran0"), nullptr);
+    // Its class_name is a class device now, carrying the driver's dev_attrs.
+    EXPECT_EQ(link_target("class/veterans/veteran0"), "../../devices/platform/veteran0/veterans/veteran0");
+    ASSERT_EQ(follow("class/veterans/veteran0"), "devices/platform/veteran0/veterans/veteran0");
+    driverfs::NodePtr cdev = core().tree().resolve("devices/platform/veteran0/veterans/veteran0");
+    ASSERT_NE(cdev, nullptr);
+    EXPECT_EQ(cdev->kind, driverfs::NodeKind::dir);
+    EXPECT_EQ(link_target("devices/platform/veteran0/veterans/veteran0/device"), "../../../veteran0");
+    EXPECT_EQ(link_target("devices/platform/veteran0/veterans/veteran0/subsystem"), "../../../../../class/veterans");
     // The host it sees: this host's version, a table larger than it knows.
     EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/veteran0/host").data,
               std::to_string(DRIVERFS_ABI_VERSION) + " " + std::to_string(sizeof(dfs_host)) + "\n");
@@ -239,6 +256,56 @@ TEST_F(LoaderTest, AnAbiNMinusOnePluginStillLoadsWithWhatItsVersionAdded) {
     ASSERT_TRUE(core().suspend());
     ASSERT_TRUE(core().resume());
     EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/veteran0/pm").data, "2 2\n");
+    // The class device's copy calls the driver with the bound device: the same value.
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/veteran0/veterans/veteran0/pm").data, "2 2\n");
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/veteran0/veterans/veteran0/host").data,
+              dfs_test::read_attr(core(), "devices/platform/veteran0/host").data);
     EXPECT_TRUE(core().unload_plugin("fx_abi_v2"));
     EXPECT_EQ(core().tree().resolve("devices/platform/veteran0/extra"), nullptr);
+    EXPECT_EQ(core().tree().resolve("devices/platform/veteran0/veterans"), nullptr);
+    EXPECT_EQ(core().tree().resolve("class/veterans/veteran0"), nullptr);
+}
+
+// ABI 3 is N-1: cacheable attributes and update_group work, and its
+// class_name is served as a class device.
+TEST_F(LoaderTest, AnAbiNMinusOnePluginStillLoadsWithWhatItsVersionAdded) {
+    static_assert(DRIVERFS_ABI_VERSION == 4u, "fx_abi_v3 is the N-1 fixture only while the ABI is 4");
+    auto r = core().load_plugin(fixture("fx_abi_v3"));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r.value(), "fx_abi_v3");
+    ASSERT_TRUE(core().add_device("platform", "elder0", {}));
+    ASSERT_TRUE(core().add_device("platform", "elder1", {}));
+    // DFS_ATTR_CACHEABLE, read from a version-3 dfs_attribute.
+    driverfs::NodePtr level = core().tree().resolve("devices/platform/elder0/level");
+    ASSERT_NE(level, nullptr);
+    ASSERT_NE(level->ops(), nullptr);
+    EXPECT_TRUE(level->ops()->cacheable());
+    driverfs::NodePtr host = core().tree().resolve("devices/platform/elder0/host");
+    ASSERT_NE(host, nullptr);
+    EXPECT_FALSE(host->ops()->cacheable());
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/elder0/host").data,
+              std::to_string(DRIVERFS_ABI_VERSION) + " " + std::to_string(sizeof(dfs_host)) + "\n");
+    // update_group from a store: extra/high follows level.
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/elder0/level").data, "1\n");
+    EXPECT_EQ(core().tree().resolve("devices/platform/elder0/extra"), nullptr);
+    ASSERT_EQ(dfs_test::write_attr(core(), "devices/platform/elder0/level", "150\n").err, 0);
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/elder0/extra/high").data, "high\n");
+    EXPECT_EQ(core().tree().resolve("devices/platform/elder1/extra"), nullptr) << "only elder0 was updated";
+    // The class device: its dev_attrs call the driver with the bound device.
+    EXPECT_EQ(follow("class/elders/elder0"), "devices/platform/elder0/elders/elder0");
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/elder0/elders/elder0/level").data, "150\n");
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/elder1/elders/elder1/level").data, "1\n");
+    driverfs::NodePtr mirrored = core().tree().resolve("devices/platform/elder0/elders/elder0/level");
+    ASSERT_NE(mirrored, nullptr);
+    EXPECT_TRUE(mirrored->ops()->cacheable());
+    // A store through the class device updates the bound device's group.
+    ASSERT_EQ(dfs_test::write_attr(core(), "devices/platform/elder0/elders/elder0/level", "5").err, 0);
+    EXPECT_EQ(dfs_test::read_attr(core(), "devices/platform/elder0/level").data, "5\n");
+    EXPECT_EQ(core().tree().resolve("devices/platform/elder0/extra"), nullptr);
+    EXPECT_EQ(dfs_test::write_attr(core(), "devices/platform/elder0/level", "x").err, EINVAL);
+    EXPECT_TRUE(core().unload_plugin("fx_abi_v3"));
+    for (const char* gone : {"devices/platform/elder0/level", "devices/platform/elder0/elders", "class/elders/elder0",
+                             "class/elders/elder1"})
+        EXPECT_EQ(core().tree().resolve(gone), nullptr) << gone;
+    EXPECT_NE(core().tree().resolve("devices/platform/elder0"), nullptr) << "the device itself stays";
 }
