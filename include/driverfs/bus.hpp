@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -60,6 +61,11 @@ public:
     // remove_bus has begun: no device may join (under Core::model_mu_).
     bool removed = false;
     Plugin* owner = nullptr;  // the plugin that registered it; null for platform
+    // A class (leds, hwmon), not a bus: the subsystem of class devices. Its
+    // `dir` is class/<name>; the bus lists and indexes stay empty, members
+    // holds its devices by name (under Core::model_mu_). Set at creation.
+    bool is_class = false;
+    std::map<std::string, std::weak_ptr<Device>> members;
 
 private:
     static std::vector<std::string> keys_of(const Driver& drv);

@@ -118,6 +118,13 @@ public:
     // unbound), its driver is going, or the group is not its driver's;
     // EDEADLK from inside is_visible.
     Status update_group(Device& dev, const dfs_attribute_group* group);
+    // dfs_host's class_device_create and class_device_destroy
+    // (class_device.cpp).
+    Result<DevicePtr> create_class_device(Device& parent, const dfs_class_device* info, void* drvdata);
+    Status destroy_class_device(Device& cdev);
+    // dfs_host's device_driver: the driver probing or bound to dev, or the
+    // owner of a class device; null if none.
+    DriverPtr driver_of(const Device& dev) const;
 
 private:
     Bus* find_bus(const std::string& name);
@@ -174,6 +181,24 @@ private:
     // Undo attach_driver_nodes and the binding in the model; calls nothing
     // of the driver.
     void detach_binding(Device& dev);
+    // Class devices (class_device.cpp). The class named `name`, made on
+    // first use; model_mu_ held.
+    Result<Bus*> class_locked(const std::string& name);
+    // Make a class device below `parent` for `owner` (pinned by the caller):
+    // its directory, standard files and links, under model_mu_; then its
+    // groups' files, asking is_visible with no lock held. `groups` and
+    // `props` are copies, safe to keep.
+    Result<DevicePtr> make_class_device(Device& parent, const DriverPtr& owner, const std::string& cls,
+                                        const std::string& name_template, uint32_t major, uint32_t minor,
+                                        bool block, std::vector<const dfs_attribute_group*> groups,
+                                        std::map<std::string, std::string> props, void* drvdata);
+    // Take a class device out of the model and the tree and send its remove
+    // event; false if it was already gone. Calls nothing of the driver.
+    bool retire_class_device(const DevicePtr& cdev);
+    // The class device a driver without ABI 4 gets for its class_name, with
+    // its dev_attrs and bin_attrs on it too (drv pinned).
+    void make_legacy_class_device(Device& dev, const DriverPtr& drv, const std::string& cls);
+    Status add_class_device_files(const DevicePtr& cdev);
     // Try every driver of the bus; pins each through its stub.
     void match_device(const DevicePtr& dev);
     // Try every unbound device of the driver's bus.
@@ -197,6 +222,7 @@ private:
     // model_mu_, then NodeTree's lock.
     mutable std::mutex model_mu_;
     std::map<std::string, std::unique_ptr<Bus>, std::less<>> buses_;
+    std::map<std::string, std::unique_ptr<Bus>, std::less<>> classes_;  // never removed
     std::vector<std::unique_ptr<Bus>> retired_buses_;
     std::vector<DevicePtr> all_devices_;  // registration order: the power walks' list
     std::unordered_map<std::string, DevicePtr> devices_by_name_;  // names are unique across buses
@@ -206,6 +232,7 @@ private:
     EventQueue events_;
 
     NodePtr bus_dir_, devices_dir_, class_dir_, module_dir_, control_dir_;
+    NodePtr dev_char_dir_, dev_block_dir_;  // dev/char, dev/block
 };
 
 }  // namespace driverfs

@@ -1,4 +1,8 @@
-// Devices: named objects on a bus that a driver binds to.
+// Devices: named objects on a bus that a driver binds to, and class devices
+// (Linux's device_create: a device of a class, made by a bound driver below
+// its device). Both are one type, as struct device is in Linux: a class
+// device's "bus" is its class (a Bus with is_class), it is never bound, and
+// its attributes call the driver that made it (`owner`).
 #pragma once
 
 #include <atomic>
@@ -55,6 +59,23 @@ public:
     bool removing = false;                     // remove_device has begun: no child may join
     bool suspended = false;                    // power state
     std::shared_ptr<Device> parent;            // null for a top-level device
+    // The driver probe() runs for right now (class_device_create may come
+    // from inside it, before `driver` is set); null outside probe.
+    std::shared_ptr<Driver> probing;
+    // Class devices the bound (or probing) driver made below this device,
+    // in creation order. Destroyed at unbind at the latest.
+    std::vector<std::shared_ptr<Device>> class_devices;
+
+    // Class devices only, fixed at creation: the driver whose code their
+    // attributes run (pinned through its stub), the groups they were made
+    // with, their device number (major 0: none) and where class/ and dev/
+    // link to them.
+    std::shared_ptr<Driver> owner;
+    std::vector<const dfs_attribute_group*> class_groups;
+    uint32_t major = 0, minor = 0;
+    bool block = false;
+    NodePtr class_link, dev_link;
+    bool is_class_device() const;
 
     // Where the bound driver's attribute-group files are in their life:
     // made at bind (attaching), changeable by update_group (live), going at

@@ -29,9 +29,11 @@ extern "C" {
 
 /* History: 1 first release; 2 added dfs_driver's suspend, resume, shutdown,
  * class_name, bin_attrs, groups and dfs_host's register_bus, add_device;
- * 3 added dfs_attribute's flags and dfs_host's update_group (all appended:
- * an older plugin still loads, its structs are shorter). */
-#define DRIVERFS_ABI_VERSION 3u
+ * 3 added dfs_attribute's flags and dfs_host's update_group; 4 added class
+ * devices (dfs_class_device, dfs_host's class_device_create/destroy) and
+ * dfs_host's device_driver, device_parent (all appended: an older plugin
+ * still loads, its structs are shorter). */
+#define DRIVERFS_ABI_VERSION 4u
 /* The oldest plugin ABI this host still loads. */
 #define DRIVERFS_ABI_MIN 1u
 #define DRIVERFS_ENTRY_SYMBOL "driverfs_plugin_entry"
@@ -129,7 +131,13 @@ typedef struct dfs_driver {
 	int (*resume)(dfs_device *dev);
 	/* Called for every bound device when the daemon stops, newest first. */
 	void (*shutdown)(dfs_device *dev);
-	/* Class the bound devices belong to: class/<class_name>/<dev>. NULL: none. */
+	/* The host makes a class device of this class for every bound device,
+	 * named as the device: devices/.../<dev>/<class_name>/<dev>, linked from
+	 * class/<class_name>/<dev>, carrying the same dev_attrs and bin_attrs
+	 * (their callbacks get the bound device, as on the device itself).
+	 * NULL: none. A driver that wants its class device to own its
+	 * attributes, as Linux's do, creates it with host->class_device_create
+	 * (ABI 4) instead. */
 	const char *class_name;
 	/* NULL-terminated binary attributes and attribute groups, created on
 	 * every bound device like dev_attrs. */
@@ -147,6 +155,33 @@ typedef struct dfs_bus {
 	 * instance number). driver_override is applied by the host first. */
 	int (*match)(const dfs_device *dev, const char *driver_name);
 } dfs_bus;
+
+/* A class device (ABI 4), as Linux's device_create(): a device directory
+ * of its own below its parent, devices/.../<parent>/<class_name>/<name>,
+ * with uevent, power/, subsystem -> class/<class_name>, device -> the
+ * parent, its groups' attributes and, with a device number, `dev` and a
+ * link dev/char/MAJ:MIN (dev/block/ for DFS_CLASS_DEVICE_BLOCK);
+ * class/<class_name>/<name> links to it. Its attribute callbacks and
+ * is_visible get the class device's handle (get_drvdata gives the drvdata
+ * it was created with), run pinned like every call into the driver, and
+ * stop with the binding of the parent. */
+typedef struct dfs_class_device {
+	uint32_t size;    /* sizeof(dfs_class_device) */
+	uint32_t version; /* DRIVERFS_ABI_VERSION */
+	const char *class_name; /* [A-Za-z0-9_.-], e.g. "leds", "hwmon" */
+	/* [A-Za-z0-9_.:-]; one "%d" in it is replaced by the lowest number
+	 * free in the class ("hwmon%d" -> hwmon0, hwmon1, ...). */
+	const char *name;
+	uint32_t major, minor; /* device number; major 0: none */
+	uint32_t flags;        /* DFS_CLASS_DEVICE_* */
+	/* NULL-terminated, or NULL; named groups are subdirectories. */
+	const dfs_attribute_group *const *groups;
+	/* NULL-terminated "KEY=VALUE" uevent properties, or NULL. */
+	const char *const *props;
+} dfs_class_device;
+
+/* The device number is a block device's (dev/block/), not a char one's. */
+#define DFS_CLASS_DEVICE_BLOCK 0x1u
 
 enum dfs_log_level {
 	DFS_LOG_ERR = 3,
@@ -202,6 +237,35 @@ typedef struct dfs_host {
 	 * `group` is not one of its driver's groups, -EDEADLK from inside an
 	 * is_visible. */
 	int (*update_group)(dfs_device *dev, const dfs_attribute_group *group);
+
+	/* Added in version 4. */
+
+	/* The driver a callback runs for: the one probing or bound to dev, or
+	 * for a class device the driver that created it. NULL if none. Lets
+	 * one probe() serve several drivers. */
+	const dfs_driver *(*device_driver)(const dfs_device *dev);
+	/* dev's parent device (for a class device, the device it was created
+	 * under), or NULL for a top-level device. */
+	dfs_device *(*device_parent)(const dfs_device *dev);
+	/* Create a class device under `parent`, a device in probe() of, or
+	 * bound to, a driver of the calling plugin (Linux's device_create with
+	 * groups). drvdata is what get_drvdata(*out) returns. Callable from
+	 * probe() (then it exists before the bind event, as on Linux), any
+	 * other callback of that driver, or a plugin thread while the parent
+	 * stays bound. Whatever the driver did not destroy when remove()
+	 * returns, the host destroys. 0 and *out set, or -EINVAL (a bad name,
+	 * a NULL or truncated argument, parent NULL: parentless class devices
+	 * are not supported yet), -EEXIST (the name is taken in the class),
+	 * -ENODEV (parent not bound to the driver, or being unbound). */
+	int (*class_device_create)(dfs_device *parent, const dfs_class_device *info, void *drvdata,
+	                           dfs_device **out);
+	/* Remove a class device made by class_device_create: its files stop
+	 * answering (calls in flight are waited for, except from inside a
+	 * callback, where they finish on their own), its remove event is
+	 * sent. 0, -EINVAL (not a class device), -ENODEV (already gone),
+	 * -EBUSY (a call on it did not return within the unload timeout; it
+	 * stays). */
+	int (*class_device_destroy)(dfs_device *cdev);
 } dfs_host;
 
 typedef struct dfs_plugin_desc {

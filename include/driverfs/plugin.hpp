@@ -15,6 +15,7 @@
 //                        update() has its visible_if asked again (ABI 3)
 //   Driver               a driver; optional per-device State object created in
 //                        probe and destroyed in remove (RAII through drvdata)
+//   ClassDevice          a class device below a bound device (ABI 4), RAII
 //   Module               the plugin descriptor: registers drivers in init
 //
 // Objects of Attribute, Group, Driver and Module are meant to live in static
@@ -244,6 +245,12 @@ public:
             return -ENOSYS;
         return Host::table->update_group(raw_, &group);
     }
+    // The parent device (for a class device: the device it was made
+    // below); Device(nullptr) for a top-level device or before ABI 4.
+    Device parent() const {
+        if (!Host::has(offsetof(dfs_host, device_parent) + sizeof Host::table->device_parent)) return Device(nullptr);
+        return Device(Host::table->device_parent(raw_));
+    }
     // The per-device State a Driver created in probe (see Driver::state);
     // throws Errno(ENODEV) when there is none (inside a callback: -ENODEV).
     template <class State>
@@ -428,19 +435,12 @@ private:
 
 // ---- drivers -------------------------------------------------------------------
 
-class Driver;
-namespace detail {
-inline constexpr size_t kMaxDrivers = 16;
-inline Driver* driver_slots[kMaxDrivers];
-inline std::atomic<size_t> driver_slot_count{0};
-}  // namespace detail
-
 // A driver. probe/remove are optional lambdas; state<State>() adds a
 // per-device State object: probe constructs State(Device) (throw Errno to
 // refuse the device) and stores it as drvdata, remove runs on_remove and
 // then deletes it (its destructor is the place to stop per-device threads).
-// At most 16 Drivers per plugin (probe/remove get no driver pointer from
-// the ABI, so each Driver takes one of 16 static trampoline slots).
+// Any number of Drivers per plugin: one probe/remove trampoline serves
+// them all, asking the host which driver it runs for (device_driver, ABI 4).
 class Driver : public dfs_driver {
 public:
     using ProbeFn = std::function<int(Device)>;
@@ -493,7 +493,7 @@ public:
         return *this;
     }
 
-    // The probe/remove trampolines of slot N call these.
+    // The probe/remove trampolines call these.
     int do_probe(dfs_device* dev) noexcept {
         return static_cast<int>(detail::contain("probe", name, dev, [&]() -> long {
             void* st = make_ ? make_(Device(dev)) : nullptr;
@@ -525,6 +525,9 @@ public:
     }
 
 private:
+    static Driver* of(dfs_device* dev) noexcept;
+    static int probe_tramp(dfs_device* dev) noexcept;
+    static void remove_tramp(dfs_device* dev) noexcept;
     void undo(dfs_device* dev, void* st) {
         if (!st) return;
         Host::table->set_drvdata(dev, nullptr);
@@ -540,36 +543,82 @@ private:
     void (*destroy_)(void*) = nullptr;
 };
 
-namespace detail {
-template <size_t N>
-int probe_slot(dfs_device* dev) noexcept {
-    return driver_slots[N]->do_probe(dev);
-}
-template <size_t N>
-void remove_slot(dfs_device* dev) noexcept {
-    driver_slots[N]->do_remove(dev);
-}
-template <size_t... I>
-constexpr auto make_probe_table(std::index_sequence<I...>) {
-    return std::array<int (*)(dfs_device*), sizeof...(I)>{&probe_slot<I>...};
-}
-template <size_t... I>
-constexpr auto make_remove_table(std::index_sequence<I...>) {
-    return std::array<void (*)(dfs_device*), sizeof...(I)>{&remove_slot<I>...};
-}
-}  // namespace detail
-
 inline Driver::Driver(const char* drv_name, const char* bus_name)
-    : dfs_driver{sizeof(dfs_driver), DRIVERFS_ABI_VERSION, drv_name, bus_name, nullptr, nullptr, nullptr,
-                 nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr} {
-    static constexpr auto probes = detail::make_probe_table(std::make_index_sequence<detail::kMaxDrivers>{});
-    static constexpr auto removes = detail::make_remove_table(std::make_index_sequence<detail::kMaxDrivers>{});
-    size_t slot = detail::driver_slot_count.fetch_add(1);
-    if (slot >= detail::kMaxDrivers) std::terminate();  // a build-time mistake, seen at load
-    detail::driver_slots[slot] = this;
-    probe = probes[slot];
-    remove = removes[slot];
+    : dfs_driver{sizeof(dfs_driver), DRIVERFS_ABI_VERSION, drv_name, bus_name, nullptr, &probe_tramp, &remove_tramp,
+                 nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr} {}
+
+// Every Driver of this SDK is a Driver object, so the dfs_driver the host
+// names is one (host ABI 4 at least, which a plugin of this header requires).
+inline Driver* Driver::of(dfs_device* dev) noexcept {
+    const dfs_driver* d = Host::table->device_driver(dev);
+    return d ? static_cast<Driver*>(const_cast<dfs_driver*>(d)) : nullptr;
 }
+inline int Driver::probe_tramp(dfs_device* dev) noexcept {
+    Driver* d = of(dev);
+    return d ? d->do_probe(dev) : -ENODEV;
+}
+inline void Driver::remove_tramp(dfs_device* dev) noexcept {
+    if (Driver* d = of(dev)) d->do_remove(dev);
+}
+
+// ---- class devices ----------------------------------------------------------------
+
+// A class device (ABI 4; Linux's device_create with groups): a directory
+// devices/.../<parent>/<class>/<name> linked from class/<class>/<name>,
+// whose attribute callbacks get this class device, and whose
+// Device::state<State>() is the `state` given here. Made below a device in
+// probe (a State constructor is the usual place) or while it is bound;
+// destroyed with this object, and by the host at unbind at the latest.
+// Move-only.
+class ClassDevice {
+public:
+    struct Options {
+        std::initializer_list<const Group*> groups = {};
+        void* state = nullptr;
+        std::vector<std::string> props = {};  // "KEY=VALUE"
+        uint32_t major = 0, minor = 0;        // device number; major 0: none
+        bool block = false;
+    };
+
+    ClassDevice() = default;
+    // `name` may hold one "%d": the lowest free number in the class.
+    // Throws Errno with the host's errno when it cannot be made (from a
+    // State constructor, probe then refuses the device with it).
+    ClassDevice(Device parent, const char* class_name, const char* name, const Options& opt) {
+        std::vector<const dfs_attribute_group*> groups(opt.groups.begin(), opt.groups.end());
+        groups.push_back(nullptr);
+        std::vector<const char*> props;
+        for (const std::string& p : opt.props) props.push_back(p.c_str());
+        props.push_back(nullptr);
+        dfs_class_device info{sizeof(dfs_class_device), DRIVERFS_ABI_VERSION, class_name, name, opt.major,
+                              opt.minor, opt.block ? DFS_CLASS_DEVICE_BLOCK : 0u, groups.data(), props.data()};
+        dfs_device* out = nullptr;
+        int rc = Host::table->class_device_create(parent.raw(), &info, opt.state, &out);
+        if (rc != 0) throw Errno(-rc);
+        raw_ = out;
+    }
+    ClassDevice(ClassDevice&& o) noexcept : raw_(std::exchange(o.raw_, nullptr)) {}
+    ClassDevice& operator=(ClassDevice&& o) noexcept {
+        if (this != &o) {
+            reset();
+            raw_ = std::exchange(o.raw_, nullptr);
+        }
+        return *this;
+    }
+    ~ClassDevice() { reset(); }
+
+    explicit operator bool() const { return raw_ != nullptr; }
+    Device device() const { return Device(raw_); }
+    const char* name() const { return Host::table->device_name(raw_); }
+    void notify(const char* attr) const { Host::table->notify(raw_, attr); }
+    // Destroy it now (see dfs_host's class_device_destroy).
+    void reset() noexcept {
+        if (raw_) Host::table->class_device_destroy(std::exchange(raw_, nullptr));
+    }
+
+private:
+    dfs_device* raw_ = nullptr;
+};
 
 // ---- the plugin descriptor ------------------------------------------------------
 

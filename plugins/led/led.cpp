@@ -1,7 +1,10 @@
 // led: a virtual LED driver in the spirit of the Linux LED class
 // (Documentation/leds/leds-class.rst, ledtrig-timer.c, ledtrig-heartbeat.c).
 //
-// Files of a bound device:
+// A bound device gets an LED class device, as led_classdev_register makes:
+// devices/platform/<dev>/leds/<label>/, linked from class/leds/<label>, where
+// <label> is the device property label=NAME (the device tree's `label`) or
+// the device's name. Its files:
 //   brightness      0..max_brightness (rw). A larger value is clamped to
 //                   max_brightness, as Linux's LED class does; a value that is
 //                   not a decimal unsigned long (negative, not a number) is
@@ -50,23 +53,37 @@ constexpr const char* kTriggers[] = {"none", "timer", "heartbeat"};
 enum Trigger { kNone = 0, kTimer = 1, kHeartbeat = 2 };
 constexpr unsigned long kDefaultDelay = 500;
 
+extern Group led_group, timer_group;
+
 class Led {
 public:
-    explicit Led(Device dev) : dev_(dev) {
+    explicit Led(Device dev) {
         if (const char* p = dev.property("max_brightness")) {
             if (parse_ulong(p, 1, 1000000, &max_) != 0) {
                 Host::log(DFS_LOG_ERR, "max_brightness property must be a number from 1 to 1000000");
                 throw Errno(EINVAL);
             }
         }
+        Trigger initial = kNone;
         if (const char* p = dev.property("trigger")) {
             int t = parse_choice(p, kTriggers);
             if (t < 0) {
                 Host::log(DFS_LOG_ERR, std::string("unknown trigger property '") + p + "'");
                 throw Errno(EINVAL);
             }
+            initial = static_cast<Trigger>(t);
+        }
+        const char* label = dev.property("label");
+        {
             std::lock_guard lock(mu_);
-            select_locked(static_cast<Trigger>(t));
+            trigger_ = initial;  // what timer_group's visible_if reads while the files are made
+        }
+        // Last: its files may be read as soon as they exist.
+        cdev_ = ClassDevice(dev, "leds", label ? label : dev.name(),
+                            {.groups = {&led_group, &timer_group}, .state = this});
+        if (initial != kNone) {
+            std::lock_guard lock(mu_);
+            select_locked(initial);
         }
     }
     ~Led() {
@@ -90,7 +107,7 @@ public:
         }
         brightness_.store(v);
         lock.unlock();
-        dev_.notify("brightness");
+        cdev_.notify("brightness");
         return dropped;
     }
 
@@ -170,7 +187,7 @@ private:
             unsigned long want = on ? blink_brightness_ : 0;
             if (brightness_.exchange(want) != want) {
                 lock.unlock();
-                dev_.notify("brightness");
+                cdev_.notify("brightness");
                 lock.lock();
             }
             wake_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stop_ || restart_; });
@@ -179,7 +196,6 @@ private:
         }
     }
 
-    Device dev_;
     unsigned long max_ = 255;
     std::atomic<unsigned long> brightness_{0};
     std::mutex mu_;  // everything below
@@ -190,9 +206,8 @@ private:
     bool stop_ = false;
     bool restart_ = false;
     std::thread thread_;
+    ClassDevice cdev_;  // last: destroyed first, once the blink thread is stopped
 };
-
-extern Group timer_group;
 
 // After a trigger change: have the host add or remove the timer's files.
 // Called with no lock of Led held, since visible_if takes it.
@@ -256,13 +271,15 @@ bool timer_selected(Device d) { return d.state<Led>().trigger() == kTimer; }
 Attribute delay_on("delay_on", 0644, show_delay(0), store_delay(0));
 Attribute delay_off("delay_off", 0644, show_delay(1), store_delay(1));
 
-// The timer trigger's files, in the device directory as in Linux.
+// The class device's files; the timer trigger's are in its directory too,
+// as in Linux.
+Group led_group(nullptr, {&brightness, &max_brightness, &trigger});
 Group timer_group(nullptr, {&delay_on, &delay_off});
 
 Driver led_driver("led", "platform", [](Driver& d) {
     delay_on.visible_if(timer_selected);
     delay_off.visible_if(timer_selected);
-    d.attributes({&brightness, &max_brightness, &trigger}).groups({&timer_group}).class_of("leds").state<Led>();
+    d.state<Led>();
 });
 
 Module led_module("led", "1.0", {&led_driver});

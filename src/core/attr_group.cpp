@@ -70,7 +70,7 @@ Status Core::update_group(Device& dev, const dfs_attribute_group* group) {
     DriverPtr drv;
     {
         std::lock_guard lock(model_mu_);
-        drv = dev.driver;
+        drv = dev.is_class_device() ? dev.owner : dev.driver;
     }
     if (!drv) return Error::of(ENODEV, "device " + dev.name() + " is not bound to a driver");
     // A callback of the driver already holds a pin; a plugin thread may not,
@@ -81,7 +81,9 @@ Status Core::update_group(Device& dev, const dfs_attribute_group* group) {
         return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
     const dfs_driver* ops = stub.driver();
     bool mine = false;
-    if (DFS_HAS_FIELD(ops, dfs_driver, groups) && ops->groups)
+    if (dev.is_class_device())
+        mine = std::find(dev.class_groups.begin(), dev.class_groups.end(), group) != dev.class_groups.end();
+    else if (DFS_HAS_FIELD(ops, dfs_driver, groups) && ops->groups)
         for (const dfs_attribute_group* const* g = ops->groups; *g && !mine; ++g) mine = *g == group;
     if (!mine || !group_usable(group))
         return Error::of(ENODEV, "update_group on " + dev.name() + ": not a group of driver " + drv->name());

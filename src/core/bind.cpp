@@ -51,7 +51,19 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
         return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
     const dfs_driver* ops = stub.driver();
     if (DFS_HAS_FIELD(ops, dfs_driver, probe) && ops->probe) {
+        {
+            std::lock_guard lock(model_mu_);
+            dev.probing = drv;
+        }
         int rc = call_driver(stub, "probe " + dev.name(), [&] { return ops->probe(&dev); });
+        std::vector<DevicePtr> made;
+        {
+            std::lock_guard lock(model_mu_);
+            dev.probing = nullptr;
+            if (rc != 0) made = dev.class_devices;
+        }
+        // A refused probe leaves nothing behind, whatever it created.
+        for (auto it = made.rbegin(); it != made.rend(); ++it) retire_class_device(*it);
         if (rc == -kEprobeDefer) {
             // Linux's deferred probe: retried whenever another driver binds.
             std::lock_guard lock(model_mu_);
@@ -118,13 +130,8 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
     if (auto l = tree_.add_symlink(dev.dir, "driver", relative_link(dev_path, drv_path))) nodes.push_back(l.value());
     if (auto l = tree_.add_symlink(drv->dir, dev.name(), relative_link(drv_path, dev_path)))
         nodes.push_back(l.value());
-    if (DFS_HAS_FIELD(ops, dfs_driver, class_name) && ops->class_name && valid_object_name(ops->class_name)) {
-        // class/<class>/<dev>, like the Linux class devices (class/leds/led0).
-        const std::string cls = ops->class_name;
-        if (Result<NodePtr> dir = tree_.ensure_dir(class_dir_, cls))
-            if (auto l = tree_.add_symlink(dir.value(), dev.name(), relative_link("class/" + cls, dev_path)))
-                nodes.push_back(l.value());
-    }
+    if (DFS_HAS_FIELD(ops, dfs_driver, class_name) && ops->class_name)
+        make_legacy_class_device(dev, drv, ops->class_name);
     bool regroup = false;
     {
         std::lock_guard groups(dev.groups_mu);
@@ -170,17 +177,37 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
         std::lock_guard groups(dev.groups_mu);
         was = std::exchange(dev.groups, Device::Groups::detaching);
     }
+    // The class devices it made stop changing their files too (see
+    // class_device.cpp): none can be added now that dev is detaching.
+    std::vector<DevicePtr> cdevs;
+    {
+        std::lock_guard lock(model_mu_);
+        cdevs = dev.class_devices;
+    }
+    std::vector<Device::Groups> cdevs_were;
+    for (const DevicePtr& c : cdevs) {
+        std::lock_guard groups(c->groups_mu);
+        cdevs_were.push_back(std::exchange(c->groups, Device::Groups::detaching));
+    }
     std::vector<NodePtr> nodes;
     {
         std::lock_guard lock(model_mu_);
         for (const std::weak_ptr<Node>& w : dev.driver_nodes)
             if (NodePtr n = w.lock()) nodes.push_back(std::move(n));
+        for (const DevicePtr& c : cdevs)
+            for (const std::weak_ptr<Node>& w : c->driver_nodes)
+                if (NodePtr n = w.lock()) nodes.push_back(std::move(n));
     }
-    // No show/store of this device may run while remove() tears it down.
+    // No show/store of this device or its class devices may run while
+    // remove() tears it down.
     std::vector<NodePtr> stopped;
     for (const NodePtr& n : nodes) {
         if (!tree_.deactivate(n, deadline)) {
             for (const NodePtr& s : stopped) s->active().reactivate();
+            for (size_t i = 0; i < cdevs.size(); ++i) {
+                std::lock_guard groups(cdevs[i]->groups_mu);
+                if (cdevs[i]->groups == Device::Groups::detaching) cdevs[i]->groups = cdevs_were[i];
+            }
             std::lock_guard groups(dev.groups_mu);
             dev.groups = was;
             return Error::of(EBUSY, "attribute " + n->name + " of " + dev.name() + " is still in a call of driver " +
@@ -202,6 +229,14 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
 }
 
 void Core::detach_binding(Device& dev) {
+    // What remove() left of the class devices goes first, newest first, as
+    // Linux's devres would release it (their remove events before unbind).
+    std::vector<DevicePtr> cdevs;
+    {
+        std::lock_guard lock(model_mu_);
+        cdevs = dev.class_devices;
+    }
+    for (auto it = cdevs.rbegin(); it != cdevs.rend(); ++it) retire_class_device(*it);
     DriverPtr drv;
     std::vector<std::weak_ptr<Node>> nodes;
     {

@@ -18,6 +18,9 @@ void Core::build_fixed_tree() {
     bus_dir_ = tree_.add_dir(root, "bus").value();
     devices_dir_ = tree_.add_dir(root, "devices").value();
     class_dir_ = tree_.add_dir(root, "class").value();
+    NodePtr dev = tree_.add_dir(root, "dev").value();
+    dev_block_dir_ = tree_.add_dir(dev, "block").value();
+    dev_char_dir_ = tree_.add_dir(dev, "char").value();
     module_dir_ = tree_.add_dir(root, "module").value();
     control_dir_ = tree_.add_dir(root, "control").value();
     tree_.add_attr(control_dir_, "load", 0200,

@@ -30,6 +30,11 @@ void Core::emit(const std::string& action, const Device& dev, std::map<std::stri
         std::lock_guard lock(model_mu_);
         if (dev.driver) ev.env["DRIVER"] = dev.driver->name();
     }
+    if (dev.major != 0) {
+        ev.env["MAJOR"] = std::to_string(dev.major);
+        ev.env["MINOR"] = std::to_string(dev.minor);
+        ev.env["DEVNAME"] = dev.name();
+    }
     for (auto& [k, v] : extra) ev.env[k] = std::move(v);
     events_.publish(std::move(ev));
 }
@@ -168,38 +173,47 @@ std::vector<DeviceInfo> Core::devices() const {
 Status Core::add_device_files(const DevicePtr& dev) {
     // The nodes hold the device weakly: the device owns its directory.
     std::weak_ptr<Device> weak = dev;
-    tree_.add_attr(dev->dir, "driver_override", 0644,
-                   std::make_unique<CoreAttr>(
-                       [this, weak]() -> Result<std::string> {
-                           DevicePtr d = weak.lock();
-                           if (!d) return Error::of(ENODEV, "device removed");
-                           std::lock_guard lock(model_mu_);
-                           return (d->driver_override.empty() ? std::string("(null)") : d->driver_override) + "\n";
-                       },
-                       [this, weak](std::string_view data) -> Status {
-                           DevicePtr d = weak.lock();
-                           if (!d) return Error::of(ENODEV, "device removed");
-                           std::string_view name = chomp(data);
-                           if (!name.empty() && !valid_object_name(name))
-                               return logged(Error::of(EINVAL, "driver_override: '" + std::string(name) +
-                                                                   "' is not a driver name"),
-                                             "driver_override");
-                           // As in Linux: takes effect at the next probe; no rebind now.
-                           std::lock_guard lock(model_mu_);
-                           d->bus().set_override(*d, std::string(name));
-                           return {};
-                       }));
+    if (!dev->is_class_device()) {  // a class device is never bound
+        tree_.add_attr(dev->dir, "driver_override", 0644,
+                       std::make_unique<CoreAttr>(
+                           [this, weak]() -> Result<std::string> {
+                               DevicePtr d = weak.lock();
+                               if (!d) return Error::of(ENODEV, "device removed");
+                               std::lock_guard lock(model_mu_);
+                               return (d->driver_override.empty() ? std::string("(null)") : d->driver_override) + "\n";
+                           },
+                           [this, weak](std::string_view data) -> Status {
+                               DevicePtr d = weak.lock();
+                               if (!d) return Error::of(ENODEV, "device removed");
+                               std::string_view name = chomp(data);
+                               if (!name.empty() && !valid_object_name(name))
+                                   return logged(Error::of(EINVAL, "driver_override: '" + std::string(name) +
+                                                                       "' is not a driver name"),
+                                                 "driver_override");
+                               // As in Linux: takes effect at the next probe; no rebind now.
+                               std::lock_guard lock(model_mu_);
+                               d->bus().set_override(*d, std::string(name));
+                               return {};
+                           }));
+    }
     tree_.add_attr(dev->dir, "uevent", 0644,
                    std::make_unique<CoreAttr>(
                        [this, weak]() -> Result<std::string> {
                            DevicePtr d = weak.lock();
                            if (!d) return Error::of(ENODEV, "device removed");
                            std::string out;
-                           {
-                               std::lock_guard lock(model_mu_);
-                               if (d->driver) out += "DRIVER=" + d->driver->name() + "\n";
+                           if (d->is_class_device()) {
+                               // As Linux: a class device's own uevent has its number, no driver.
+                               if (d->major != 0)
+                                   out += "MAJOR=" + std::to_string(d->major) + "\nMINOR=" + std::to_string(d->minor) +
+                                          "\nDEVNAME=" + d->name() + "\n";
+                           } else {
+                               {
+                                   std::lock_guard lock(model_mu_);
+                                   if (d->driver) out += "DRIVER=" + d->driver->name() + "\n";
+                               }
+                               out += "MODALIAS=" + d->bus().name() + ":" + d->name() + "\n";
                            }
-                           out += "MODALIAS=" + d->bus().name() + ":" + d->name() + "\n";
                            for (const auto& [k, v] : d->properties()) {
                                std::string key;
                                for (char c : k) key += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

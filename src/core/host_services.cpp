@@ -127,6 +127,57 @@ int host_update_group(dfs_device* dev, const dfs_attribute_group* group) noexcep
     }
 }
 
+const dfs_driver* host_device_driver(const dfs_device* dev) noexcept {
+    if (!dev) return nullptr;
+    const Device* d = Device::from(dev);
+    try {
+        if (!d->core) return nullptr;
+        DriverPtr drv = d->core->driver_of(*d);
+        // The caller runs code of that driver, so it is pinned and mapped.
+        return drv ? drv->stub().driver() : nullptr;
+    } catch (const std::bad_alloc&) {
+        return nullptr;
+    }
+}
+
+dfs_device* host_device_parent(const dfs_device* dev) noexcept {
+    // Fixed at creation: no lock.
+    return dev ? Device::from(dev)->parent.get() : nullptr;
+}
+
+int host_class_device_create(dfs_device* parent, const dfs_class_device* info, void* drvdata,
+                             dfs_device** out) noexcept {
+    if (!out) return -EINVAL;
+    *out = nullptr;
+    if (!parent) return -EINVAL;  // parentless (devices/virtual) class devices: not yet
+    Device* p = Device::from(parent);
+    try {
+        if (!p->core) return -ENODEV;
+        Result<DevicePtr> made = p->core->create_class_device(*p, info, drvdata);
+        if (!made) {
+            log(LogLevel::warning, "class_device_create below " + p->name() + ": " + made.error().message);
+            return -made.error().code;
+        }
+        // The core keeps it (in its parent's class_devices) until destroyed.
+        *out = made.value().get();
+        return 0;
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+}
+
+int host_class_device_destroy(dfs_device* cdev) noexcept {
+    if (!cdev) return -EINVAL;
+    Device* d = Device::from(cdev);
+    try {
+        if (!d->core) return -ENODEV;
+        Status s = d->core->destroy_class_device(*d);
+        return s ? 0 : -s.error().code;
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+}
+
 const dfs_host kHost = {
     sizeof(dfs_host),
     DRIVERFS_ABI_VERSION,
@@ -140,6 +191,10 @@ const dfs_host kHost = {
     host_register_bus,
     host_add_device,
     host_update_group,
+    host_device_driver,
+    host_device_parent,
+    host_class_device_create,
+    host_class_device_destroy,
 };
 
 }  // namespace

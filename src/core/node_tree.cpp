@@ -222,12 +222,30 @@ size_t NodeTree::node_count() const {
 }
 
 std::string relative_link(const std::string& from_dir, const std::string& to) {
-    // Both paths are relative to the root of the mount.
-    size_t depth = from_dir.empty() ? 0 : 1;
-    for (char c : from_dir) depth += c == '/';
+    // Both paths are relative to the root of the mount. Up to the deepest
+    // directory they share, then down, as sysfs writes its links
+    // (devices/platform/led0/leds/led0/device -> ../../../led0).
+    auto components = [](const std::string& p) {
+        std::vector<std::string_view> out;
+        std::string_view rest = p;
+        while (!rest.empty()) {
+            size_t slash = rest.find('/');
+            out.push_back(rest.substr(0, slash));
+            rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+        }
+        return out;
+    };
+    const std::vector<std::string_view> from = components(from_dir), dest = components(to);
+    size_t common = 0;
+    // The last component of `to` is the target itself, never a shared directory.
+    while (common < from.size() && common + 1 < dest.size() && from[common] == dest[common]) ++common;
     std::string out;
-    for (size_t i = 0; i < depth; ++i) out += "../";
-    return out + to;
+    for (size_t i = common; i < from.size(); ++i) out += "../";
+    for (size_t i = common; i < dest.size(); ++i) {
+        out += dest[i];
+        if (i + 1 < dest.size()) out += '/';
+    }
+    return out;
 }
 
 }  // namespace driverfs

@@ -51,6 +51,8 @@ protected:
 };
 
 const std::string kLed0 = "devices/platform/led0/";
+// led's files are on its LED class device, as on Linux.
+const std::string kLed0Class = kLed0 + "leds/led0/";
 
 }  // namespace
 
@@ -59,8 +61,8 @@ TEST_F(CoreTest, LedAttributesThroughSharedFileOps) {
     ASSERT_TRUE(r) << r.error().message;
     ASSERT_TRUE(core().add_device("platform", "led0", {}));
 
-    ASSERT_NE(core().tree().resolve(kLed0 + "brightness"), nullptr);
-    ASSERT_NE(core().tree().resolve(kLed0 + "max_brightness"), nullptr);
+    ASSERT_NE(core().tree().resolve(kLed0Class + "brightness"), nullptr);
+    ASSERT_NE(core().tree().resolve(kLed0Class + "max_brightness"), nullptr);
     auto drv_link = core().tree().resolve(kLed0 + "driver");
     ASSERT_NE(drv_link, nullptr);
     EXPECT_EQ(drv_link->target(), "../../../bus/platform/drivers/led");
@@ -70,45 +72,58 @@ TEST_F(CoreTest, LedAttributesThroughSharedFileOps) {
     auto bus_link = core().tree().resolve("bus/platform/devices/led0");
     ASSERT_NE(bus_link, nullptr);
     EXPECT_EQ(bus_link->target(), "../../../devices/platform/led0");
-    EXPECT_EQ(core().tree().resolve(kLed0 + "brightness")->mode(), 0644u);
-    EXPECT_EQ(core().tree().resolve(kLed0 + "max_brightness")->mode(), 0444u);
+    // The LED class device, laid out as Linux's led_classdev_register does.
+    EXPECT_EQ(core().tree().resolve(kLed0 + "brightness"), nullptr) << "led's files belong to its class device";
+    auto class_link = core().tree().resolve("class/leds/led0");
+    ASSERT_NE(class_link, nullptr);
+    EXPECT_EQ(class_link->target(), "../../devices/platform/led0/leds/led0");
+    ASSERT_NE(core().tree().resolve(kLed0Class + "subsystem"), nullptr);
+    EXPECT_EQ(core().tree().resolve(kLed0Class + "subsystem")->target(), "../../../../../class/leds");
+    ASSERT_NE(core().tree().resolve(kLed0Class + "device"), nullptr);
+    EXPECT_EQ(core().tree().resolve(kLed0Class + "device")->target(), "../../../led0");
+    EXPECT_EQ(read_attr(core(), kLed0Class + "uevent").data, "") << "no device number, no properties";
+    EXPECT_EQ(read_attr(core(), kLed0Class + "power/state").data, "active\n");
+    EXPECT_EQ(core().tree().resolve(kLed0Class + "driver_override"), nullptr);
+    EXPECT_EQ(core().tree().resolve(kLed0Class + "brightness")->mode(), 0644u);
+    EXPECT_EQ(core().tree().resolve(kLed0Class + "max_brightness")->mode(), 0444u);
 
-    EXPECT_EQ(read_attr(core(), kLed0 + "max_brightness").data, "255\n");
-    EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "0\n");
+    EXPECT_EQ(read_attr(core(), kLed0Class + "max_brightness").data, "255\n");
+    EXPECT_EQ(read_attr(core(), kLed0Class + "brightness").data, "0\n");
 
-    auto w = write_attr(core(), kLed0 + "brightness", "42\n");
+    auto w = write_attr(core(), kLed0Class + "brightness", "42\n");
     EXPECT_EQ(w.err, 0);
     EXPECT_EQ(w.count, 3u);
-    EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "42\n");
+    EXPECT_EQ(read_attr(core(), kLed0Class + "brightness").data, "42\n");
 
-    EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "-1").err, EINVAL);
-    EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "abc").err, EINVAL);
-    EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "").err, EINVAL);
-    EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "42\n") << "refused writes changed the value";
+    EXPECT_EQ(write_attr(core(), kLed0Class + "brightness", "-1").err, EINVAL);
+    EXPECT_EQ(write_attr(core(), kLed0Class + "brightness", "abc").err, EINVAL);
+    EXPECT_EQ(write_attr(core(), kLed0Class + "brightness", "").err, EINVAL);
+    EXPECT_EQ(read_attr(core(), kLed0Class + "brightness").data, "42\n") << "refused writes changed the value";
     // Above the max is clamped, as Linux's LED class does.
-    EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "256").err, 0);
-    EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "255\n");
+    EXPECT_EQ(write_attr(core(), kLed0Class + "brightness", "256").err, 0);
+    EXPECT_EQ(read_attr(core(), kLed0Class + "brightness").data, "255\n");
 
-    EXPECT_EQ(dfs_test::open_errno(core(), kLed0 + "max_brightness", O_WRONLY), EACCES);
-    EXPECT_EQ(dfs_test::open_errno(core(), kLed0 + "max_brightness", O_RDWR), EACCES);
+    EXPECT_EQ(dfs_test::open_errno(core(), kLed0Class + "max_brightness", O_WRONLY), EACCES);
+    EXPECT_EQ(dfs_test::open_errno(core(), kLed0Class + "max_brightness", O_RDWR), EACCES);
 
     ASSERT_TRUE(core().add_device("platform", "led1", {{"max_brightness", "100"}}));
-    EXPECT_EQ(read_attr(core(), "devices/platform/led1/max_brightness").data, "100\n");
-    EXPECT_EQ(write_attr(core(), "devices/platform/led1/brightness", "100").err, 0);
-    EXPECT_EQ(write_attr(core(), "devices/platform/led1/brightness", "7").err, 0);
-    EXPECT_EQ(write_attr(core(), "devices/platform/led1/brightness", "101").err, 0);
-    EXPECT_EQ(read_attr(core(), "devices/platform/led1/brightness").data, "100\n") << "clamped to its max";
-    EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "255\n") << "devices share state";
+    EXPECT_EQ(read_attr(core(), "devices/platform/led1/leds/led1/max_brightness").data, "100\n");
+    EXPECT_EQ(write_attr(core(), "devices/platform/led1/leds/led1/brightness", "100").err, 0);
+    EXPECT_EQ(write_attr(core(), "devices/platform/led1/leds/led1/brightness", "7").err, 0);
+    EXPECT_EQ(write_attr(core(), "devices/platform/led1/leds/led1/brightness", "101").err, 0);
+    EXPECT_EQ(read_attr(core(), "devices/platform/led1/leds/led1/brightness").data, "100\n") << "clamped to its max";
+    EXPECT_EQ(read_attr(core(), kLed0Class + "brightness").data, "255\n") << "devices share state";
 
     // A device the driver refuses stays unbound.
     ASSERT_TRUE(core().add_device("platform", "led2", {{"max_brightness", "0"}}));
     EXPECT_NE(core().tree().resolve("devices/platform/led2"), nullptr);
-    EXPECT_EQ(core().tree().resolve("devices/platform/led2/brightness"), nullptr);
+    EXPECT_EQ(core().tree().resolve("devices/platform/led2/leds"), nullptr);
+    EXPECT_EQ(core().tree().resolve("class/leds/led2"), nullptr);
     EXPECT_EQ(core().tree().resolve("devices/platform/led2/driver"), nullptr);
 
     // Devices that do not match are left alone.
     ASSERT_TRUE(core().add_device("platform", "lamp0", {}));
-    EXPECT_EQ(core().tree().resolve("devices/platform/lamp0/brightness"), nullptr);
+    EXPECT_EQ(core().tree().resolve("devices/platform/lamp0/leds/lamp0/brightness"), nullptr);
     EXPECT_EQ(core().add_device("platform", "led0", {}).error().code, EEXIST);
 }
 
@@ -122,10 +137,10 @@ TEST_F(CoreTest, UnloadWithOpenFileThenReload) {
     EXPECT_EQ(module_generation("led"), 1u);
     EXPECT_EQ(read_attr(core(), "module/led/generation").data, "1\n");
     EXPECT_EQ(read_attr(core(), "module/led/state").data, "live\n");
-    EXPECT_EQ(write_attr(core(), kLed0 + "brightness", "42\n").err, 0);
+    EXPECT_EQ(write_attr(core(), kLed0Class + "brightness", "42\n").err, 0);
 
-    auto rd = OpenFile::open(core().tree().resolve(kLed0 + "brightness"), O_RDONLY);
-    auto wr = OpenFile::open(core().tree().resolve(kLed0 + "brightness"), O_WRONLY);
+    auto rd = OpenFile::open(core().tree().resolve(kLed0Class + "brightness"), O_RDONLY);
+    auto wr = OpenFile::open(core().tree().resolve(kLed0Class + "brightness"), O_WRONLY);
     ASSERT_TRUE(rd);
     ASSERT_TRUE(wr);
     EXPECT_EQ(dfs_test::read_handle(*rd.value()).data, "42\n");
@@ -136,7 +151,7 @@ TEST_F(CoreTest, UnloadWithOpenFileThenReload) {
     EXPECT_EQ(read_attr(core(), "module/led/state").data, "gone\n");
     EXPECT_EQ(stub->state(), driverfs::StubState::gone);
     EXPECT_EQ(stub->driver(), nullptr);
-    EXPECT_EQ(core().tree().resolve(kLed0 + "brightness"), nullptr);
+    EXPECT_EQ(core().tree().resolve(kLed0Class + "brightness"), nullptr);
     EXPECT_EQ(core().tree().resolve(kLed0 + "driver"), nullptr);
     EXPECT_EQ(core().tree().resolve("bus/platform/drivers/led"), nullptr);
     EXPECT_NE(core().tree().resolve("devices/platform/led0"), nullptr) << "the device outlives its driver";
@@ -154,14 +169,14 @@ TEST_F(CoreTest, UnloadWithOpenFileThenReload) {
     EXPECT_EQ(stub->generation(), 2u);
     EXPECT_EQ(stub->state(), driverfs::StubState::live);
 
-    ASSERT_NE(core().tree().resolve(kLed0 + "brightness"), nullptr) << "led0 was not bound again";
+    ASSERT_NE(core().tree().resolve(kLed0Class + "brightness"), nullptr) << "led0 was not bound again";
     EXPECT_NE(core().tree().resolve("bus/platform/drivers/led/led0"), nullptr);
-    EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "0\n") << "a new probe starts from 0";
+    EXPECT_EQ(read_attr(core(), kLed0Class + "brightness").data, "0\n") << "a new probe starts from 0";
 
     // Handles of the old load never reach the new one.
     EXPECT_EQ(dfs_test::read_handle(*rd.value()).err, ENODEV);
     EXPECT_EQ(dfs_test::write_handle(*wr.value(), "7").err, ENODEV);
-    EXPECT_EQ(read_attr(core(), kLed0 + "brightness").data, "0\n");
+    EXPECT_EQ(read_attr(core(), kLed0Class + "brightness").data, "0\n");
     rd.value().reset();
     wr.value().reset();
 
@@ -265,7 +280,7 @@ TEST_F(CoreTest, ThrowingCallbackIsEioAndTheDaemonGoesOn) {
     // The core goes on: another plugin loads and works, and this one unloads.
     ASSERT_TRUE(core().load_plugin("led"));
     ASSERT_TRUE(core().add_device("platform", "led0", {}));
-    EXPECT_EQ(read_attr(core(), kLed0 + "max_brightness").data, "255\n");
+    EXPECT_EQ(read_attr(core(), kLed0Class + "max_brightness").data, "255\n");
     auto un = core().unload_plugin("fx_throws", 1000ms);
     EXPECT_TRUE(un) << un.error().message;
 }
@@ -279,7 +294,7 @@ TEST_F(CoreTest, ShutdownUnloadsEverything) {
     EXPECT_EQ(module_state("led"), "gone");
     EXPECT_EQ(module_state("fx_sleepy"), "gone");
     EXPECT_EQ(core().stubs().live_count(), 0u);
-    EXPECT_EQ(core().tree().resolve(kLed0 + "brightness"), nullptr);
+    EXPECT_EQ(core().tree().resolve(kLed0Class + "brightness"), nullptr);
 }
 
 // A call still running at shutdown: the plugin is left mapped (never

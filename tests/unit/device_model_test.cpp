@@ -86,10 +86,13 @@ TEST_F(DeviceModelTest, UeventShowsAndSynthesizes) {
     ASSERT_TRUE(core().add_device("platform", "led0", {{"color", "red"}}));
     EXPECT_EQ(read_attr(core(), "devices/platform/led0/uevent").data,
               "DRIVER=led\nMODALIAS=platform:led0\nCOLOR=red\n");
+    // The LED class device probe makes is announced before the bind, as on Linux.
     EXPECT_EQ(event_lines(), (std::vector<std::string>{"load module/led", "add devices/platform/led0",
+                                                       "add devices/platform/led0/leds/led0",
                                                        "bind devices/platform/led0"}));
+    EXPECT_EQ(events_[2].subsystem, "leds");
     ASSERT_EQ(write_attr(core(), "devices/platform/led0/uevent", "change 1234 WHY=test\n").err, 0);
-    ASSERT_EQ(events_.size(), 4u);
+    ASSERT_EQ(events_.size(), 5u);
     const Uevent& ev = events_.back();
     EXPECT_EQ(ev.action, "change");
     EXPECT_EQ(ev.subsystem, "platform");
@@ -98,12 +101,16 @@ TEST_F(DeviceModelTest, UeventShowsAndSynthesizes) {
     EXPECT_EQ(ev.env.at("DRIVER"), "led");
     EXPECT_EQ(write_attr(core(), "devices/platform/led0/uevent", "explode\n").err, EINVAL);
     EXPECT_EQ(write_attr(core(), "devices/platform/led0/uevent", "change 1 =x\n").err, EINVAL);
-    EXPECT_EQ(events_.size(), 4u) << "a refused write emits nothing";
+    EXPECT_EQ(events_.size(), 5u) << "a refused write emits nothing";
 
     ASSERT_TRUE(core().unbind("platform", "led", "led0"));
     EXPECT_EQ(events_.back().action, "unbind");
     EXPECT_EQ(events_.back().env.count("DRIVER"), 0u) << "as Linux: unbind is sent once the driver is gone";
-    EXPECT_EQ(core().events().since(4).size(), 1u);
+    // The class device goes first, then the unbind: nothing else.
+    auto after = core().events().since(5);
+    ASSERT_EQ(after.size(), 2u);
+    EXPECT_EQ(after[0].action + " " + after[0].devpath, "remove devices/platform/led0/leds/led0");
+    EXPECT_EQ(after[1].action, "unbind");
 }
 
 TEST_F(DeviceModelTest, SuspendWalksNewestFirstAndResumeOldestFirst) {
@@ -147,11 +154,12 @@ TEST_F(DeviceModelTest, ShutdownCallsDriversNewestFirst) {
 TEST_F(DeviceModelTest, ClassLinksFollowTheBinding) {
     ASSERT_TRUE(core().load_plugin("led"));
     ASSERT_TRUE(core().add_device("platform", "led0", {}));
-    EXPECT_EQ(link_target("class/leds/led0"), "../../devices/platform/led0");
+    EXPECT_EQ(link_target("class/leds/led0"), "../../devices/platform/led0/leds/led0");
     ASSERT_TRUE(core().unbind("platform", "led", "led0"));
     EXPECT_EQ(core().tree().resolve("class/leds/led0"), nullptr);
+    EXPECT_EQ(core().tree().resolve("devices/platform/led0/leds"), nullptr) << "its class device went with the binding";
     ASSERT_TRUE(core().bind("platform", "led", "led0"));
-    EXPECT_EQ(link_target("class/leds/led0"), "../../devices/platform/led0");
+    EXPECT_EQ(link_target("class/leds/led0"), "../../devices/platform/led0/leds/led0");
     ASSERT_TRUE(core().unload_plugin("led"));
     EXPECT_EQ(core().tree().resolve("class/leds/led0"), nullptr);
 }
@@ -204,7 +212,7 @@ TEST_F(DeviceModelTest, ADriverUnloadedDuringAWalkIsSkipped) {
     EXPECT_FALSE(driverfs::running_calls(*slow).empty()) << "the held probe ended while its gate was closed";
     let_go();
     EXPECT_EQ(bound_driver("led0"), "") << "led was unloaded mid-walk and must not have been probed";
-    EXPECT_EQ(core().tree().resolve("devices/platform/led0/brightness"), nullptr);
+    EXPECT_EQ(core().tree().resolve("devices/platform/led0/leds/led0/brightness"), nullptr);
 }
 
 TEST_F(DeviceModelTest, PluginBusMatchesWithItsOwnRuleAndGoesAtUnload) {

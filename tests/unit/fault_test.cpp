@@ -162,7 +162,7 @@ TEST_F(FaultTest, ThreadLeftRunningAfterExitKeepsTheCodeMapped) {
     EXPECT_NE(std::find(now.begin(), now.end(), started[0]), now.end()) << "the stray thread died";
     ASSERT_TRUE(core().load_plugin("led"));
     ASSERT_TRUE(core().add_device("platform", "led0", {}));
-    EXPECT_EQ(read_attr(core(), "devices/platform/led0/max_brightness").data, "255\n");
+    EXPECT_EQ(read_attr(core(), "devices/platform/led0/leds/led0/max_brightness").data, "255\n");
 }
 
 TEST_F(FaultTest, WellBehavedPluginsAreNotReportedAtUnload) {
@@ -172,14 +172,14 @@ TEST_F(FaultTest, WellBehavedPluginsAreNotReportedAtUnload) {
     ASSERT_TRUE(core().add_device("platform", "led0", {}));
     ASSERT_TRUE(core().add_device("platform", "sleepy0", {}));
     // led blinks on a thread of its own, joined when the device goes.
-    ASSERT_EQ(write_attr(core(), "devices/platform/led0/trigger", "timer").err, 0);
+    ASSERT_EQ(write_attr(core(), "devices/platform/led0/leds/led0/trigger", "timer").err, 0);
     EXPECT_EQ(read_attr(core(), "devices/platform/sleepy0/nap").data, "0\n");
     // A reader on another thread, blocked in the core, must not count. The
     // unload starts once it has read at least once, not after a guess.
     std::atomic<int> reads{0};
     std::thread reader([&] {
         for (int i = 0; i < 50; ++i) {
-            read_attr(core(), "devices/platform/led0/brightness");
+            read_attr(core(), "devices/platform/led0/leds/led0/brightness");
             ++reads;
         }
     });

@@ -155,6 +155,11 @@ TEST(NodeTree, RelativeLink) {
     EXPECT_EQ(relative_link("devices/platform/led0", "bus/platform"), "../../../bus/platform");
     EXPECT_EQ(relative_link("class", "devices/x"), "../devices/x");
     EXPECT_EQ(relative_link("", "devices/x"), "devices/x");
+    // Through the deepest shared directory only, as sysfs links are written.
+    EXPECT_EQ(relative_link("devices/platform/led0/leds/led0", "devices/platform/led0"), "../../../led0");
+    EXPECT_EQ(relative_link("devices/platform/led0", "devices/platform/led0/leds"), "leds");
+    EXPECT_EQ(relative_link("devices/platform/a", "devices/platform/b"), "../b");
+    EXPECT_EQ(relative_link("devices/platform", "devices/platformx"), "../platformx");
 }
 
 // The inode table behind NodeTree::get: direct slots, chunks that come and

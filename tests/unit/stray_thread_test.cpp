@@ -83,7 +83,7 @@ TEST_F(StrayThreadTest, ThreadThatCalledIntoThePluginIsNotThePlugins) {
     std::thread worker([&] {
         worker_tid = gettid();
         for (int i = 0; i < 20; ++i)
-            if (write_attr(core(), "devices/platform/led0/brightness", std::to_string(i * 10)).err == 0) ++stored;
+            if (write_attr(core(), "devices/platform/led0/leds/led0/brightness", std::to_string(i * 10)).err == 0) ++stored;
         wait_in_a_deep_frame(pipe_fds[0]);
     });
     // Unload once the worker is blocked in read() (x86-64 syscall 0,

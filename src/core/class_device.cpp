@@ -1,0 +1,283 @@
+// Class devices: what a bound driver makes below its device with Linux's
+// device_create (leds/led0, hwmon/hwmon0), their class, and their end.
+//
+// Lifetime. A class device belongs to one binding of its parent: it can be
+// made only while the parent is in probe() of its owner or bound to it, and
+// it is gone when the parent is unbound (remove() may destroy it earlier;
+// the host destroys what is left). Its attribute files pin `owner`'s stub
+// like every driver attribute, so unload drains them with the driver's.
+//
+// Why no file of a class device escapes the drain of an unbind:
+// unbind_locked first moves the parent's groups to `detaching` and then,
+// under each class device's groups_mu, the class device's own groups; it
+// collects the nodes after that. Creation registers a class device in
+// parent.class_devices under parent.groups_mu while the parent is not
+// detaching (so an unbind that starts later sees it), and every file that
+// calls the driver is made by sync_group/apply_group, which re-check the
+// class device's own phase under its groups_mu: after `detaching` they add
+// nothing. The standard files (uevent, power, dev) run daemon code only.
+#include <algorithm>
+#include <cstdio>
+
+#include "abi.hpp"
+#include "core_attr.hpp"
+#include "driver_attr.hpp"
+#include "driverfs/call_tracker.hpp"
+#include "driverfs/core.hpp"
+#include "driverfs/log.hpp"
+
+namespace driverfs {
+namespace {
+
+// "hwmon%d" -> the lowest "hwmonN" not in `taken`; a name without "%d" as is.
+std::string expand_name(const std::string& tmpl, const std::map<std::string, std::weak_ptr<Device>>& taken) {
+    size_t at = tmpl.find("%d");
+    if (at == std::string::npos) return tmpl;
+    for (unsigned n = 0;; ++n) {
+        std::string name = tmpl.substr(0, at) + std::to_string(n) + tmpl.substr(at + 2);
+        auto it = taken.find(name);
+        if (it == taken.end() || it->second.expired()) return name;
+    }
+}
+
+}  // namespace
+
+bool Device::is_class_device() const { return bus_.is_class; }
+
+DriverPtr Core::driver_of(const Device& dev) const {
+    std::lock_guard lock(model_mu_);
+    if (dev.owner) return dev.owner;
+    return dev.driver ? dev.driver : dev.probing;
+}
+
+Result<Bus*> Core::class_locked(const std::string& name) {
+    if (auto it = classes_.find(name); it != classes_.end()) return it->second.get();
+    if (!valid_object_name(name) || name.find(':') != std::string::npos)
+        return Error::of(EINVAL, "'" + name + "' is not a class name (1-64 of A-Z a-z 0-9 _ . -)");
+    Result<NodePtr> dir = tree_.ensure_dir(class_dir_, name);
+    if (!dir) return dir.error();
+    auto cls = std::make_unique<Bus>(name, nullptr);
+    cls->is_class = true;
+    cls->dir = dir.value();
+    Bus* raw = cls.get();
+    classes_.emplace(name, std::move(cls));
+    return raw;
+}
+
+Result<DevicePtr> Core::create_class_device(Device& parent, const dfs_class_device* info, void* drvdata) {
+    if (!info || !DFS_HAS_FIELD(info, dfs_class_device, props) || !info->class_name || !info->name)
+        return Error::of(EINVAL, "class_device_create: a NULL or truncated dfs_class_device");
+    DriverPtr owner = driver_of(parent);
+    if (!owner || parent.is_class_device())
+        return Error::of(ENODEV, "class_device_create: device " + parent.name() + " is not bound to a driver");
+    // From a plugin thread nothing pins the driver yet, and `info` is its memory.
+    Pin pin(owner->stub().active());
+    if (!pin || owner->stub().generation() != owner->generation())
+        return Error::of(ENODEV, "driver " + owner->name() + " is being unloaded");
+    std::vector<const dfs_attribute_group*> groups;
+    for (const dfs_attribute_group* const* g = info->groups; g && *g; ++g)
+        if (group_usable(*g)) groups.push_back(*g);
+    std::map<std::string, std::string> props;
+    for (const char* const* p = info->props; p && *p; ++p) {
+        std::string_view kv = *p;
+        size_t eq = kv.find('=');
+        if (eq == 0 || eq == std::string_view::npos)
+            return Error::of(EINVAL, "class_device_create: property '" + std::string(kv) + "' is not KEY=VALUE");
+        if (Status s = check_property(kv.substr(0, eq), kv.substr(eq + 1)); !s) return s.error();
+        props.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    return make_class_device(parent, owner, info->class_name, info->name, info->major, info->minor,
+                             (info->flags & DFS_CLASS_DEVICE_BLOCK) != 0, std::move(groups), std::move(props),
+                             drvdata);
+}
+
+Result<DevicePtr> Core::make_class_device(Device& parent, const DriverPtr& owner, const std::string& cls_name,
+                                          const std::string& name_template, uint32_t major, uint32_t minor,
+                                          bool block, std::vector<const dfs_attribute_group*> groups,
+                                          std::map<std::string, std::string> props, void* drvdata) {
+    const size_t pct = name_template.find("%d");
+    const std::string probe_name = pct == std::string::npos ? name_template
+                                                             : name_template.substr(0, pct) + "0" + name_template.substr(pct + 2);
+    if (!valid_object_name(probe_name) ||
+        (pct != std::string::npos && name_template.find('%', pct + 2) != std::string::npos) ||
+        (pct == std::string::npos && name_template.find('%') != std::string::npos))
+        return Error::of(EINVAL, "'" + name_template + "' is not a class device name (A-Z a-z 0-9 _ . : - and one %d)");
+    DevicePtr cdev;
+    {
+        std::lock_guard groups_lock(parent.groups_mu);
+        std::lock_guard lock(model_mu_);
+        const bool in_probe = parent.probing == owner;
+        const bool bound = parent.driver == owner && (parent.groups == Device::Groups::attaching ||
+                                                      parent.groups == Device::Groups::live);
+        if (parent.dead || (!in_probe && !bound))
+            return Error::of(ENODEV, "device " + parent.name() + " is not bound to " + owner->name() +
+                                         " or is being unbound");
+        Result<Bus*> cls = class_locked(cls_name);
+        if (!cls) return cls.error();
+        Bus& klass = *cls.value();
+        const std::string name = expand_name(name_template, klass.members);
+        if (auto it = klass.members.find(name); it != klass.members.end() && !it->second.expired())
+            return Error::of(EEXIST, "class " + cls_name + " already has a device named " + name);
+        Result<NodePtr> holder = tree_.ensure_dir(parent.dir, cls_name);
+        if (!holder) return holder.error();
+        Result<NodePtr> dir = tree_.add_dir(holder.value(), name);
+        if (!dir) return dir.error();
+        cdev = std::make_shared<Device>(name, klass, std::move(props));
+        cdev->dir = dir.value();
+        cdev->path = tree_.path_of(*cdev->dir);
+        cdev->parent = parent.shared_from_this();
+        cdev->owner = owner;
+        cdev->class_groups = std::move(groups);
+        cdev->major = major;
+        cdev->minor = minor;
+        cdev->block = block;
+        cdev->tree = &tree_;
+        cdev->core = this;
+        cdev->drvdata.store(drvdata, std::memory_order_release);
+        cdev->groups = Device::Groups::attaching;
+        cdev->binding = 1;
+        if (Status s = add_class_device_files(cdev); !s) {
+            tree_.remove(cdev->dir);
+            return Error::of(s.error().code, "class device " + name + ": " + s.error().message);
+        }
+        klass.members[name] = cdev;
+        parent.class_devices.push_back(cdev);
+    }
+    // Its groups, as at bind: is_visible is asked with no lock held (the
+    // caller pins owner), then the files are made under its groups_mu.
+    for (const dfs_attribute_group* g : cdev->class_groups) sync_group(*cdev, owner, g, Device::Groups::attaching);
+    bool regroup = false;
+    {
+        std::lock_guard groups_lock(cdev->groups_mu);
+        if (cdev->groups == Device::Groups::attaching) {
+            cdev->groups = Device::Groups::live;
+            regroup = std::exchange(cdev->regroup, false);
+        }
+    }
+    if (regroup)
+        for (const dfs_attribute_group* g : cdev->class_groups) sync_group(*cdev, owner, g, Device::Groups::live);
+    if (log_enabled(LogLevel::info))
+        log(LogLevel::info, "class device " + cls_name + "/" + cdev->name() + " added below " + parent.name());
+    emit("add", *cdev);
+    return cdev;
+}
+
+Status Core::add_class_device_files(const DevicePtr& cdev) {
+    if (Status s = add_device_files(cdev); !s) return s;
+    const std::string& path = cdev->path;
+    const std::string cls_path = "class/" + cdev->bus().name();
+    tree_.add_symlink(cdev->dir, "subsystem", relative_link(path, cls_path));
+    tree_.add_symlink(cdev->dir, "device", relative_link(path, cdev->parent->path));
+    Result<NodePtr> link = tree_.add_symlink(cdev->bus().dir, cdev->name(), relative_link(cls_path, path));
+    if (!link) return link.error();
+    cdev->class_link = link.value();
+    if (cdev->major != 0) {
+        const std::string devt = std::to_string(cdev->major) + ":" + std::to_string(cdev->minor);
+        tree_.add_attr(cdev->dir, "dev", 0444,
+                       std::make_unique<CoreAttr>([devt]() -> Result<std::string> { return devt + "\n"; }, nullptr));
+        const NodePtr& where = cdev->block ? dev_block_dir_ : dev_char_dir_;
+        Result<NodePtr> dl = tree_.add_symlink(where, devt, relative_link(cdev->block ? "dev/block" : "dev/char", path));
+        if (!dl) {
+            tree_.remove(cdev->class_link);
+            return Error::of(dl.error().code, "device number " + devt + " is taken");
+        }
+        cdev->dev_link = dl.value();
+    }
+    return {};
+}
+
+bool Core::retire_class_device(const DevicePtr& cdev) {
+    NodePtr holder;
+    {
+        std::lock_guard lock(model_mu_);
+        if (cdev->dead) return false;
+        cdev->dead = true;
+        Bus& klass = cdev->bus();
+        if (auto it = klass.members.find(cdev->name()); it != klass.members.end() && it->second.lock() == cdev)
+            klass.members.erase(it);
+        auto& siblings = cdev->parent->class_devices;
+        siblings.erase(std::remove(siblings.begin(), siblings.end(), cdev), siblings.end());
+        holder = cdev->dir->parent();
+    }
+    emit("remove", *cdev);
+    if (cdev->dev_link) tree_.remove(cdev->dev_link);
+    if (cdev->class_link) tree_.remove(cdev->class_link);
+    tree_.remove(cdev->dir);
+    // devices/.../<parent>/<class>/ goes with its last class device.
+    if (holder) {
+        Result<std::vector<DirEntry>> left = tree_.list(holder->ino);
+        if (left && left.value().empty()) tree_.remove(holder);
+    }
+    if (log_enabled(LogLevel::info)) log(LogLevel::info, "class device " + cdev->bus().name() + "/" + cdev->name() + " removed");
+    return true;
+}
+
+Status Core::destroy_class_device(Device& cdev) {
+    if (!cdev.is_class_device()) return Error::of(EINVAL, "class_device_destroy: " + cdev.name() + " is not a class device");
+    DevicePtr self = cdev.shared_from_this();
+    Device::Groups was;
+    {
+        std::lock_guard groups_lock(cdev.groups_mu);
+        std::lock_guard lock(model_mu_);
+        if (cdev.dead) return Error::of(ENODEV, "class device " + cdev.name() + " is already gone");
+        was = std::exchange(cdev.groups, Device::Groups::detaching);
+    }
+    std::vector<NodePtr> nodes;
+    {
+        std::lock_guard lock(model_mu_);
+        for (const std::weak_ptr<Node>& w : cdev.driver_nodes)
+            if (NodePtr n = w.lock()) nodes.push_back(std::move(n));
+    }
+    // As Linux's device_unregister drains its sysfs files. Not from inside a
+    // callback: the call to wait for may be the caller itself; removal then
+    // only stops new calls, and the ones running finish on their own.
+    if (!CallScope::inside_callback()) {
+        const auto deadline = std::chrono::steady_clock::now() + options_.unload_timeout;
+        std::vector<NodePtr> stopped;
+        for (const NodePtr& n : nodes) {
+            if (!tree_.deactivate(n, deadline)) {
+                for (const NodePtr& s : stopped) s->active().reactivate();
+                std::lock_guard groups_lock(cdev.groups_mu);
+                cdev.groups = was;
+                return Error::of(EBUSY, "attribute " + n->name + " of class device " + cdev.name() +
+                                            " is still in a call");
+            }
+            stopped.push_back(n);
+        }
+    }
+    if (!retire_class_device(self)) return Error::of(ENODEV, "class device " + cdev.name() + " is already gone");
+    return {};
+}
+
+void Core::make_legacy_class_device(Device& dev, const DriverPtr& drv, const std::string& cls) {
+    Result<DevicePtr> made = make_class_device(dev, drv, cls, dev.name(), 0, 0, false, {}, {}, nullptr);
+    if (!made) {
+        log(LogLevel::warning, "driver " + drv->name() + ": class device " + cls + "/" + dev.name() +
+                                   " not created: " + made.error().message);
+        return;
+    }
+    // Its driver predates class devices: the same attributes, calling the
+    // driver with the bound device, as its callbacks expect.
+    const DevicePtr& cdev = made.value();
+    const dfs_driver* ops = drv->stub().driver();
+    std::vector<NodePtr> nodes;
+    if (DFS_HAS_FIELD(ops, dfs_driver, dev_attrs) && ops->dev_attrs)
+        for (const dfs_attribute* const* a = ops->dev_attrs; *a; ++a)
+            if (attr_usable(*a))
+                if (Result<NodePtr> n = tree_.add_attr(cdev->dir, (*a)->name, (*a)->mode & 0777,
+                                                       std::make_unique<DriverAttr>(drv, *a, dev.shared_from_this(), (*a)->name)))
+                    nodes.push_back(n.value());
+    if (DFS_HAS_FIELD(ops, dfs_driver, bin_attrs) && ops->bin_attrs)
+        for (const dfs_bin_attribute* const* b = ops->bin_attrs; *b; ++b) {
+            const dfs_bin_attribute* bin = *b;
+            if (bin->size < offsetof(dfs_bin_attribute, write) + sizeof bin->write || !bin->name) continue;
+            if (Result<NodePtr> n = tree_.add_attr(cdev->dir, bin->name, bin->mode & 0777,
+                                                   std::make_unique<DriverBinAttr>(drv, bin, bin->length,
+                                                                                   dev.shared_from_this(), bin->name)))
+                nodes.push_back(n.value());
+        }
+    std::lock_guard lock(model_mu_);
+    cdev->driver_nodes.insert(cdev->driver_nodes.end(), nodes.begin(), nodes.end());
+}
+
+}  // namespace driverfs
