@@ -40,6 +40,12 @@ std::string expand_name(const std::string& tmpl, const std::map<std::string, std
     }
 }
 
+// devices/.../<parent>/<class>/ goes with its last class device.
+void remove_if_empty(NodeTree& tree, const NodePtr& dir) {
+    Result<std::vector<DirEntry>> left = tree.list(dir->ino);
+    if (left && left.value().empty()) tree.remove(dir);
+}
+
 }  // namespace
 
 bool Device::is_class_device() const { return bus_.is_class; }
@@ -121,7 +127,10 @@ Result<DevicePtr> Core::make_class_device(Device& parent, const DriverPtr& owner
         Result<NodePtr> holder = tree_.ensure_dir(parent.dir, cls_name);
         if (!holder) return holder.error();
         Result<NodePtr> dir = tree_.add_dir(holder.value(), name);
-        if (!dir) return dir.error();
+        if (!dir) {
+            remove_if_empty(tree_, holder.value());
+            return dir.error();
+        }
         cdev = std::make_shared<Device>(name, klass, std::move(props));
         cdev->dir = dir.value();
         cdev->path = tree_.path_of(*cdev->dir);
@@ -138,6 +147,7 @@ Result<DevicePtr> Core::make_class_device(Device& parent, const DriverPtr& owner
         cdev->binding = 1;
         if (Status s = add_class_device_files(cdev); !s) {
             tree_.remove(cdev->dir);
+            remove_if_empty(tree_, holder.value());
             return Error::of(s.error().code, "class device " + name + ": " + s.error().message);
         }
         klass.members[name] = cdev;
@@ -189,9 +199,13 @@ Status Core::add_class_device_files(const DevicePtr& cdev) {
 bool Core::retire_class_device(const DevicePtr& cdev) {
     NodePtr holder;
     {
+        // From now on no sync_group adds a file to it: they check the phase
+        // under groups_mu (a refused probe retires a class device still live).
+        std::lock_guard groups_lock(cdev->groups_mu);
         std::lock_guard lock(model_mu_);
         if (cdev->dead) return false;
         cdev->dead = true;
+        cdev->groups = Device::Groups::detaching;
         Bus& klass = cdev->bus();
         if (auto it = klass.members.find(cdev->name()); it != klass.members.end() && it->second.lock() == cdev)
             klass.members.erase(it);
@@ -203,11 +217,17 @@ bool Core::retire_class_device(const DevicePtr& cdev) {
     if (cdev->dev_link) tree_.remove(cdev->dev_link);
     if (cdev->class_link) tree_.remove(cdev->class_link);
     tree_.remove(cdev->dir);
-    // devices/.../<parent>/<class>/ goes with its last class device.
-    if (holder) {
-        Result<std::vector<DirEntry>> left = tree_.list(holder->ino);
-        if (left && left.value().empty()) tree_.remove(holder);
+    // Its attribute nodes hold it (a DriverAttr keeps its device) and stay
+    // linked in its removed directory, which it owns: unlink them, or the
+    // three keep each other, and `owner` with its stub record, alive for good.
+    std::vector<std::weak_ptr<Node>> files;
+    {
+        std::lock_guard lock(model_mu_);
+        files.swap(cdev->driver_nodes);
     }
+    for (const std::weak_ptr<Node>& w : files)
+        if (NodePtr n = w.lock()) tree_.remove(n);
+    if (holder) remove_if_empty(tree_, holder);
     if (log_enabled(LogLevel::info)) log(LogLevel::info, "class device " + cdev->bus().name() + "/" + cdev->name() + " removed");
     return true;
 }
