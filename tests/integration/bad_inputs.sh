@@ -27,7 +27,7 @@ done
 start_daemon
 load_led
 expect_write_ok "$M/bus/platform/new_device" "led0"
-expect_write_ok "$M/devices/platform/led0/brightness" $'42\n'
+expect_write_ok "$(led_dir led0)/brightness" $'42\n'
 expect_write_ok "$M/bus/platform/new_device" "gpio0"
 
 # Files for the path cases, outside the plugin dir.
@@ -239,7 +239,7 @@ expect_match "log line for fx_wrong_abi names the plugin's ABI $((abi + 1))" "AB
 expect_match "log line for fx_wrong_abi names the host's ABI $abi" "ABI $abi([^0-9]|$)" "$line"
 
 # Everything still works.
-expect_eq "led0 brightness after all that" "42" "$(read_attr "$M/devices/platform/led0/brightness")"
+expect_eq "led0 brightness after all that" "42" "$(read_attr "$(led_dir led0)/brightness")"
 expect_eq "module/led/generation" "1" "$(read_attr "$M/module/led/generation")"
 expect_eq "module/led/state" "live" "$(read_attr "$M/module/led/state")"
 expect_daemon_alive

@@ -22,7 +22,7 @@ expect_ctl_status 1 'load: .*(EEXIST|already)' load led
 # add-device with a property and a child with --parent.
 ctl_ok add-device platform led0 max_brightness=100 >/dev/null
 ctl_ok add-device platform led1 --parent led0 >/dev/null
-expect_eq "led0 max_brightness from the property" "100" "$(read_attr "$M/devices/platform/led0/max_brightness")"
+expect_eq "led0 max_brightness from the property" "100" "$(read_attr "$(led_dir led0)/max_brightness")"
 expect_eq "led1 below led0" "led" "$(basename "$(readlink "$M/devices/platform/led0/led1/driver")")"
 expect_eq "devices tree" "led0 (platform) driver=led state=active max_brightness=100
   led1 (platform) driver=led state=active" "$(ctl_ok devices)"
@@ -98,7 +98,7 @@ JSON
 expect_eq "apply" "loaded: -
 added: led2 led3
 already present: led" "$(ctl_ok apply "$WORK/tree.json")"
-expect_eq "led2 max_brightness" "7" "$(read_attr "$M/devices/platform/led2/max_brightness")"
+expect_eq "led2 max_brightness" "7" "$(read_attr "$(led_dir led2)/max_brightness")"
 [[ -d "$M/devices/platform/led2/led3" ]] || fail "led3 not below led2"
 expect_eq "apply again" "loaded: -
 added: -

@@ -40,7 +40,7 @@ refused_start "$WORK/noplugin.json" '\$\.plugins\[0\]: '
 # Applied before the mount appears: present as soon as it is mounted.
 SOCK="$WORK/ctl.sock"
 start_daemon --control "$SOCK" --config "$WORK/good.json"
-expect_eq "led0 max_brightness from --config" "50" "$(read_attr "$M/devices/platform/led0/max_brightness")"
+expect_eq "led0 max_brightness from --config" "50" "$(read_attr "$(led_dir led0)/max_brightness")"
 expect_eq "led1 is below led0 and bound" "led" "$(basename "$(readlink "$M/devices/platform/led0/led1/driver")")"
 expect_eq "devices" "led0 (platform) driver=led state=active max_brightness=50
   led1 (platform) driver=led state=active color=green" "$(ctl_ok devices)"

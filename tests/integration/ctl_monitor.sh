@@ -2,7 +2,10 @@
 # ctl_monitor: `driverfsctl monitor` (udevadm-monitor-like lines) and
 # `monitor --json` see load, add, bind, unbind, remove and unload events in
 # the order they happened, with consecutive sequence numbers, while the
-# commands come from other clients; two monitors see the same stream.
+# commands come from other clients; two monitors see the same stream. led's
+# LED class device comes and goes inside each bind and unbind, as in Linux
+# (led_classdev_register in probe: its add before the device's bind;
+# led_classdev_unregister in remove: its remove before the unbind).
 . "$(dirname "$0")/lib/common.sh"
 setup
 start_ctl_daemon
@@ -38,15 +41,19 @@ ctl_ok remove-device led0 >/dev/null
 ctl_ok unload led >/dev/null
 ctl_ok remove-device "$synced" >/dev/null
 
-all_in() { (($(wc -l <"$WORK/mon.txt") >= start_line + 9)) && (($(wc -l <"$WORK/mon.json") >= start_json + 9)); }
-wait_until 60 "9 events on both monitors" all_in
+all_in() { (($(wc -l <"$WORK/mon.txt") >= start_line + 13)) && (($(wc -l <"$WORK/mon.json") >= start_json + 13)); }
+wait_until 60 "13 events on both monitors" all_in
 
 got=$(tail -n +"$((start_line + 1))" "$WORK/mon.txt" | sed -E 's/^UEVENT\[[0-9]+\] //')
 expect_eq "monitor lines in order" "load    module/led (module)
 add     devices/platform/led0 (platform)
+add     devices/platform/led0/leds/led0 (leds)
 bind    devices/platform/led0 (platform)
+remove  devices/platform/led0/leds/led0 (leds)
 unbind  devices/platform/led0 (platform)
+add     devices/platform/led0/leds/led0 (leds)
 bind    devices/platform/led0 (platform)
+remove  devices/platform/led0/leds/led0 (leds)
 unbind  devices/platform/led0 (platform)
 remove  devices/platform/led0 (platform)
 unload  module/led (module)
@@ -63,9 +70,13 @@ for line in sys.stdin:
     print(e["action"], e["devpath"], e["env"].get("DRIVER", "-") if e["action"] == "bind" else "")')
 expect_eq "monitor --json events" "load module/led 
 add devices/platform/led0 
+add devices/platform/led0/leds/led0 
 bind devices/platform/led0 led
+remove devices/platform/led0/leds/led0 
 unbind devices/platform/led0 
+add devices/platform/led0/leds/led0 
 bind devices/platform/led0 led
+remove devices/platform/led0/leds/led0 
 unbind devices/platform/led0 
 remove devices/platform/led0 
 unload module/led 

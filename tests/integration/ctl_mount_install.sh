@@ -49,8 +49,8 @@ mount -t fuse.driverfs driverfs "$M" -o "config=$DEMO,plugin_dir=$PLUGDIR" 2>"$W
     fail "mount -t fuse.driverfs failed: $(cat "$WORK/mount.err")"
 mounted "$M" || fail "$M is not a fuse.driverfs mount after mount(8)"
 pass "mount -t fuse.driverfs mounted $M"
-expect_eq "led0 max_brightness (demo.json)" "255" "$(read_attr "$M/devices/platform/led0/max_brightness")"
-expect_eq "led1 max_brightness (demo.json)" "100" "$(read_attr "$M/devices/platform/led1/max_brightness")"
+expect_eq "led0 max_brightness (demo.json)" "255" "$(read_attr "$(led_dir led0)/max_brightness")"
+expect_eq "led1 max_brightness (demo.json)" "100" "$(read_attr "$(led_dir led1)/max_brightness")"
 list=$("$CTL" --mount "$M" list)
 expect_match "driverfsctl --mount list: led" '(^|
 )led +1 live +0 +2  led(

@@ -88,7 +88,7 @@ pass "the stray thread still runs in the mapped code"
 
 load_led
 expect_write_ok "$M/bus/platform/new_device" "led0"
-expect_eq "led0 max_brightness" "255" "$(read_attr "$M/devices/platform/led0/max_brightness")"
+expect_eq "led0 max_brightness" "255" "$(read_attr "$(led_dir led0)/max_brightness")"
 expect_write_ok "$M/control/unload" "led"
 if grep -F 'plugin led: ' "$LOG" | grep -qF 'stays mapped'; then fail "led was reported as leaving threads"; fi
 pass "led's unload reported no stray thread"

@@ -11,14 +11,15 @@
 source "$(dirname "$0")/lib/common.sh"
 setup
 mount_led0
-expect_write_ok "$D/brightness" $'42\n'
+expect_write_ok "$LED/brightness" $'42\n'
 
 python3 - "$M" <<'PY' || fail "some file operations do not answer as sysfs does (see above)"
 import errno, mmap, os, stat, sys
 
 M = sys.argv[1]
-D = M + "/devices/platform/led0"
-B = D + "/brightness"
+D = M + "/devices/platform/led0"      # the platform device
+L = D + "/leds/led0"                  # its LED class device
+B = L + "/brightness"
 failed = 0
 
 def outcome(fn):
@@ -45,6 +46,7 @@ def open_close(path, flags, mode=0o644):
 
 # Namespace changes: refused like sysfs.
 entries_before = sorted(os.listdir(D))
+class_entries_before = sorted(os.listdir(L))
 check("create a file in a device dir", "EACCES", outcome(lambda: open_close(D + "/newfile", os.O_CREAT | os.O_WRONLY)))
 check("create with O_EXCL in the root", "EACCES", outcome(lambda: open_close(M + "/newfile", os.O_CREAT | os.O_EXCL | os.O_WRONLY)))
 check("mknod a fifo", "EPERM", outcome(lambda: os.mkfifo(D + "/fifo")))
@@ -52,15 +54,19 @@ check("mkdir", "EPERM", outcome(lambda: os.mkdir(D + "/newdir")))
 check("unlink an attribute", "EPERM", outcome(lambda: os.unlink(B)))
 check("unlink a symlink", "EPERM", outcome(lambda: os.unlink(D + "/driver")))
 check("rmdir a device dir", "EPERM", outcome(lambda: os.rmdir(D)))
+check("rmdir a class device dir", "EPERM", outcome(lambda: os.rmdir(L)))
+check("rmdir the leds dir", "EPERM", outcome(lambda: os.rmdir(D + "/leds")))
 check("rmdir an empty dir (class)", "EPERM", outcome(lambda: os.rmdir(M + "/class")))
-check("rename an attribute", "EPERM", outcome(lambda: os.rename(B, D + "/brightness2")))
+check("rename an attribute", "EPERM", outcome(lambda: os.rename(B, L + "/brightness2")))
 check("rename a dir", "EPERM", outcome(lambda: os.rename(D, M + "/devices/platform/led9")))
-check("link", "EPERM", outcome(lambda: os.link(B, D + "/brightness_link")))
-check("symlink", "EPERM", outcome(lambda: os.symlink("brightness", D + "/brightness_sym")))
+check("link", "EPERM", outcome(lambda: os.link(B, L + "/brightness_link")))
+check("symlink", "EPERM", outcome(lambda: os.symlink("brightness", L + "/brightness_sym")))
 check("entries of led0 unchanged by the refused operations", entries_before, sorted(os.listdir(D)))
-check("led0 has its attributes", True, {"brightness", "max_brightness", "driver"} <= set(entries_before))
-check("root entries unchanged", ["bus", "class", "control", "devices", "module"],
-      sorted(e for e in os.listdir(M) if e in ("bus", "class", "control", "devices", "module", "newfile")))
+check("entries of leds/led0 unchanged by the refused operations", class_entries_before, sorted(os.listdir(L)))
+check("led0 has its driver link and LED class dir", True, {"driver", "leds"} <= set(entries_before))
+check("leds/led0 has its attributes", True, {"brightness", "max_brightness"} <= set(class_entries_before))
+check("root entries unchanged", ["bus", "class", "control", "dev", "devices", "module"],
+      sorted(e for e in os.listdir(M) if e in ("bus", "class", "control", "dev", "devices", "module", "newfile")))
 
 # truncate / O_TRUNC / O_APPEND.
 check("truncate brightness to 0", "OK", outcome(lambda: os.truncate(B, 0)))

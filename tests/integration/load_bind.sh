@@ -1,7 +1,8 @@
 #!/bin/bash
 # load_bind: binding when a driver arrives after its devices and vice versa.
-# A device added before led is loaded stays unbound (no brightness, no driver
-# link); loading led binds it; a device added afterwards binds at once; the
+# A device added before led is loaded stays unbound (no LED class device
+# leds/<dev> with its brightness, no class/leds link, no driver link); loading
+# led binds it; a device added afterwards binds at once; the
 # instance-number forms (led.1, led-2, led_3) and a compatible=led property
 # bind too; a non-matching name (gpio0) stays unbound.
 source "$(dirname "$0")/lib/common.sh"
@@ -10,17 +11,20 @@ start_daemon
 install_plugin "$(plugin_file led)" led.so
 
 P="$M/devices/platform"
-bound() { [[ -L "$P/$1/driver" && -e "$P/$1/brightness" ]]; }
+bound() { [[ -L "$P/$1/driver" && -e "$P/$1/leds/$1/brightness" ]]; }
 expect_bound() {
     [[ -d "$P/$1" ]] || fail "device $1 does not exist"
     bound "$1" || fail "device $1 is not bound (ls: $(ls "$P/$1" | tr '\n' ' '))"
     expect_eq "$1 driver link" "../../../bus/platform/drivers/led" "$(readlink "$P/$1/driver")"
     [[ -L "$M/bus/platform/drivers/led/$1" ]] || fail "bus/platform/drivers/led/$1 link is missing"
-    expect_eq "$1 max_brightness" "255" "$(read_attr "$P/$1/max_brightness")"
+    expect_eq "$1 max_brightness" "255" "$(read_attr "$P/$1/leds/$1/max_brightness")"
+    expect_eq "class/leds/$1" "../../devices/platform/$1/leds/$1" "$(readlink "$M/class/leds/$1")"
 }
 expect_unbound() {
     [[ -d "$P/$1" ]] || fail "device $1 does not exist"
-    [[ ! -e "$P/$1/brightness" ]] || fail "unbound device $1 has a brightness file"
+    [[ ! -e "$P/$1/leds/$1/brightness" ]] || fail "unbound device $1 has a brightness file"
+    [[ ! -e "$P/$1/leds" ]] || fail "unbound device $1 has a leds directory"
+    [[ ! -L "$M/class/leds/$1" ]] || fail "unbound device $1 has a class/leds link"
     [[ ! -L "$P/$1/driver" ]] || fail "unbound device $1 has a driver link -> $(readlink "$P/$1/driver")"
     [[ -L "$P/$1/subsystem" ]] || fail "device $1 has no subsystem link"
     pass "$1 exists and is unbound"

@@ -10,8 +10,8 @@
 # which the kernel cannot drop on its own: with only the top entry announced,
 # each step below had at least one deletion refused. The removals: remove-device of a device with a
 # child that has a child, then of the top device; unload of vbus (bus,
-# driver, devices); unload of led (its driver directory and the attributes
-# it gave its devices). After each, listings of the parent no longer show
+# driver, devices); unload of led (its driver directory, and the LED class
+# devices leds/<dev>/ it gave its devices with their class/leds links). After each, listings of the parent no longer show
 # the removed entries and lookups fail; names added again resolve to the new
 # nodes (fresh inode numbers, readable attributes). The log is checked after
 # unmounting, when the daemon has written all it ever will.
@@ -103,13 +103,18 @@ expect_write_ok "$M/control/load" "led"
 ctl_ok add-device platform led0 >/dev/null
 ctl_ok add-device platform led1 --parent led0 >/dev/null
 ctl_ok add-device platform led2 --parent led1 >/dev/null
-[[ -f "$P/led0/led1/led2/brightness" ]] || fail "no led0/led1/led2/brightness"
+[[ -f "$P/led0/led1/led2/leds/led2/brightness" ]] || fail "no led0/led1/led2/leds/led2/brightness"
 old_ino=$(stat -c %i "$P/led0/led1") || fail "stat led1"
 cache_all
-hold h1 "$P/led0/led1/led2/power" "$P/led0/led1/power/state" "$P/led0/led1/uevent" "$P/led0/led1/led2/power/state"
+hold h1 "$P/led0/led1/led2/leds/led2/power" "$P/led0/led1/power/state" "$P/led0/led1/uevent" \
+    "$P/led0/led1/led2/power/state" "$P/led0/led1/led2/leds/led2/brightness" "$P/led0/led1/leds/led1/power/state"
 ctl_ok remove-device led1 >/dev/null
-expect_gone "$P/led0/led1/led2/power" "$P/led0/led1/led2" "$P/led0/led1/power/state" "$P/led0/led1"
+expect_gone "$P/led0/led1/led2/leds/led2/power" "$P/led0/led1/led2/leds/led2/brightness" "$P/led0/led1/led2/leds" \
+    "$P/led0/led1/led2/power" "$P/led0/led1/led2" "$P/led0/led1/leds/led1/power/state" "$P/led0/led1/leds" \
+    "$P/led0/led1/power/state" "$P/led0/led1" "$M/class/leds/led1" "$M/class/leds/led2"
 expect_not_listed "$P/led0" led1
+expect_not_listed "$M/class/leds" led1
+expect_not_listed "$M/class/leds" led2
 release h1
 
 # The name again: a new node, looked up afresh.
@@ -117,15 +122,19 @@ ctl_ok add-device platform led1 --parent led0 >/dev/null
 new_ino=$(stat -c %i "$P/led0/led1") || fail "stat of the new led1"
 [[ "$new_ino" != "$old_ino" ]] || fail "led0/led1 still resolves to the removed inode $old_ino"
 pass "led0/led1 resolves to the new node (inode $old_ino -> $new_ino)"
-expect_eq "brightness of the new led1" "0" "$(read_attr "$P/led0/led1/brightness")"
+expect_eq "brightness of the new led1" "0" "$(read_attr "$P/led0/led1/leds/led1/brightness")"
+expect_eq "brightness of the new led1 through class/leds" "0" "$(read_attr "$M/class/leds/led1/brightness")"
 
 # 2. The top device with its child.
 cache_all
-hold h2 "$P/led0/led1/power" "$P/led0/led1/power/state" "$P/led0/power/state" "$P/led0/uevent"
+hold h2 "$P/led0/led1/power" "$P/led0/led1/power/state" "$P/led0/power/state" "$P/led0/uevent" \
+    "$P/led0/leds/led0/power/state" "$P/led0/led1/leds/led1/trigger"
 ctl_ok remove-device led0 >/dev/null
-expect_gone "$P/led0/led1/power" "$P/led0/led1" "$P/led0/power/state" "$P/led0"
+expect_gone "$P/led0/led1/leds/led1/trigger" "$P/led0/led1/power" "$P/led0/led1" "$P/led0/leds/led0/power/state" \
+    "$P/led0/leds" "$P/led0/power/state" "$P/led0" "$M/class/leds/led0" "$M/class/leds/led1"
 expect_not_listed "$P" led0
 expect_not_listed "$M/bus/platform/devices" led0
+expect_not_listed "$M/class/leds" led0
 release h2
 
 # 3. Unload of a bus plugin: bus/vbus, its driver and its devices go.
@@ -149,22 +158,27 @@ release h3
 expect_write_ok "$M/control/load" "vbus"
 expect_eq "vbus1/vendor after loading again" "0x8086" "$(read_attr "$M/bus/vbus/devices/vbus1/vendor")"
 
-# 4. Unload of led with a bound device: the driver directory and the
-# attributes the driver gave led0 and led1 go, the devices stay.
+# 4. Unload of led with a bound device: the driver directory and the LED
+# class devices the driver gave led0 and led1 (leds/ with its attributes, and
+# the class/leds links) go, the devices stay.
 ctl_ok add-device platform led0 >/dev/null
 ctl_ok add-device platform led1 --parent led0 >/dev/null
 DRV="$M/bus/platform/drivers/led"
-[[ -d "$DRV" && -f "$P/led0/led1/brightness" ]] || fail "no $DRV or led0/led1/brightness"
+[[ -d "$DRV" && -f "$P/led0/led1/leds/led1/brightness" ]] || fail "no $DRV or led0/led1/leds/led1/brightness"
 cache_all
-hold h4 "$DRV" "w:$DRV/bind" "$P/led0/led1/brightness" "$P/led0/led1/trigger" "$P/led0/brightness"
+hold h4 "$DRV" "w:$DRV/bind" "$P/led0/led1/leds/led1/brightness" "$P/led0/led1/leds/led1/trigger" \
+    "$P/led0/leds/led0/brightness" "$P/led0/leds/led0/power"
 ctl_ok unload led --timeout 30 >/dev/null
-expect_gone "$P/led0/led1/brightness" "$P/led0/led1/trigger" "$P/led0/brightness" "$DRV"
+expect_gone "$P/led0/led1/leds/led1/brightness" "$P/led0/led1/leds/led1/trigger" "$P/led0/led1/leds" \
+    "$P/led0/leds/led0/brightness" "$P/led0/leds/led0/power" "$P/led0/leds" "$DRV" \
+    "$M/class/leds/led0" "$M/class/leds/led1"
 expect_not_listed "$M/bus/platform/drivers" led
-expect_not_listed "$P/led0/led1" brightness
+expect_not_listed "$P/led0/led1" leds
+expect_not_listed "$P/led0" leds
 [[ -d "$P/led0/led1" ]] || fail "led0/led1 went with the driver"
 release h4
 expect_write_ok "$M/control/load" "led"
-expect_eq "led1/brightness after loading led again" "0" "$(read_attr "$P/led0/led1/brightness")"
+expect_eq "led1/brightness after loading led again" "0" "$(read_attr "$P/led0/led1/leds/led1/brightness")"
 
 # Everything the daemon will ever log is in $LOG once it exited.
 expect_daemon_alive

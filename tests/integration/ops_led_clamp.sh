@@ -12,9 +12,9 @@
 . "$(dirname "$0")/lib/common.sh"
 setup
 mount_led0
-B="$D/brightness"
+B="$LED/brightness"
 
-expect_eq "max_brightness" "255" "$(read_attr "$D/max_brightness")"
+expect_eq "max_brightness" "255" "$(read_attr "$LED/max_brightness")"
 for v in 999 $'256\n' 4294967296; do
     expect_write_ok "$B" "0"
     expect_write_ok "$B" "$v"
@@ -33,7 +33,7 @@ expect_write_errno ERANGE "$B" "18446744073709551616"
 expect_eq "brightness unchanged after an overflow" "8" "$(read_attr "$B")"
 
 expect_write_ok "$M/bus/platform/new_device" "led1 max_brightness=100"
-D1="$M/devices/platform/led1"
+D1=$(led_dir led1)
 expect_write_ok "$D1/brightness" $'101\n'
 expect_eq "led1 brightness after 101 (max 100)" "100" "$(read_attr "$D1/brightness")"
 expect_write_ok "$D1/brightness" "100"

@@ -23,7 +23,7 @@ ping_pid() {
 start_daemon
 load_led
 expect_write_ok "$M/bus/platform/new_device" "led0"
-expect_write_ok "$M/devices/platform/led0/brightness" "42"
+expect_write_ok "$(led_dir led0)/brightness" "42"
 SOCK=$(socket_of "$M")
 expect_eq "first daemon answers on $SOCK" "$DAEMON_PID" "$(ping_pid "$SOCK")"
 
@@ -41,7 +41,7 @@ expect_busy() {
     expect_eq "$what: exit status" "1" "$rc"
     expect_match "$what: stderr" "$re" "$(cat "$WORK/err")"
     expect_eq "$what: stdout" "" "$(cat "$WORK/out")"
-    expect_eq "$what: led0 brightness" "42" "$(read_attr "$M/devices/platform/led0/brightness")"
+    expect_eq "$what: led0 brightness" "42" "$(read_attr "$(led_dir led0)/brightness")"
     expect_eq "$what: first daemon still on its socket" "$DAEMON_PID" "$(ping_pid "$SOCK")"
     expect_daemon_alive
 }

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # poll() on an attribute, as sysfs_notify does it: a poller blocked on an open
-# brightness file wakes with POLLPRI|POLLERR when the value changes (led
-# notifies on every accepted write), a re-read at offset 0 gets the new value
-# and re-arms, an unchanged attribute does not wake, and a removed attribute
+# brightness file (opened as a program would, through class/leds/led0) wakes
+# with POLLPRI|POLLERR when the value changes (led notifies on every accepted
+# write), a re-read at offset 0 gets the new value and re-arms, an unchanged attribute does not wake, and a removed attribute
 # (the plugin unloaded) wakes its pollers with POLLERR.
 source "$(dirname "$0")/lib/common.sh"
 setup
 mount_led0
 
-out=$(python3 - "$D/brightness" "$M/control/unload" <<'PY'
+out=$(python3 - "$M/class/leds/led0/brightness" "$M/control/unload" <<'PY'
 import os, select, sys, threading, time
 sys.path.insert(0, os.environ["TEST_PYLIB"])
 from waiting import sleeping_in_poll, wait_for

@@ -18,7 +18,7 @@ expect_write_ok "$M/control/load" "led"
 expect_eq "srcpath" "$SO" "$(read_attr "$M/module/led/srcpath")"
 expect_eq "generation" "1" "$(read_attr "$M/module/led/generation")"
 expect_write_ok "$M/bus/platform/new_device" "led0"
-B="$M/devices/platform/led0/brightness"
+B=$(led_dir led0)/brightness
 expect_write_ok "$B" $'42\n'
 
 # Overwrite the file in place (same inode, truncated and rewritten) while loaded.
@@ -27,7 +27,7 @@ expect_eq "mode of overwritten led.so" "644" "$(stat -c %a "$SO")"
 expect_eq "brightness after led.so was overwritten under the loaded plugin" "42" "$(read_attr "$B")"
 expect_write_ok "$B" $'43\n'
 expect_eq "brightness after write" "43" "$(read_attr "$B")"
-expect_eq "max_brightness after overwrite" "255" "$(read_attr "$M/devices/platform/led0/max_brightness")"
+expect_eq "max_brightness after overwrite" "255" "$(read_attr "$(led_dir led0)/max_brightness")"
 expect_daemon_alive
 
 expect_write_ok "$M/control/unload" "led"

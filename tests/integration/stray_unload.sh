@@ -53,14 +53,14 @@ threads = [threading.Thread(target=writer, args=(k,)) for k in range(nthreads)]
 for t in threads: t.start()
 for t in threads: t.join()
 with open(stop + ".count.%d" % os.getpid(), "w") as f: f.write("%d\n" % sum(done))
-' "$M/devices/platform/led0/brightness" "$STOP" "$THREADS_PER_PROC"
+' "$(led_dir led0)/brightness" "$STOP" "$THREADS_PER_PROC"
 done
 
 # brightness_stored: a writer's store reached led0 in this cycle (a new led0
 # starts at 0, and writers never store 0).
 brightness_stored() {
     local v
-    v=$(cat -- "$M/devices/platform/led0/brightness" 2>/dev/null) && [[ -n "$v" && "$v" != 0 ]]
+    v=$(cat -- "$(led_dir led0)/brightness" 2>/dev/null) && [[ -n "$v" && "$v" != 0 ]]
 }
 
 for ((i = 1; i <= CYCLES; i++)); do

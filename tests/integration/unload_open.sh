@@ -1,18 +1,20 @@
 #!/bin/bash
 # unload_open: unloading a plugin while its files are open and being read.
-# led is loaded, led0 has brightness 42; a background loop keeps opening and
+# led is loaded, led0 has brightness 42 (on its LED class device
+# devices/platform/led0/leds/led0); a background loop keeps opening and
 # reading brightness; descriptors are held open for read (bash fd 3, and a
 # python holder with a read and a write fd). control/unload then succeeds;
 # reads on the held fds fail with ENODEV (`cat <&3`: "No such device"), a
 # write on the held write fd fails with ENODEV, closing them succeeds; the
 # reader loop only ever saw the value 42 or ENODEV (ENOENT once the entry is
 # gone, as on sysfs); the daemon lives; module/led/state is gone; led0 stays
-# but has no brightness and no driver link. Loading led again: generation 2,
+# but has no LED class device (so no brightness), no class/leds link and no
+# driver link. Loading led again: generation 2,
 # state live, led0 bound again with brightness 0.
 source "$(dirname "$0")/lib/common.sh"
 setup
 mount_led0
-B="$D/brightness"
+B="$LED/brightness"
 expect_write_ok "$B" $'42\n'
 expect_eq "brightness" "42" "$(read_attr "$B")"
 
@@ -123,7 +125,9 @@ expect_eq "module/led/generation after unload" "1" "$(read_attr "$M/module/led/g
 expect_eq "module/led/refcnt after unload" "0" "$(read_attr "$M/module/led/refcnt")"
 [[ -d "$D" ]] || fail "devices/platform/led0 vanished with the driver"
 [[ ! -e "$B" ]] || fail "brightness still exists after unload"
-[[ ! -e "$D/max_brightness" ]] || fail "max_brightness still exists after unload"
+[[ ! -e "$LED/max_brightness" ]] || fail "max_brightness still exists after unload"
+[[ ! -e "$D/leds" ]] || fail "led0/leds still exists after unload"
+[[ ! -L "$M/class/leds/led0" ]] || fail "class/leds/led0 still exists after unload"
 [[ ! -L "$D/driver" ]] || fail "led0 still has a driver link after unload"
 [[ ! -e "$M/bus/platform/drivers/led" ]] || fail "bus/platform/drivers/led still exists after unload"
 [[ -L "$D/subsystem" ]] || fail "led0 lost its subsystem link with the driver"
@@ -135,6 +139,7 @@ expect_eq "module/led/generation after reload" "2" "$(read_attr "$M/module/led/g
 expect_eq "module/led/state after reload" "live" "$(read_attr "$M/module/led/state")"
 [[ -L "$D/driver" ]] || fail "led0 is not bound after the reload"
 expect_eq "led0 driver link after reload" "../../../bus/platform/drivers/led" "$(readlink "$D/driver")"
+expect_eq "class/leds/led0 after reload" "../../devices/platform/led0/leds/led0" "$(readlink "$M/class/leds/led0")"
 expect_eq "brightness after reload (fresh driver state)" "0" "$(read_attr "$B")"
 expect_write_ok "$B" $'9\n'
 expect_eq "brightness after reload and write" "9" "$(read_attr "$B")"

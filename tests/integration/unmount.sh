@@ -25,7 +25,7 @@ expect_daemon_gone() {
 start_daemon
 load_led
 expect_write_ok "$M/bus/platform/new_device" "led0"
-expect_write_ok "$M/devices/platform/led0/brightness" $'42\n'
+expect_write_ok "$(led_dir led0)/brightness" $'42\n'
 [[ -L "$M/devices/platform/led0/driver" ]] || fail "led0 is not bound"
 fusermount3 -u "$M" || fail "fusermount3 -u $M failed"
 wait_exit

@@ -405,13 +405,22 @@ load_led() {
     expect_write_ok "$M/control/load" "led"
 }
 
+# led_dir DEV: the LED class device directory led makes for the platform
+# device DEV (as led_classdev_register: devices/platform/DEV/leds/DEV, the
+# label being the device name when no label= property is given). Where the
+# LED files (brightness, max_brightness, trigger, delay_on/off) are.
+led_dir() { echo "$M/devices/platform/$1/leds/$1"; }
+
 # mount_led0 [daemon args...]: start the daemon, load led, create led0;
-# sets D to devices/platform/led0.
+# sets D to devices/platform/led0 (the platform device: uevent, driver,
+# subsystem, power/) and LED to its LED class device
+# devices/platform/led0/leds/led0 (brightness, max_brightness, trigger).
 mount_led0() {
     start_daemon "$@"
     load_led
     expect_write_ok "$M/bus/platform/new_device" "led0"
     D="$M/devices/platform/led0"
+    LED=$(led_dir led0)
 }
 
 # ---- control socket (driverfsctl) ------------------------------------------------
