@@ -118,6 +118,13 @@ Result<DevicePtr> Core::make_class_device(Device& parent, const DriverPtr& owner
         if (parent.dead || (!in_probe && !bound))
             return Error::of(ENODEV, "device " + parent.name() + " is not bound to " + owner->name() +
                                          " or is being unbound");
+        // devices/.../<parent>/<class>/ is ours only if it holds class
+        // devices: a file or group of the same name (power, a named group)
+        // is refused, not reused.
+        const bool holding = std::any_of(parent.class_devices.begin(), parent.class_devices.end(),
+                                         [&](const DevicePtr& c) { return c->bus().name() == cls_name; });
+        if (!holding && tree_.lookup(parent.dir->ino, cls_name, false))
+            return Error::of(EEXIST, "device " + parent.name() + " already has an entry named " + cls_name);
         Result<Bus*> cls = class_locked(cls_name);
         if (!cls) return cls.error();
         Bus& klass = *cls.value();

@@ -210,9 +210,25 @@ int fake_update_group(dfs_device*, const dfs_attribute_group* g) {
     return update_answer;
 }
 
+// The driver the host says a callback runs for (device_driver): the SDK's
+// one probe/remove trampoline finds its Driver through it.
+const dfs_driver* calling_driver;
+const dfs_driver* fake_device_driver(const dfs_device*) { return calling_driver; }
+
 const dfs_host fake_host = {sizeof(dfs_host), DRIVERFS_ABI_VERSION, nullptr, fake_name, fake_property,
                             fake_set_drvdata, fake_get_drvdata, fake_log, fake_notify, nullptr, nullptr,
-                            fake_update_group};
+                            fake_update_group, fake_device_driver, nullptr, nullptr, nullptr};
+
+// Probe and remove as the host does: through the driver's own function
+// pointers, telling device_driver which driver it is.
+int probe_as(const sdk::Driver& d, dfs_device* dev) {
+    calling_driver = &d;
+    return d.probe(dev);
+}
+void remove_as(const sdk::Driver& d, dfs_device* dev) {
+    calling_driver = &d;
+    d.remove(dev);
+}
 
 dfs_device* const kDev = reinterpret_cast<dfs_device*>(0x1000);
 
@@ -296,14 +312,23 @@ TEST_F(HostFixture, ErrnoPassesThroughWithoutALogLine) {
 TEST_F(HostFixture, StateLivesFromProbeToRemove) {
     char page[DRIVERFS_PAGE_SIZE];
     EXPECT_EQ(count.show(kDev, &count, page, sizeof page), -ENODEV) << "no state before probe";
-    ASSERT_EQ(counting.probe(kDev), 0);
+    ASSERT_EQ(probe_as(counting, kDev), 0);
     EXPECT_EQ(Counter::alive, 1);
     ASSERT_EQ(count.show(kDev, &count, page, sizeof page), 2);
     EXPECT_EQ(std::string(page, 2), "5\n");
-    counting.remove(kDev);
+    remove_as(counting, kDev);
     EXPECT_EQ(Counter::alive, 0);
     EXPECT_EQ(drvdata, nullptr);
     EXPECT_EQ(count.store, nullptr) << "a read-only attribute has no store";
+}
+
+TEST_F(HostFixture, OneTrampolineServesEveryDriver) {
+    // No slot per Driver, so no limit on how many a plugin has.
+    EXPECT_EQ(counting.probe, leds.probe);
+    EXPECT_EQ(counting.remove, leds.remove);
+    calling_driver = nullptr;
+    EXPECT_EQ(counting.probe(kDev), -ENODEV) << "a host that names no driver";
+    EXPECT_EQ(Counter::alive, 0);
 }
 
 TEST_F(HostFixture, VisibilityGivesTheModeOrZero) {
@@ -347,7 +372,7 @@ TEST_F(HostFixture, MemberFunctionsRunOnTheDevicesState) {
     char page[DRIVERFS_PAGE_SIZE];
     EXPECT_EQ(level.show(kDev, &level, page, sizeof page), -ENODEV) << "no state before probe";
     EXPECT_EQ(level.store(kDev, &level, "1", 1), -ENODEV);
-    ASSERT_EQ(leds.probe(kDev), 0);
+    ASSERT_EQ(probe_as(leds, kDev), 0);
     ASSERT_EQ(level.show(kDev, &level, page, sizeof page), 2);
     EXPECT_EQ(std::string(page, 2), "7\n");
     EXPECT_EQ(level.store(kDev, &level, "200\n", 4), 4);
@@ -360,19 +385,19 @@ TEST_F(HostFixture, MemberFunctionsRunOnTheDevicesState) {
     EXPECT_EQ(std::string(page, 7), "base 3\n");
     EXPECT_EQ(inherited.store, nullptr);
     EXPECT_TRUE(logged.empty());
-    leds.remove(kDev);
+    remove_as(leds, kDev);
     EXPECT_EQ(drvdata, nullptr);
 }
 
 TEST_F(HostFixture, MemberFunctionExceptionsAreContainedLikeLambdas) {
     char page[DRIVERFS_PAGE_SIZE];
-    ASSERT_EQ(leds.probe(kDev), 0);
+    ASSERT_EQ(probe_as(leds, kDev), 0);
     EXPECT_EQ(mboom.show(kDev, &mboom, page, sizeof page), -EIO);
     ASSERT_EQ(logged.size(), 1u);
     EXPECT_EQ(logged[0], "show mboom of dev0 threw: member kaboom");
     EXPECT_EQ(mboom.store(kDev, &mboom, "1", 1), -EBUSY) << "an Errno from a member is its errno";
     EXPECT_EQ(logged.size(), 1u) << "and no log line";
-    leds.remove(kDev);
+    remove_as(leds, kDev);
 }
 
 namespace {

@@ -33,16 +33,8 @@ protected:
     }
     Core& core() { return *core_; }
     NodePtr node(const std::string& path) { return core().tree().resolve("devices/platform/" + path); }
-    // Names in a directory of the device, sorted; "<none>" if it is missing.
-    std::string listing(const std::string& path) {
-        NodePtr dir = node(path);
-        if (!dir) return "<none>";
-        auto entries = core().tree().list(dir->ino);
-        if (!entries) return "<error>";
-        std::string out;
-        for (const driverfs::DirEntry& e : entries.value()) out += (out.empty() ? "" : " ") + e.name;
-        return out;
-    }
+    // Names in a directory of the device (see dfs_test::listing).
+    std::string listing(const std::string& path) { return dfs_test::listing(core(), "devices/platform/" + path); }
     std::unique_ptr<OpenFile> open(const std::string& path, int flags) {
         NodePtr n = node(path);
         if (!n) return nullptr;

@@ -37,16 +37,7 @@ protected:
         return core().add_device("platform", name, std::move(props));
     }
     NodePtr node(const std::string& path) { return core().tree().resolve(path); }
-    // Names in a directory, sorted and space-separated; "<none>" if it is missing.
-    std::string listing(const std::string& path) {
-        NodePtr dir = node(path);
-        if (!dir) return "<none>";
-        auto entries = core().tree().list(dir->ino);
-        if (!entries) return "<error>";
-        std::string out;
-        for (const driverfs::DirEntry& e : entries.value()) out += (out.empty() ? "" : " ") + e.name;
-        return out;
-    }
+    std::string listing(const std::string& path) { return dfs_test::listing(core(), path); }
     std::string link_target(const std::string& path) {
         NodePtr n = node(path);
         return n && n->kind == driverfs::NodeKind::symlink ? n->target() : "<not a symlink>";
@@ -167,6 +158,12 @@ TEST_F(ClassDeviceTest, ATakenOrBadNameRefusesTheProbeAndLeavesNothing) {
         EXPECT_EQ(node("devices/platform/" + dev + "/fxcls"), nullptr) << "'" << bad << "'";
     }
     EXPECT_EQ(listing("class/fxcls"), "same");
+    // A class named like an entry the device already has is refused, and
+    // that entry is left as it was.
+    ASSERT_TRUE(add_cd("cd2", {{"cls", "power"}}));
+    EXPECT_EQ(bound_driver("cd2"), "") << "a class named power would have reused the device's power/";
+    EXPECT_EQ(listing("devices/platform/cd2/power"), "state");
+    EXPECT_EQ(node("class/power"), nullptr);
 }
 
 TEST_F(ClassDeviceTest, ADeviceNumberGivesDevAndADevLink) {

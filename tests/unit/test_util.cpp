@@ -100,6 +100,16 @@ void Gate::release() {
     }
 }
 
+std::string listing(driverfs::Core& core, const std::string& path) {
+    driverfs::NodePtr dir = core.tree().resolve(path);
+    if (!dir) return "<none>";
+    auto entries = core.tree().list(dir->ino);
+    if (!entries) return "<error>";
+    std::string out;
+    for (const driverfs::DirEntry& e : entries.value()) out += (out.empty() ? "" : " ") + e.name;
+    return out;
+}
+
 int open_errno(driverfs::Core& core, const std::string& path, int flags) {
     driverfs::NodePtr node = core.tree().resolve(path);
     if (!node) return ENOENT;

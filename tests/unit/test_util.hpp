@@ -57,6 +57,9 @@ std::vector<pid_t> threads_since(const std::vector<pid_t>& before);
 
 // Open `path` in `core`'s tree with `flags`; errno of the failure or 0.
 int open_errno(driverfs::Core& core, const std::string& path, int flags);
+// Names in the directory at `path`, sorted and space-separated; "<none>"
+// if it is missing.
+std::string listing(driverfs::Core& core, const std::string& path);
 // Open, read one page at offset 0, close.
 Io read_attr(driverfs::Core& core, const std::string& path);
 // Open O_WRONLY, write `data`, close.
