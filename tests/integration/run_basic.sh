@@ -38,16 +38,17 @@ expect_nothing_left
 host_type=$(stat -f -c %t /sys)
 LD_PRELOAD=libm.so.6 drun --config "$DEMO" -- sh -c '
     stat -f -c %t /sys > "$OUT/type"
-    stat -f -c %t /sys/devices/platform/led0/brightness > "$OUT/type_file"
+    stat -f -c %t /sys/class/leds/led0/brightness > "$OUT/type_file"
     LD_PRELOAD= stat -f -c %t /sys > "$OUT/type_raw"
     stat -f -c %t /proc > "$OUT/type_proc"
     printf "%s" "$LD_PRELOAD" > "$OUT/preload"
     printf "%s" "$DRIVERFS_SOCKET" > "$OUT/socket"
-    cat /sys/devices/platform/led0/max_brightness > "$OUT/max"
-    driverfsctl add-device platform led7 max_brightness=9 && cat /sys/devices/platform/led7/max_brightness > "$OUT/max7"
+    cat /sys/class/leds/led0/max_brightness > "$OUT/max"
+    driverfsctl add-device platform led7 max_brightness=9 && cat /sys/devices/platform/led7/leds/led7/max_brightness > "$OUT/max7"
     readlink /sys/bus/platform/devices/led0 > "$OUT/link"
+    readlink /sys/class/leds/led0 > "$OUT/class_link"
     ls /sys/class/hwmon > "$OUT/hwmon" 2>&1
-    cat /sys/devices/platform/hwmon0/name > "$OUT/hwmon_name" 2>&1
+    cat /sys/class/hwmon/hwmon0/name > "$OUT/hwmon_name" 2>&1
     ls /run/udev > "$OUT/run_udev"
 '
 expect_eq "demo run: status" 0 "$?"
@@ -61,7 +62,8 @@ expect_match "DRIVERFS_SOCKET" "^$RUN_TMP/driverfs-run\.[^/]+/control\.sock$" "$
 expect_eq "led0 max_brightness" 255 "$(cat "$OUT/max")"
 expect_eq "led7 added through driverfsctl and DRIVERFS_SOCKET" 9 "$(cat "$OUT/max7")"
 expect_eq "bus link" "../../../devices/platform/led0" "$(cat "$OUT/link")"
-expect_match "hwmon reads the host's thermal zones, not its own /sys" "." "$(cat "$OUT/hwmon_name")"
+expect_eq "class link to the LED class device" "../../devices/platform/led0/leds/led0" "$(cat "$OUT/class_link")"
+expect_eq "the demo's hwmon chip, through class/hwmon" hwmon "$(cat "$OUT/hwmon_name")"
 expect_match "private /run/udev" "control" "$(cat "$OUT/run_udev")"
 expect_nothing_left
 
