@@ -10,7 +10,8 @@
 #                   minimal daemon does not, so the kernel stops sending it)
 #   driverfs        build/src/daemon/driverfsd, led plugin loaded from a private
 #                   0700 copy of build/plugins/led/led.so, device led0; the file
-#                   read is devices/platform/led0/max_brightness
+#                   read is devices/platform/led0/leds/led0/max_brightness
+#                   (led0's LED class device)
 #   cacheable       driverfsd with build/bench/bench_attrs.so, device
 #                   bench_attrs0, reading its cacheable attribute `cached`
 #                   (the same 4 bytes, served from the kernel page cache)
@@ -134,7 +135,7 @@ mount_driverfs() {
     case $plugin in
     led)
         echo led0 >"${MNT[$l]}/bus/platform/new_device" || die "$l: cannot create led0"
-        FILE[$l]="${MNT[$l]}/devices/platform/led0/max_brightness"
+        FILE[$l]="${MNT[$l]}/devices/platform/led0/leds/led0/max_brightness"
         ;;
     bench_attrs)
         echo bench_attrs0 >"${MNT[$l]}/bus/platform/new_device" || die "$l: cannot create bench_attrs0"

@@ -346,8 +346,8 @@ def driverfs_targets(m):
     return {
         "dir": m + "/devices/platform",
         "link": m + "/devices/platform/led0/subsystem",
-        "rw": m + "/devices/platform/led0/brightness",
-        "ro": m + "/devices/platform/led0/max_brightness",
+        "rw": m + "/devices/platform/led0/leds/led0/brightness",
+        "ro": m + "/devices/platform/led0/leds/led0/max_brightness",
         "wo": m + "/bus/platform/drivers_probe",
     }
 

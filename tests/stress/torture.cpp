@@ -117,8 +117,9 @@ void worker(const Options& o, int id, Slot& slot, Stats& st) {
     std::vector<Held> held;
     char buf[4200];
     auto attr = [&](bool writable) {
-        int dev = static_cast<int>(rng() % o.devices);
-        return o.mount + "/devices/platform/led" + std::to_string(dev) + (writable ? "/brightness" : "/max_brightness");
+        // led's LED class device: devices/platform/ledN/leds/ledN.
+        std::string led = "led" + std::to_string(static_cast<int>(rng() % o.devices));
+        return o.mount + "/devices/platform/" + led + "/leds/" + led + (writable ? "/brightness" : "/max_brightness");
     };
     // open: ENOENT (path removed, or not there yet) and ENODEV (removed
     // between lookup and open) are the expected failures.
