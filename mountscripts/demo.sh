@@ -24,8 +24,8 @@ build/src/daemon/driverfsd --plugin-dir "$plugins" --config mountscripts/etc/dem
 echo "driverfs is mounted at $mnt with the sample plugins led, hwmon, gpio-sim, vbus"
 echo "and example, and the devices of mountscripts/etc/demo.json:"
 build/src/cli/driverfsctl --mount "$mnt" devices | sed 's/^/    /'
-echo "  try:     cat $mnt/devices/platform/led0/trigger"
-echo "           echo 42 > $mnt/devices/platform/led1/brightness"
+echo "  try:     cat $mnt/class/leds/led0/trigger"
+echo "           echo 42 > $mnt/class/leds/led1/brightness"
 echo "           cat $mnt/class/hwmon/hwmon0/load1_input $mnt/devices/platform/hello0/message"
 echo "           build/src/cli/driverfsctl --mount $mnt list"
 echo "  unmount: fusermount3 -u $mnt"
