@@ -120,7 +120,10 @@ public:
     Status update_group(Device& dev, const dfs_attribute_group* group);
     // dfs_host's class_device_create and class_device_destroy
     // (class_device.cpp).
-    Result<DevicePtr> create_class_device(Device& parent, const dfs_class_device* info, void* drvdata);
+    // `plugin` asks; parent null: a class device of no device, for
+    // info->owner, one of plugin's drivers.
+    Result<DevicePtr> create_class_device(Plugin& plugin, Device* parent, const dfs_class_device* info,
+                                          void* drvdata);
     Status destroy_class_device(Device& cdev);
     // dfs_host's device_driver: the driver probing or bound to dev, or the
     // owner of a class device; null if none.
@@ -188,13 +191,17 @@ private:
     // its directory, standard files and links, under model_mu_; then its
     // groups' files, asking is_visible with no lock held. `groups` and
     // `props` are copies, safe to keep.
-    Result<DevicePtr> make_class_device(Device& parent, const DriverPtr& owner, const std::string& cls,
+    Result<DevicePtr> make_class_device(Device* parent, const DriverPtr& owner, const std::string& cls,
                                         const std::string& name_template, uint32_t major, uint32_t minor,
                                         bool block, std::vector<const dfs_attribute_group*> groups,
                                         std::map<std::string, std::string> props, void* drvdata);
     // Take a class device out of the model and the tree and send its remove
     // event; false if it was already gone. Calls nothing of the driver.
     bool retire_class_device(const DevicePtr& cdev);
+    // The class devices of no device that drv owns, newest first: at
+    // unload, once its stub is drained (their files pin it) and exit()
+    // has had its chance to destroy them.
+    void retire_virtual_class_devices(Driver& drv);
     // The class device a driver without ABI 4 gets for its class_name, with
     // its dev_attrs and bin_attrs on it too (drv pinned).
     void make_legacy_class_device(Device& dev, const DriverPtr& drv, const std::string& cls);

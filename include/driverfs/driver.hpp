@@ -33,6 +33,9 @@ public:
     // Devices bound to this driver, under Core::model_mu_. The unloader
     // unbinds these, including devices already deleted from their bus.
     std::vector<std::shared_ptr<Device>> bound;
+    // Class devices of no device it owns (devices/virtual/...), in creation
+    // order, under Core::model_mu_. Retired at unload, before exit().
+    std::vector<std::shared_ptr<Device>> class_devices;
 
 private:
     StubRef stub_;

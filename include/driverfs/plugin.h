@@ -164,7 +164,10 @@ typedef struct dfs_bus {
  * class/<class_name>/<name> links to it. Its attribute callbacks and
  * is_visible get the class device's handle (get_drvdata gives the drvdata
  * it was created with), run pinned like every call into the driver, and
- * stop with the binding of the parent. */
+ * stop with the binding of the parent. A class device of no device lives
+ * in devices/virtual/<class_name>/<name>, has no `device` link, and lasts
+ * until it is destroyed or its plugin is unloaded (exit() may destroy it;
+ * the host destroys what is left once exit() returns). */
 typedef struct dfs_class_device {
 	uint32_t size;    /* sizeof(dfs_class_device) */
 	uint32_t version; /* DRIVERFS_ABI_VERSION */
@@ -178,6 +181,10 @@ typedef struct dfs_class_device {
 	const dfs_attribute_group *const *groups;
 	/* NULL-terminated "KEY=VALUE" uevent properties, or NULL. */
 	const char *const *props;
+	/* For a class device of no device (parent NULL): the driver whose code
+	 * its callbacks run, one the calling plugin registered. Ignored when
+	 * there is a parent (its driver is the owner). */
+	const dfs_driver *owner;
 } dfs_class_device;
 
 /* The device number is a block device's (dev/block/), not a char one's. */
@@ -248,17 +255,22 @@ typedef struct dfs_host {
 	 * under), or NULL for a top-level device. */
 	dfs_device *(*device_parent)(const dfs_device *dev);
 	/* Create a class device under `parent`, a device in probe() of, or
-	 * bound to, a driver of the calling plugin (Linux's device_create with
+	 * bound to, a driver of the calling plugin `self` (Linux's device_create with
 	 * groups). drvdata is what get_drvdata(*out) returns. Callable from
 	 * probe() (then it exists before the bind event, as on Linux), any
 	 * other callback of that driver, or a plugin thread while the parent
 	 * stays bound. Whatever the driver did not destroy when remove()
-	 * returns, the host destroys. 0 and *out set, or -EINVAL (a bad name,
-	 * a NULL or truncated argument, parent NULL: parentless class devices
-	 * are not supported yet), -EEXIST (the name is taken in the class),
-	 * -ENODEV (parent not bound to the driver, or being unbound). */
-	int (*class_device_create)(dfs_device *parent, const dfs_class_device *info, void *drvdata,
-	                           dfs_device **out);
+	 * returns, the host destroys. parent NULL: a class device of no device
+	 * for info->owner (devices/virtual/...), callable from any callback or
+	 * plugin thread after init() returned. *out is valid until destroyed
+	 * (by class_device_destroy, or by the host at unbind, or after exit()). 0 and
+	 * *out set, or -EINVAL (a bad name, a NULL or truncated argument, no
+	 * owner for a parentless one), -EEXIST (the name is taken in the class,
+	 * or the parent has an entry named like the class), -ENODEV (parent not
+	 * bound to the driver or being unbound; owner not registered or
+	 * unloading). */
+	int (*class_device_create)(dfs_plugin *self, dfs_device *parent, const dfs_class_device *info,
+	                           void *drvdata, dfs_device **out);
 	/* Remove a class device made by class_device_create: its files stop
 	 * answering (calls in flight are waited for, except from inside a
 	 * callback, where they finish on their own), its remove event is

@@ -585,17 +585,16 @@ public:
     // Throws Errno with the host's errno when it cannot be made (from a
     // State constructor, probe then refuses the device with it).
     ClassDevice(Device parent, const char* class_name, const char* name, const Options& opt) {
-        std::vector<const dfs_attribute_group*> groups(opt.groups.begin(), opt.groups.end());
-        groups.push_back(nullptr);
-        std::vector<const char*> props;
-        for (const std::string& p : opt.props) props.push_back(p.c_str());
-        props.push_back(nullptr);
-        dfs_class_device info{sizeof(dfs_class_device), DRIVERFS_ABI_VERSION, class_name, name, opt.major,
-                              opt.minor, opt.block ? DFS_CLASS_DEVICE_BLOCK : 0u, groups.data(), props.data()};
-        dfs_device* out = nullptr;
-        int rc = Host::table->class_device_create(parent.raw(), &info, opt.state, &out);
-        if (rc != 0) throw Errno(-rc);
-        raw_ = out;
+        create(parent.raw(), nullptr, class_name, name, opt);
+    }
+    // A class device of no device, devices/virtual/<class>/<name>, whose
+    // callbacks run for `owner` (a Driver of this plugin); callable once
+    // init returned. It lasts until destroyed or the plugin unloads: one
+    // kept in static storage must be reset() in the Module's exit hook,
+    // since the host destroys what is left once exit() returns, before the
+    // static destructors run.
+    ClassDevice(const Driver& owner, const char* class_name, const char* name, const Options& opt) {
+        create(nullptr, &owner, class_name, name, opt);
     }
     ClassDevice(ClassDevice&& o) noexcept : raw_(std::exchange(o.raw_, nullptr)) {}
     ClassDevice& operator=(ClassDevice&& o) noexcept {
@@ -615,8 +614,27 @@ public:
     void reset() noexcept {
         if (raw_) Host::table->class_device_destroy(std::exchange(raw_, nullptr));
     }
+    // Forget it without destroying it: for a handle the host destroys
+    // itself (a class device of no device left to the unload).
+    void release() noexcept { raw_ = nullptr; }
 
 private:
+    void create(dfs_device* parent, const dfs_driver* owner, const char* class_name, const char* name,
+                const Options& opt) {
+        std::vector<const dfs_attribute_group*> groups(opt.groups.begin(), opt.groups.end());
+        groups.push_back(nullptr);
+        std::vector<const char*> props;
+        for (const std::string& p : opt.props) props.push_back(p.c_str());
+        props.push_back(nullptr);
+        dfs_class_device info{sizeof(dfs_class_device), DRIVERFS_ABI_VERSION, class_name, name, opt.major,
+                              opt.minor, opt.block ? DFS_CLASS_DEVICE_BLOCK : 0u, groups.data(), props.data(),
+                              owner};
+        dfs_device* out = nullptr;
+        int rc = Host::table->class_device_create(Host::self, parent, &info, opt.state, &out);
+        if (rc != 0) throw Errno(-rc);
+        raw_ = out;
+    }
+
     dfs_device* raw_ = nullptr;
 };
 

@@ -79,6 +79,8 @@ public:
     // Buses this plugin registered, by name, and the stubs their match()
     // calls are pinned through.
     std::vector<std::pair<std::string, StubRef>> buses;
+    // Appended at commit under Core::model_mu_ (plugin threads may look
+    // here meanwhile: class_device_create), never shrunk while loaded.
     std::vector<DriverPtr> drivers;
 
 private:

@@ -5,7 +5,11 @@
 // made only while the parent is in probe() of its owner or bound to it, and
 // it is gone when the parent is unbound (remove() may destroy it earlier;
 // the host destroys what is left). Its attribute files pin `owner`'s stub
-// like every driver attribute, so unload drains them with the driver's.
+// like every driver attribute, so unload drains them with the driver's. A
+// class device of no device (devices/virtual/...) belongs to its owner
+// driver instead: creating one pins that driver, so it either finishes
+// before an unload's drain ends or fails its pin; exit() may destroy it,
+// and the unloader retires what is left after exit() returns.
 //
 // Why no file of a class device escapes the drain of an unbind:
 // unbind_locked first moves the parent's groups to `detaching` and then,
@@ -70,12 +74,25 @@ Result<Bus*> Core::class_locked(const std::string& name) {
     return raw;
 }
 
-Result<DevicePtr> Core::create_class_device(Device& parent, const dfs_class_device* info, void* drvdata) {
-    if (!info || !DFS_HAS_FIELD(info, dfs_class_device, props) || !info->class_name || !info->name)
+Result<DevicePtr> Core::create_class_device(Plugin& plugin, Device* parent, const dfs_class_device* info,
+                                            void* drvdata) {
+    if (!info || !DFS_HAS_FIELD(info, dfs_class_device, owner) || !info->class_name || !info->name)
         return Error::of(EINVAL, "class_device_create: a NULL or truncated dfs_class_device");
-    DriverPtr owner = driver_of(parent);
-    if (!owner || parent.is_class_device())
-        return Error::of(ENODEV, "class_device_create: device " + parent.name() + " is not bound to a driver");
+    DriverPtr owner;
+    if (parent) {
+        owner = driver_of(*parent);
+        if (!owner || parent->is_class_device() || &owner->plugin() != &plugin)
+            return Error::of(ENODEV, "class_device_create: device " + parent->name() + " is not bound to a driver of " +
+                                         plugin.name());
+    } else {
+        if (!info->owner) return Error::of(EINVAL, "class_device_create: no parent and no owner driver");
+        std::lock_guard lock(model_mu_);
+        // By address, never dereferenced: only a live registration matches.
+        for (const DriverPtr& d : plugin.drivers)
+            if (d->stub().driver() == info->owner) owner = d;
+        if (!owner)
+            return Error::of(ENODEV, "class_device_create: the owner is not a registered driver of " + plugin.name());
+    }
     // From a plugin thread nothing pins the driver yet, and `info` is its memory.
     Pin pin(owner->stub().active());
     if (!pin || owner->stub().generation() != owner->generation())
@@ -97,7 +114,7 @@ Result<DevicePtr> Core::create_class_device(Device& parent, const dfs_class_devi
                              drvdata);
 }
 
-Result<DevicePtr> Core::make_class_device(Device& parent, const DriverPtr& owner, const std::string& cls_name,
+Result<DevicePtr> Core::make_class_device(Device* parent, const DriverPtr& owner, const std::string& cls_name,
                                           const std::string& name_template, uint32_t major, uint32_t minor,
                                           bool block, std::vector<const dfs_attribute_group*> groups,
                                           std::map<std::string, std::string> props, void* drvdata) {
@@ -110,28 +127,39 @@ Result<DevicePtr> Core::make_class_device(Device& parent, const DriverPtr& owner
         return Error::of(EINVAL, "'" + name_template + "' is not a class device name (A-Z a-z 0-9 _ . : - and one %d)");
     DevicePtr cdev;
     {
-        std::lock_guard groups_lock(parent.groups_mu);
+        // A parent's groups_mu orders this against its unbind (see the top).
+        std::unique_lock<std::mutex> groups_lock;
+        if (parent) groups_lock = std::unique_lock(parent->groups_mu);
         std::lock_guard lock(model_mu_);
-        const bool in_probe = parent.probing == owner;
-        const bool bound = parent.driver == owner && (parent.groups == Device::Groups::attaching ||
-                                                      parent.groups == Device::Groups::live);
-        if (parent.dead || (!in_probe && !bound))
-            return Error::of(ENODEV, "device " + parent.name() + " is not bound to " + owner->name() +
-                                         " or is being unbound");
-        // devices/.../<parent>/<class>/ is ours only if it holds class
-        // devices: a file or group of the same name (power, a named group)
-        // is refused, not reused.
-        const bool holding = std::any_of(parent.class_devices.begin(), parent.class_devices.end(),
-                                         [&](const DevicePtr& c) { return c->bus().name() == cls_name; });
-        if (!holding && tree_.lookup(parent.dir->ino, cls_name, false))
-            return Error::of(EEXIST, "device " + parent.name() + " already has an entry named " + cls_name);
+        NodePtr where;  // the directory the class's directory goes in
+        if (parent) {
+            const bool in_probe = parent->probing == owner;
+            const bool bound = parent->driver == owner && (parent->groups == Device::Groups::attaching ||
+                                                           parent->groups == Device::Groups::live);
+            if (parent->dead || (!in_probe && !bound))
+                return Error::of(ENODEV, "device " + parent->name() + " is not bound to " + owner->name() +
+                                             " or is being unbound");
+            // devices/.../<parent>/<class>/ is ours only if it holds class
+            // devices: a file or group of the same name (power, a named
+            // group) is refused, not reused.
+            const bool holding = std::any_of(parent->class_devices.begin(), parent->class_devices.end(),
+                                             [&](const DevicePtr& c) { return c->bus().name() == cls_name; });
+            if (!holding && tree_.lookup(parent->dir->ino, cls_name, false))
+                return Error::of(EEXIST, "device " + parent->name() + " already has an entry named " + cls_name);
+            where = parent->dir;
+        } else {
+            // devices/virtual/<class>/, as Linux's virtual_device_parent().
+            Result<NodePtr> virt = tree_.ensure_dir(devices_dir_, "virtual");
+            if (!virt) return virt.error();
+            where = virt.value();
+        }
         Result<Bus*> cls = class_locked(cls_name);
         if (!cls) return cls.error();
         Bus& klass = *cls.value();
         const std::string name = expand_name(name_template, klass.members);
         if (auto it = klass.members.find(name); it != klass.members.end() && !it->second.expired())
             return Error::of(EEXIST, "class " + cls_name + " already has a device named " + name);
-        Result<NodePtr> holder = tree_.ensure_dir(parent.dir, cls_name);
+        Result<NodePtr> holder = tree_.ensure_dir(where, cls_name);
         if (!holder) return holder.error();
         Result<NodePtr> dir = tree_.add_dir(holder.value(), name);
         if (!dir) {
@@ -141,7 +169,7 @@ Result<DevicePtr> Core::make_class_device(Device& parent, const DriverPtr& owner
         cdev = std::make_shared<Device>(name, klass, std::move(props));
         cdev->dir = dir.value();
         cdev->path = tree_.path_of(*cdev->dir);
-        cdev->parent = parent.shared_from_this();
+        if (parent) cdev->parent = parent->shared_from_this();
         cdev->owner = owner;
         cdev->class_groups = std::move(groups);
         cdev->major = major;
@@ -158,7 +186,7 @@ Result<DevicePtr> Core::make_class_device(Device& parent, const DriverPtr& owner
             return Error::of(s.error().code, "class device " + name + ": " + s.error().message);
         }
         klass.members[name] = cdev;
-        parent.class_devices.push_back(cdev);
+        (parent ? parent->class_devices : owner->class_devices).push_back(cdev);
     }
     // Its groups, as at bind: is_visible is asked with no lock held (the
     // caller pins owner), then the files are made under its groups_mu.
@@ -174,7 +202,8 @@ Result<DevicePtr> Core::make_class_device(Device& parent, const DriverPtr& owner
     if (regroup)
         for (const dfs_attribute_group* g : cdev->class_groups) sync_group(*cdev, owner, g, Device::Groups::live);
     if (log_enabled(LogLevel::info))
-        log(LogLevel::info, "class device " + cls_name + "/" + cdev->name() + " added below " + parent.name());
+        log(LogLevel::info, "class device " + cls_name + "/" + cdev->name() + " added" +
+                                (parent ? " below " + parent->name() : std::string(" (virtual)")));
     emit("add", *cdev);
     return cdev;
 }
@@ -184,7 +213,7 @@ Status Core::add_class_device_files(const DevicePtr& cdev) {
     const std::string& path = cdev->path;
     const std::string cls_path = "class/" + cdev->bus().name();
     tree_.add_symlink(cdev->dir, "subsystem", relative_link(path, cls_path));
-    tree_.add_symlink(cdev->dir, "device", relative_link(path, cdev->parent->path));
+    if (cdev->parent) tree_.add_symlink(cdev->dir, "device", relative_link(path, cdev->parent->path));
     Result<NodePtr> link = tree_.add_symlink(cdev->bus().dir, cdev->name(), relative_link(cls_path, path));
     if (!link) return link.error();
     cdev->class_link = link.value();
@@ -216,7 +245,7 @@ bool Core::retire_class_device(const DevicePtr& cdev) {
         Bus& klass = cdev->bus();
         if (auto it = klass.members.find(cdev->name()); it != klass.members.end() && it->second.lock() == cdev)
             klass.members.erase(it);
-        auto& siblings = cdev->parent->class_devices;
+        auto& siblings = cdev->parent ? cdev->parent->class_devices : cdev->owner->class_devices;
         siblings.erase(std::remove(siblings.begin(), siblings.end(), cdev), siblings.end());
         holder = cdev->dir->parent();
     }
@@ -237,6 +266,15 @@ bool Core::retire_class_device(const DevicePtr& cdev) {
     if (holder) remove_if_empty(tree_, holder);
     if (log_enabled(LogLevel::info)) log(LogLevel::info, "class device " + cdev->bus().name() + "/" + cdev->name() + " removed");
     return true;
+}
+
+void Core::retire_virtual_class_devices(Driver& drv) {
+    std::vector<DevicePtr> cdevs;
+    {
+        std::lock_guard lock(model_mu_);
+        cdevs = drv.class_devices;
+    }
+    for (auto it = cdevs.rbegin(); it != cdevs.rend(); ++it) retire_class_device(*it);
 }
 
 Status Core::destroy_class_device(Device& cdev) {
@@ -277,7 +315,7 @@ Status Core::destroy_class_device(Device& cdev) {
 }
 
 void Core::make_legacy_class_device(Device& dev, const DriverPtr& drv, const std::string& cls) {
-    Result<DevicePtr> made = make_class_device(dev, drv, cls, dev.name(), 0, 0, false, {}, {}, nullptr);
+    Result<DevicePtr> made = make_class_device(&dev, drv, cls, dev.name(), 0, 0, false, {}, {}, nullptr);
     if (!made) {
         log(LogLevel::warning, "driver " + drv->name() + ": class device " + cls + "/" + dev.name() +
                                    " not created: " + made.error().message);

@@ -145,17 +145,18 @@ dfs_device* host_device_parent(const dfs_device* dev) noexcept {
     return dev ? Device::from(dev)->parent.get() : nullptr;
 }
 
-int host_class_device_create(dfs_device* parent, const dfs_class_device* info, void* drvdata,
+int host_class_device_create(dfs_plugin* self, dfs_device* parent, const dfs_class_device* info, void* drvdata,
                              dfs_device** out) noexcept {
     if (!out) return -EINVAL;
     *out = nullptr;
-    if (!parent) return -EINVAL;  // parentless (devices/virtual) class devices: not yet
-    Device* p = Device::from(parent);
+    if (!self) return -EINVAL;
+    Plugin* plugin = Plugin::from(self);
+    Device* p = parent ? Device::from(parent) : nullptr;
     try {
-        if (!p->core) return -ENODEV;
-        Result<DevicePtr> made = p->core->create_class_device(*p, info, drvdata);
+        Result<DevicePtr> made = plugin->core->create_class_device(*plugin, p, info, drvdata);
         if (!made) {
-            log(LogLevel::warning, "class_device_create below " + p->name() + ": " + made.error().message);
+            log(LogLevel::warning, "class_device_create" + (p ? " below " + p->name() : std::string()) + ": " +
+                                       made.error().message);
             return -made.error().code;
         }
         // The core keeps it (in its parent's class_devices) until destroyed.

@@ -207,7 +207,12 @@ Status Core::commit_plugin(Plugin& plugin) {
         if (!stub) return Error::of(EEXIST, "driver name " + std::string(ops->name) + " was taken meanwhile");
         auto drv = std::make_shared<Driver>(stub, *bus, plugin, std::move(compatible));
         drv->set_generation(stub->generation());
-        plugin.drivers.push_back(drv);
+        {
+            // A plugin thread may already look for its driver (a parentless
+            // class device's owner).
+            std::lock_guard lock(model_mu_);
+            plugin.drivers.push_back(drv);
+        }
         Result<NodePtr> dir = tree_.add_dir(bus->drivers_dir, drv->name());
         if (!dir) return dir.error();
         drv->dir = dir.value();
@@ -261,6 +266,8 @@ bool Core::retire_plugin(Plugin& plugin) {
         std::string thrown;
         call_plugin(plugin.name(), "exit", [&] { plugin.desc().exit(&plugin); return 0; }, &thrown);
     }
+    // What exit() did not destroy of its class devices of no device.
+    for (const DriverPtr& drv : plugin.drivers) retire_virtual_class_devices(*drv);
     for (Stub* stub : stubs) stubs_.finish_unregister(*stub);
     return true;
 }
@@ -407,6 +414,7 @@ void Core::abandon_plugin(Plugin& plugin) {
             bound = drv->bound;
         }
         for (const DevicePtr& dev : bound) detach_binding(*dev);
+        retire_virtual_class_devices(*drv);
     }
 }
 

@@ -338,3 +338,45 @@ TEST_F(ClassDeviceTest, TwentyDriversInOnePluginEachProbeTheirOwn) {
 }
 
 }  // namespace
+
+// A class device of no device: devices/virtual/<class>/<name>, owned by a
+// driver rather than a binding, so it outlives the device whose store made it.
+TEST_F(ClassDeviceTest, OneOfNoDeviceLivesInVirtualUntilDestroyedOrUnloaded) {
+    ASSERT_TRUE(add_cd("cd0", {{"nocdev", "1"}}));
+    ASSERT_EQ(write_attr(core(), "devices/platform/cd0/vspawn", "v0").err, 0);
+    const std::string v0 = "devices/virtual/fxvirt/v0";
+    EXPECT_EQ(listing(v0), "power subsystem uevent whoami");
+    EXPECT_EQ(link_target("class/fxvirt/v0"), "../../devices/virtual/fxvirt/v0");
+    EXPECT_EQ(follow(v0 + "/subsystem"), "class/fxvirt");
+    EXPECT_EQ(read_attr(core(), v0 + "/whoami").data, "v0 parent=- driver=classdev\n");
+    EXPECT_EQ(write_attr(core(), "devices/platform/cd0/vspawn", "v0").err, EEXIST);
+    EXPECT_EQ(event_lines().back(), "add devices/virtual/fxvirt/v0 fxvirt");
+
+    // Not the binding's: unbinding cd0 leaves it; its driver's code stays reachable.
+    ASSERT_TRUE(core().unbind("platform", "classdev", "cd0"));
+    EXPECT_EQ(read_attr(core(), v0 + "/whoami").data, "v0 parent=- driver=classdev\n");
+    ASSERT_TRUE(core().bind("platform", "classdev", "cd0"));
+
+    // Destroyed by the plugin.
+    ASSERT_EQ(write_attr(core(), "devices/platform/cd0/vdrop", "1").err, 0);
+    EXPECT_EQ(node(v0), nullptr);
+    EXPECT_EQ(listing("class/fxvirt"), "");
+    EXPECT_EQ(event_lines().back(), "remove devices/virtual/fxvirt/v0 fxvirt");
+
+    // Destroyed by the plugin's exit, and left by it to the host: at unload
+    // both go, and an fd's worth of node held across it answers ENODEV.
+    ASSERT_EQ(write_attr(core(), "devices/platform/cd0/vspawn", "v1").err, 0);
+    NodePtr held = node("devices/virtual/fxvirt/v1/whoami");
+    ASSERT_NE(held, nullptr);
+    ASSERT_TRUE(core().unload_plugin("fx_classdev"));
+    EXPECT_EQ(listing("class/fxvirt"), "");
+    EXPECT_TRUE(held->removed());
+    ASSERT_TRUE(core().load_plugin("fx_classdev"));
+    ASSERT_EQ(write_attr(core(), "devices/platform/cd0/vspawn", "v2").err, 0);
+    ASSERT_EQ(write_attr(core(), "devices/platform/cd0/vkeep", "1").err, 0);
+    ASSERT_TRUE(core().unload_plugin("fx_classdev"));
+    EXPECT_EQ(listing("class/fxvirt"), "") << "the host destroys what exit() left";
+    EXPECT_EQ(node("devices/virtual/fxvirt/v2"), nullptr);
+    held.reset();
+    EXPECT_EQ(core().purge(), 21u) << "nothing of a class device holds its driver after unload";
+}
