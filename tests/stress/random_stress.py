@@ -133,6 +133,11 @@ class Run:
         self.events = collections.Counter()
         self.log_pos = 0
         self.allowed_log = 0
+        self.samples = []                          # rows of the memory table
+        self.mstats = None                         # last malloc_stats() totals (kB)
+        self.mstats_next = None
+        self.arenas_next = None
+        self.arena_stats = []                      # [[name, system kB, in use kB]] of the last malloc_stats()
 
     # ---- bookkeeping -------------------------------------------------------
 
@@ -201,6 +206,90 @@ class Run:
     def figures(self):
         return {"fds": self.fds(), "maps": self.maps(), "nodes": self.nodes(), "rss_kb": self.rss_kb()}
 
+    def memory(self):
+        """The daemon's memory, read from /proc without touching it: VmRSS
+        and RssAnon (status), Threads, and from smaps the resident kB of the
+        main heap ([heap]) and of the glibc arena heaps of the other threads.
+        An arena heap is an anonymous 64 MiB-aligned reservation of 64 MiB
+        (HEAP_MAX_SIZE on 64-bit): a rw-p part in use, the rest ---p; a
+        thread's stack is 8 MiB with its guard page below, so it never
+        matches. "arenas" = main arena + arena heaps (an arena past 64 MiB
+        would have two heaps; none comes near here)."""
+        out = {}
+        with open(f"/proc/{self.a.pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmRSS", "RssAnon", "Threads"):
+                    out[k] = int(v.split()[0])
+        vmas = []  # [start, end, perms, path, rss_kb]
+        with open(f"/proc/{self.a.pid}/smaps") as f:
+            for line in f:
+                head = line.split()
+                if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                    lo, hi = (int(x, 16) for x in head[0].split("-"))
+                    vmas.append([lo, hi, head[1], head[5] if len(head) > 5 else "", 0])
+                elif head[0] == "Rss:":
+                    vmas[-1][4] = int(head[1])
+        heap_max = 64 << 20
+        heap = sum(v[4] for v in vmas if v[3] == "[heap]")
+        arenas, arena_rss, i = 0, 0, 0
+        while i < len(vmas):
+            lo = vmas[i][0]
+            if vmas[i][3] == "" and lo % heap_max == 0:
+                j, end, rss = i, lo, 0
+                while j < len(vmas) and vmas[j][3] == "" and vmas[j][0] == end and end < lo + heap_max:
+                    end, rss = vmas[j][1], rss + vmas[j][4]
+                    j += 1
+                if end == lo + heap_max and vmas[j - 1][2].startswith("---"):
+                    arenas, arena_rss, i = arenas + 1, arena_rss + rss, j
+                    continue
+            i += 1
+        return {"rss_kb": out.get("VmRSS", -1), "anon_kb": out.get("RssAnon", -1),
+                "heap_kb": heap, "arena_kb": arena_rss, "arenas": 1 + arenas,
+                "threads": out.get("Threads", -1)}
+
+    def malloc_stats(self, trim=False):
+        """--malloc-stats: glibc's malloc_stats() called in the daemon by gdb
+        (it writes to the daemon's stderr, the log; check_log picks up the
+        totals). Other threads run during the call, so no arena lock stays
+        held by a stopped thread. Returns (system kB, in use kB) or None.
+        "In use" counts mmap()ed chunks whole, resident or not (libfuse's
+        receive buffer of each FUSE worker is one), so it can exceed RSS.
+        trim: malloc_trim(0) first, which gives every free page of every
+        arena back to the kernel: what RSS then loses was free memory the
+        allocator kept, not live data."""
+        self.mstats = None
+        cmds = (["-ex", "call (int)malloc_trim(0)"] if trim else []) + ["-ex", "call (void)malloc_stats()"]
+        try:
+            subprocess.run(["gdb", "-batch", "-nx", "-p", str(self.a.pid)] + cmds,
+                           capture_output=True, timeout=self.a.op_timeout)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            print(f"malloc_stats: gdb: {e}", flush=True)
+            return None
+        self.check_log()
+        return self.mstats
+
+    def sample(self, t, label, trim=False):
+        """One row of the memory table (printed at the end, and as it is taken)."""
+        ms = None
+        if self.a.malloc_stats and label:
+            # start and end only: while requests are in flight, a daemon
+            # thread may sit in an uninterruptible notify that waits on a
+            # request another (ptrace-stopped) thread serves, and gdb's
+            # attach then never completes (seen: 60 s, until gdb was killed).
+            # Before the figures, so that a trim shows in them.
+            ms = self.malloc_stats(trim) or (-1, -1)
+        row = {"t": label if label else f"{t:.0f}"}
+        row.update(self.memory())
+        row.update({k: v for k, v in self.figures().items() if k != "rss_kb"})
+        with open("/proc/loadavg") as f:
+            row["load1"] = float(f.read().split()[0])
+        if ms:
+            row["sys_kb"], row["inuse_kb"] = ms
+        self.samples.append(row)
+        print("sample: " + " ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+        return row
+
     def daemon_alive(self):
         try:
             with open(f"/proc/{self.a.pid}/stat") as f:
@@ -221,6 +310,23 @@ class Run:
         cut = data.rfind(b"\n") + 1  # whole lines only
         self.log_pos += cut
         for line in data[:cut].decode(errors="replace").splitlines():
+            # malloc_stats() (--malloc-stats): "Total (incl. mmap):" then
+            # "system bytes = N" and "in use bytes = N"
+            if line.startswith("Arena 0:"):
+                self.arenas_next = []
+            if line.startswith("Arena ") or line.startswith("Total (incl. mmap):"):
+                if self.arenas_next is not None:
+                    self.arenas_next.append([line.rstrip(":")])
+            elif self.arenas_next and re.match(r"(system|in use) bytes\s*=", line):
+                self.arenas_next[-1].append(int(line.split("=")[1]) // 1024)
+            if line.startswith("max mmap bytes") and self.arenas_next is not None:
+                self.arena_stats, self.arenas_next = self.arenas_next, None
+            if line.startswith("Total (incl. mmap):"):
+                self.mstats_next = []
+            elif self.mstats_next is not None and re.match(r"(system|in use) bytes\s*=", line):
+                self.mstats_next.append(int(line.split("=")[1]) // 1024)
+                if len(self.mstats_next) == 2:
+                    self.mstats, self.mstats_next = tuple(self.mstats_next), None
             if BAD_LOG.search(line):
                 if self.a.allow_log and re.search(self.a.allow_log, line):
                     self.allowed_log += 1
@@ -601,6 +707,46 @@ def settle(run, start, bound):
         time.sleep(0.2)
 
 
+SAMPLE_COLS = [("t", "t (s)"), ("rss_kb", "RSS kB"), ("anon_kb", "anon kB"), ("heap_kb", "[heap] kB"),
+               ("arena_kb", "arena heaps kB"), ("arenas", "arenas"), ("threads", "threads"),
+               ("sys_kb", "malloc sys kB"), ("inuse_kb", "malloc in use kB"), ("fds", "fds"),
+               ("maps", "maps"), ("nodes", "nodes"), ("load1", "load")]
+
+
+def print_samples(run, a, minute):
+    """The memory table: start, every --sample-every s, end (after the
+    teardown and the FORGETs); also written to --samples FILE as JSON lines."""
+    if not run.samples:
+        return
+    cols = [(k, h) for k, h in SAMPLE_COLS if any(k in r for r in run.samples)]
+    print("memory:      (RSS, anon = VmRSS, RssAnon; [heap] = main arena; arena heaps = the other "
+          "threads' arenas, resident; malloc = malloc_stats() totals)")
+    print("| " + " | ".join(h for _, h in cols) + " |")
+    print("|" + " --- |" * len(cols))
+    for r in run.samples:
+        print("| " + " | ".join(str(r.get(k, "")) for k, _ in cols) + " |")
+    last = [r for r in run.samples if r["t"].isdigit()]  # the timed rows
+    m1 = next((r for r in last if int(r["t"]) >= 60), None)
+    if m1 and last and last[-1] is not m1:
+        g = 100.0 * (last[-1]["rss_kb"] - m1["rss_kb"]) / m1["rss_kb"]
+        print(f"rss:         {m1['rss_kb']} kB at {m1['t']} s, {last[-1]['rss_kb']} kB at {last[-1]['t']} s: "
+              f"{g:+.1f} %" + (f" (limit {a.max_rss_growth:g} %)" if a.max_rss_growth is not None else ""))
+        if a.max_rss_growth is not None and g > a.max_rss_growth:
+            run.violations.append(f"[rss] RSS grew {g:.1f} % from {m1['t']} s to {last[-1]['t']} s "
+                                  f"({m1['rss_kb']} -> {last[-1]['rss_kb']} kB), more than --max-rss-growth "
+                                  f"{a.max_rss_growth:g} %")
+    elif a.max_rss_growth is not None:
+        run.violations.append("[rss] --max-rss-growth needs samples at 60 s and later (--sample-every, --duration)")
+    if run.arena_stats:
+        print("arenas:      at the last malloc_stats() (system kB / in use kB): " +
+              ", ".join(f"{n.replace('Arena ', '#').replace('Total (incl. mmap)', 'total')} "
+                        f"{v[0] if v else '?'}/{v[1] if len(v) > 1 else '?'}" for n, *v in run.arena_stats))
+    if a.samples:
+        with open(a.samples, "w") as f:
+            for r in run.samples:
+                f.write(json.dumps(r) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mount", required=True)
@@ -620,6 +766,15 @@ def main():
                     help="daemon log lines matching REGEX are counted, not failures (a known open "
                          "bug, to look past it; off by default)")
     ap.add_argument("--history", type=int, default=12, help="operations shown per thread on failure")
+    ap.add_argument("--sample-every", type=float, default=60,
+                    help="seconds between rows of the memory table (RSS, arenas, threads; 0: none)")
+    ap.add_argument("--malloc-stats", action="store_true",
+                    help="at the start and end samples, call malloc_stats() in the daemon through gdb; "
+                         "at the end, once more after malloc_trim(0)")
+    ap.add_argument("--samples", default=None, metavar="FILE", help="write the memory table as JSON lines")
+    ap.add_argument("--max-rss-growth", type=float, default=None, metavar="PCT",
+                    help="fail if RSS at the last sample is more than PCT %% above the sample at 60 s "
+                         "(issue 16 asks 10; off by default: RSS is reported, not checked)")
     a = ap.parse_args()
     if a.seed is None:
         a.seed = int.from_bytes(os.urandom(4), "little")
@@ -666,6 +821,7 @@ def main():
     start_tree = tree(a.mount)
     drop_caches()
     print(f"start: {start}", flush=True)
+    run.sample(0, "start")
     t0 = time.monotonic()
     mon = subprocess.Popen([a.ctl, "--socket", a.socket, "--json", "monitor"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -675,12 +831,20 @@ def main():
     for t in threads:
         t.start()
     minute = None
+    next_sample = a.sample_every
     while time.monotonic() - t0 < a.duration and not run.failed.is_set():
         time.sleep(0.25)
         run.watch()
-        if minute is None and time.monotonic() - t0 >= 60:
+        now = time.monotonic() - t0
+        if minute is None and now >= 60:
             minute = run.figures()
             print(f"after 1 min: {minute}", flush=True)
+        if a.sample_every and now >= next_sample:
+            try:
+                run.sample(now, None)
+            except (Fail, OSError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
+                run.violation("sample", f"memory sample at {now:.0f} s: {e!r}")
+            next_sample += a.sample_every
     run.stop.set()
     # the workers finish their current operation: the watchdog still applies
     workers = threads[1:]
@@ -706,6 +870,9 @@ def main():
                 if final[k] != start[k]:
                     run.violation("end", f"{k}: {start[k]} at start, {final[k]} at the end "
                                   f"(after drop_caches, waited {a.settle_timeout:g} s)")
+            run.sample(0, "end")
+            if a.malloc_stats:
+                run.sample(0, "end, trimmed", trim=True)
             end_tree = tree(a.mount)
             if end_tree != start_tree:
                 run.violation("end", f"the tree differs from the start: added {sorted(end_tree - start_tree)}, "
@@ -727,6 +894,7 @@ def main():
     print(f"figures:     start {start}")
     print(f"             1 min {minute if minute else '(run shorter than a minute)'}")
     print(f"             end   {final}")
+    print_samples(run, a, minute)
     if run.violations:
         print(f"violations:  {len(run.violations)}")
         for v in run.violations[:20]:
