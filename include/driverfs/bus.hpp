@@ -4,6 +4,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,12 +21,22 @@ class Plugin;
 // against the driver's compatible list, or its name.
 bool platform_match(const Device& dev, const Driver& drv);
 
-class Bus {
+// Shared: devices and drivers hold their bus, so a plugin's bus lives while
+// anything of it is still reachable (an open file's device) and no longer.
+class Bus : public std::enable_shared_from_this<Bus> {
 public:
     // A plugin's match rule (pins the plugin itself); empty: the platform rule.
     using MatchFn = std::function<bool(const Device&, const Driver&)>;
 
-    Bus(std::string name, MatchFn match) : name_(std::move(name)), match_(std::move(match)) {}
+    Bus(std::string name, MatchFn match) : name_(std::move(name)), match_(std::move(match)) {
+        live_.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~Bus() { live_.fetch_sub(1, std::memory_order_relaxed); }
+    Bus(const Bus&) = delete;
+    Bus& operator=(const Bus&) = delete;
+    // Bus objects (buses and classes) not yet freed, process-wide: what a
+    // leak check counts.
+    static size_t live() { return live_.load(std::memory_order_relaxed); }
 
     const std::string& name() const { return name_; }
     // Matching is daemon code only (the platform rule): cheap, calls no
@@ -69,6 +80,7 @@ public:
 
 private:
     static std::vector<std::string> keys_of(const Driver& drv);
+    static inline std::atomic<size_t> live_{0};
 
     const std::string name_;
     MatchFn match_;

@@ -130,14 +130,14 @@ public:
     DriverPtr driver_of(const Device& dev) const;
 
 private:
-    Bus* find_bus(const std::string& name);
+    std::shared_ptr<Bus> find_bus(const std::string& name);
     DevicePtr find_device(Bus& bus, const std::string& name);
     DevicePtr find_device(const std::string& name);
     Status remove_device(const DevicePtr& dev);
     void emit(const std::string& action, const Device& dev, std::map<std::string, std::string> extra = {});
     Result<Bus*> add_bus(const std::string& name, Bus::MatchFn match, Plugin* owner = nullptr);
-    // Remove a plugin's bus and every device on it; the Bus object is kept
-    // (retired_buses_) because drivers, devices and nodes may still name it.
+    // Remove a plugin's bus and every device on it; the Bus object goes with
+    // the last device or driver that holds it (an open file may keep one).
     void remove_bus(const std::string& name);
     void build_fixed_tree();
     Status add_bus_files(Bus& bus);
@@ -228,9 +228,8 @@ private:
     // Never held across a call into a driver. Order: Device::lock, then
     // model_mu_, then NodeTree's lock.
     mutable std::mutex model_mu_;
-    std::map<std::string, std::unique_ptr<Bus>, std::less<>> buses_;
-    std::map<std::string, std::unique_ptr<Bus>, std::less<>> classes_;  // never removed
-    std::vector<std::unique_ptr<Bus>> retired_buses_;
+    std::map<std::string, std::shared_ptr<Bus>, std::less<>> buses_;
+    std::map<std::string, std::shared_ptr<Bus>, std::less<>> classes_;  // never removed
     std::vector<DevicePtr> all_devices_;  // registration order: the power walks' list
     std::unordered_map<std::string, DevicePtr> devices_by_name_;  // names are unique across buses
     std::vector<std::weak_ptr<Device>> deferred_;  // probe said EPROBE_DEFER

@@ -29,7 +29,7 @@ public:
     Device(std::string name, Bus& bus, std::map<std::string, std::string> props);
 
     const std::string& name() const { return name_; }
-    Bus& bus() const { return bus_; }
+    Bus& bus() const { return *bus_; }
     // Properties are fixed at creation, so plugins may read them without a lock.
     const std::map<std::string, std::string>& properties() const { return props_; }
     // What the platform rule compares with a driver's names; fixed at creation.
@@ -103,7 +103,7 @@ public:
 
 private:
     const std::string name_;
-    Bus& bus_;
+    const std::shared_ptr<Bus> bus_;  // keeps a retired bus alive while the device is
     const std::map<std::string, std::string> props_;
     const std::string match_key_;
 };

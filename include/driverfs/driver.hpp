@@ -17,12 +17,11 @@ class Device;
 // copied here so matching does not touch plugin memory.
 class Driver {
 public:
-    Driver(StubRef stub, Bus& bus, Plugin& plugin, std::vector<std::string> compatible)
-        : stub_(std::move(stub)), name_(stub_->name()), bus_(bus), plugin_(plugin), compatible_(std::move(compatible)) {}
+    Driver(StubRef stub, Bus& bus, Plugin& plugin, std::vector<std::string> compatible);  // bus.cpp
 
     const std::string& name() const { return name_; }
     Stub& stub() const { return *stub_; }
-    Bus& bus() const { return bus_; }
+    Bus& bus() const { return *bus_; }
     Plugin& plugin() const { return plugin_; }
     const std::vector<std::string>& compatible() const { return compatible_; }
     // The stub generation this registration published.
@@ -40,7 +39,7 @@ public:
 private:
     StubRef stub_;
     const std::string name_;
-    Bus& bus_;
+    const std::shared_ptr<Bus> bus_;  // keeps a retired bus alive while the driver is
     Plugin& plugin_;
     std::vector<std::string> compatible_;
     uint32_t generation_ = 0;

@@ -144,8 +144,16 @@ public:
     NodeTree();
 
     // The FUSE front end sets it once mounted, while control-socket threads
-    // may already be changing the tree: hence an atomic.
-    void set_observer(TreeObserver* observer) { observer_.store(observer, std::memory_order_release); }
+    // may already be changing the tree: hence an atomic. Setting null waits
+    // for every call into the old observer to return, so the front end may
+    // be destroyed right after, while plugin threads still notify.
+    //
+    // Why that wait is enough: a caller counts itself in observer_users_
+    // before it loads observer_, the setter stores observer_ before it reads
+    // the count, all seq_cst, so in their single total order either the
+    // caller's count comes first (the setter sees it and waits for it) or
+    // the setter's store does (the caller loads the new value).
+    void set_observer(TreeObserver* observer);
 
     NodePtr root() const { return root_; }
     // O(1) by inode number; null if the kernel was told the node is gone.
@@ -178,11 +186,13 @@ public:
     // Wake pollers of an attribute (sysfs_notify).
     void notify_changed(Node& node) {
         node.events.fetch_add(1, std::memory_order_release);
-        if (TreeObserver* o = observer_.load(std::memory_order_acquire)) o->attr_changed(node.ino);
+        ObserverCall call(*this);
+        if (call.observer) call.observer->attr_changed(node.ino);
     }
     // See TreeObserver::sync_changes.
     void sync_changes() {
-        if (TreeObserver* o = observer_.load(std::memory_order_acquire)) o->sync_changes();
+        ObserverCall call(*this);
+        if (call.observer) call.observer->sync_changes();
     }
 
     size_t node_count() const;
@@ -196,6 +206,19 @@ private:
     NodePtr root_;
     std::atomic<uint64_t> next_ino_{kRootIno + 1};
     std::atomic<TreeObserver*> observer_{nullptr};
+    std::atomic<uint64_t> observer_users_{0};  // calls that may use observer_ (see set_observer)
+    // One use of the observer: counted for its whole length.
+    struct ObserverCall {
+        explicit ObserverCall(NodeTree& t) : tree(t) {
+            tree.observer_users_.fetch_add(1);
+            observer = tree.observer_.load();
+        }
+        ~ObserverCall() { tree.observer_users_.fetch_sub(1); }
+        ObserverCall(const ObserverCall&) = delete;
+        ObserverCall& operator=(const ObserverCall&) = delete;
+        NodeTree& tree;
+        TreeObserver* observer;
+    };
 };
 
 // Symlink target from `from` (a node's parent dir) to `to`, like "../../x".

@@ -228,7 +228,8 @@ typedef struct dfs_host {
 
 	/* Added in version 3. */
 
-	/* Ask `group` (one of the groups of the driver dev is bound to) its
+	/* Ask `group` (one of the groups of the driver dev is bound to, or for
+	 * a class device one of the groups it was created with) its
 	 * is_visible() again for every attribute on dev and make the files match,
 	 * as Linux's sysfs_update_group(): newly visible files appear, hidden
 	 * ones go (an fd still open on one gets ENODEV), a file whose mode

@@ -33,7 +33,7 @@ std::string strip_instance_number(const std::string& name) {
 }
 
 Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> props)
-    : name_(std::move(name)), bus_(bus), props_(std::move(props)),
+    : name_(std::move(name)), bus_(bus.shared_from_this()), props_(std::move(props)),
       match_key_(props_.count("compatible") ? props_.at("compatible") : strip_instance_number(name_)) {}
 
 bool platform_match(const Device& dev, const Driver& drv) {
@@ -313,7 +313,7 @@ void Core::match_driver(const DriverPtr& drv) {
 }
 
 Status Core::bind(const std::string& bus_name, const std::string& driver, const std::string& device) {
-    Bus* bus = find_bus(bus_name);
+    std::shared_ptr<Bus> bus = find_bus(bus_name);
     if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
     DevicePtr dev = find_device(*bus, device);
     if (!dev) return Error::of(ENODEV, "no device '" + device + "' on bus " + bus_name);
@@ -350,7 +350,7 @@ void Core::retry_deferred() {
 }
 
 Status Core::unbind(const std::string& bus_name, const std::string& driver, const std::string& device) {
-    Bus* bus = find_bus(bus_name);
+    std::shared_ptr<Bus> bus = find_bus(bus_name);
     if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
     DevicePtr dev = find_device(*bus, device);
     if (!dev) return Error::of(ENODEV, "no device '" + device + "' on bus " + bus_name);

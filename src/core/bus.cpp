@@ -15,6 +15,10 @@ void Bus::add_device(const DevicePtr& dev) {
     devices_by_key_.emplace(dev->match_key(), dev);
 }
 
+Driver::Driver(StubRef stub, Bus& bus, Plugin& plugin, std::vector<std::string> compatible)
+    : stub_(std::move(stub)), name_(stub_->name()), bus_(bus.shared_from_this()), plugin_(plugin),
+      compatible_(std::move(compatible)) {}
+
 void Bus::remove_device(const DevicePtr& dev) {
     devices.erase(std::remove(devices.begin(), devices.end(), dev), devices.end());
     auto [first, last] = devices_by_key_.equal_range(dev->match_key());

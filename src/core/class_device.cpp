@@ -52,7 +52,7 @@ void remove_if_empty(NodeTree& tree, const NodePtr& dir) {
 
 }  // namespace
 
-bool Device::is_class_device() const { return bus_.is_class; }
+bool Device::is_class_device() const { return bus_->is_class; }
 
 DriverPtr Core::driver_of(const Device& dev) const {
     std::lock_guard lock(model_mu_);
@@ -66,7 +66,7 @@ Result<Bus*> Core::class_locked(const std::string& name) {
         return Error::of(EINVAL, "'" + name + "' is not a class name (1-64 of A-Z a-z 0-9 _ . -)");
     Result<NodePtr> dir = tree_.ensure_dir(class_dir_, name);
     if (!dir) return dir.error();
-    auto cls = std::make_unique<Bus>(name, nullptr);
+    auto cls = std::make_shared<Bus>(name, nullptr);
     cls->is_class = true;
     cls->dir = dir.value();
     Bus* raw = cls.get();

@@ -38,7 +38,7 @@ void Core::build_fixed_tree() {
 Result<Bus*> Core::add_bus(const std::string& name, Bus::MatchFn match, Plugin* owner) {
     std::lock_guard lock(model_mu_);
     if (buses_.count(name)) return Error::of(EEXIST, "bus " + name + " already exists");
-    auto bus = std::make_unique<Bus>(name, std::move(match));
+    auto bus = std::make_shared<Bus>(name, std::move(match));
     bus->owner = owner;
     Bus* b = bus.get();
     if (Status s = add_bus_files(*b); !s) return Error::of(s.error().code, "bus " + name + ": " + s.error().message);
@@ -47,7 +47,7 @@ Result<Bus*> Core::add_bus(const std::string& name, Bus::MatchFn match, Plugin* 
 }
 
 void Core::remove_bus(const std::string& name) {
-    Bus* bus = nullptr;
+    std::shared_ptr<Bus> bus;
     std::vector<DevicePtr> devices;
     {
         // `removed` and the snapshot in one section: no device can join
@@ -55,7 +55,7 @@ void Core::remove_bus(const std::string& name) {
         std::lock_guard lock(model_mu_);
         auto it = buses_.find(name);
         if (it == buses_.end()) return;
-        bus = it->second.get();
+        bus = it->second;
         bus->removed = true;
         devices.assign(bus->devices.rbegin(), bus->devices.rend());
     }
@@ -64,9 +64,7 @@ void Core::remove_bus(const std::string& name) {
     tree_.remove(bus->dir);
     if (NodePtr d = tree_.resolve("devices/" + name)) tree_.remove(d);
     std::lock_guard lock(model_mu_);
-    auto it = buses_.find(name);
-    retired_buses_.push_back(std::move(it->second));
-    buses_.erase(it);
+    buses_.erase(name);
 }
 
 Status Core::add_bus_files(Bus& bus) {
@@ -134,10 +132,10 @@ void Core::add_driver_files(Driver& drv) {
                    }));
 }
 
-Bus* Core::find_bus(const std::string& name) {
+std::shared_ptr<Bus> Core::find_bus(const std::string& name) {
     std::lock_guard lock(model_mu_);
     auto it = buses_.find(name);
-    return it == buses_.end() ? nullptr : it->second.get();
+    return it == buses_.end() ? nullptr : it->second;
 }
 
 }  // namespace driverfs

@@ -107,7 +107,7 @@ Result<DevicePtr> Core::register_device(const std::string& bus_name, const std::
 }
 
 Status Core::remove_device(const std::string& bus_name, const std::string& name) {
-    Bus* bus = find_bus(bus_name);
+    std::shared_ptr<Bus> bus = find_bus(bus_name);
     if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
     DevicePtr dev = find_device(*bus, name);
     if (!dev) return Error::of(ENODEV, "no device '" + name + "' on bus " + bus_name);

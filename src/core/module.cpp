@@ -199,7 +199,7 @@ Status Core::commit_plugin(Plugin& plugin) {
     }
     for (const dfs_driver* ops : plugin.staged) {
         const std::string bus_name = ops->bus ? ops->bus : "platform";
-        Bus* bus = find_bus(bus_name);
+        std::shared_ptr<Bus> bus = find_bus(bus_name);
         std::vector<std::string> compatible;
         if (ops->compatible)
             for (const char* const* c = ops->compatible; *c; ++c) compatible.emplace_back(*c);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 #include <sys/stat.h>
 
 namespace driverfs {
@@ -100,7 +101,7 @@ Result<NodePtr> NodeTree::link_child(const NodePtr& parent, NodePtr child) {
         by_ino_.insert(child->ino, child);
     }
     // The kernel may hold a negative dentry for the name.
-    if (TreeObserver* o = observer_.load(std::memory_order_acquire)) o->entry_added(parent->ino, child->name);
+    if (ObserverCall call(*this); call.observer) call.observer->entry_added(parent->ino, child->name);
     return child;
 }
 
@@ -212,8 +213,15 @@ void NodeTree::remove(const NodePtr& node) {
     for (const NodePtr& n : nodes)
         if (n->kind == NodeKind::attr) notify_changed(*n);
     // `nodes` keeps every Node in `gone` alive.
-    if (TreeObserver* o = observer_.load(std::memory_order_acquire))
-        for (const Gone& g : gone) o->entry_removed(g.parent_ino, g.node->ino, g.node->name);
+    if (ObserverCall call(*this); call.observer)
+        for (const Gone& g : gone) call.observer->entry_removed(g.parent_ino, g.node->ino, g.node->name);
+}
+
+void NodeTree::set_observer(TreeObserver* observer) {
+    observer_.store(observer);
+    if (observer) return;
+    // Calls are short (they queue for the notifier) or bounded (sync_changes).
+    while (observer_users_.load() != 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
 }
 
 size_t NodeTree::node_count() const {

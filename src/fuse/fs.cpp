@@ -39,8 +39,10 @@ const fuse_lowlevel_ops& lowlevel_ops() {
 }
 
 Fs::~Fs() {
-    notifier_.stop();
+    // First: no thread (a plugin's notify, a control command) may be inside
+    // this object's observer calls once it goes; then the notifier they feed.
     core_.tree().set_observer(nullptr);
+    notifier_.stop();
     std::lock_guard lock(poll_mu_);
     for (auto& [ino, entry] : pollers_) fuse_pollhandle_destroy(entry.second);
     pollers_.clear();

@@ -2,7 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <set>
+#include <thread>
 
 #include "driverfs/node.hpp"
 
@@ -189,4 +193,41 @@ TEST(InodeTable, StoresFindsAndErasesAcrossChunks) {
     table.insert(5 * k + 8, a);  // the emptied chunk comes back on demand
     EXPECT_EQ(*table.find(5 * k + 8), a);
     EXPECT_EQ(table.size(), 2u);
+}
+
+// Detaching the observer returns only once calls into it have: the FUSE
+// front end is destroyed right after, while plugin threads may still notify.
+TEST(NodeTree, DetachingTheObserverWaitsForCallsInIt) {
+    struct Blocking : driverfs::TreeObserver {
+        std::promise<void> entered;
+        std::promise<void> go;
+        std::atomic<bool> returned{false};
+        void entry_added(uint64_t, const std::string&) override {}
+        void entry_removed(uint64_t, uint64_t, const std::string&) override {}
+        void attr_changed(uint64_t) override {
+            entered.set_value();
+            go.get_future().wait();
+            returned = true;
+        }
+        void sync_changes() override {}
+    } observer;
+    NodeTree t;
+    NodePtr attr = t.add_attr(t.root(), "a", 0444, std::make_unique<ConstAttr>()).value();
+    t.set_observer(&observer);
+    std::thread notifier([&] { t.notify_changed(*attr); });
+    observer.entered.get_future().wait();
+    std::atomic<bool> detached{false};
+    std::thread detacher([&] {
+        t.set_observer(nullptr);
+        detached = true;
+    });
+    // A negative check with a margin: detaching must still be waiting.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(detached) << "set_observer(nullptr) returned while attr_changed was running";
+    observer.go.set_value();
+    notifier.join();
+    detacher.join();
+    EXPECT_TRUE(observer.returned);
+    EXPECT_TRUE(detached);
+    t.notify_changed(*attr);  // reaches nobody now
 }
