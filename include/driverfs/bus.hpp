@@ -57,6 +57,8 @@ public:
     void add_driver(const DriverPtr& drv);
     void remove_driver(const Driver& drv);
     void set_override(Device& dev, std::string name);
+    // Drop every membership at once (the core going away).
+    void forget_members();
     // Drivers that match dev, in registration order (all of them when the
     // rule is a plugin's: it is checked later, with no lock held).
     std::vector<DriverPtr> driver_candidates(const Device& dev) const;

@@ -50,6 +50,16 @@ void Bus::remove_driver(const Driver& drv) {
     }
 }
 
+void Bus::forget_members() {
+    devices.clear();
+    drivers.clear();
+    driver_seq_.clear();
+    drivers_by_key_.clear();
+    devices_by_key_.clear();
+    overridden_.clear();
+    members.clear();
+}
+
 void Bus::set_override(Device& dev, std::string name) {
     dev.driver_override = std::move(name);
     DevicePtr self = dev.shared_from_this();

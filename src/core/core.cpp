@@ -11,7 +11,15 @@ Core::Core(CoreOptions options) : options_(std::move(options)) {
     add_bus("platform", nullptr);  // the platform rule; cannot fail: the first bus
 }
 
-Core::~Core() { shutdown(); }
+Core::~Core() {
+    shutdown();
+    // A bus lists its devices and drivers and they hold it: let go of the
+    // lists, or the buses still registered (platform's, at least) would
+    // keep themselves and their devices alive past the core.
+    std::lock_guard lock(model_mu_);
+    for (auto& [name, bus] : buses_) bus->forget_members();
+    for (auto& [name, cls] : classes_) cls->forget_members();
+}
 
 void Core::build_fixed_tree() {
     NodePtr root = tree_.root();
