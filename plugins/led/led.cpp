@@ -95,7 +95,10 @@ public:
     unsigned long brightness() const { return brightness_.load(); }
 
     // Returns true if this dropped the trigger.
-    bool set_brightness(unsigned long v) {
+    // `cdev` is the class device the store came through: cdev_ itself may
+    // still be being assigned by this constructor's thread (its files are
+    // live as soon as class_device_create returns).
+    bool set_brightness(unsigned long v, Device cdev) {
         std::unique_lock lock(mu_);
         bool dropped = false;
         if (v == 0) {  // Linux: brightness 0 removes the trigger
@@ -107,7 +110,7 @@ public:
         }
         brightness_.store(v);
         lock.unlock();
-        cdev_.notify("brightness");
+        cdev.notify("brightness");
         return dropped;
     }
 
@@ -230,7 +233,7 @@ Attribute brightness("brightness", 0644,
         // Linux's brightness_store: kstrtoul's errno as it is, then
         // led_set_brightness clamps to max_brightness.
         if (int rc = parse_ulong(in, 0, ULONG_MAX, &v); rc != 0) return rc;
-        if (led.set_brightness(std::min(v, led.max()))) update_timer_files(d);
+        if (led.set_brightness(std::min(v, led.max()), d)) update_timer_files(d);
         return 0;
     });
 
