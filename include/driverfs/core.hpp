@@ -172,6 +172,9 @@ private:
     // the unloader and owns the drained stub, so no pin is taken.
     Status unbind_locked(Device& dev, std::chrono::steady_clock::time_point deadline, bool driver_drained);
     void attach_driver_nodes(Device& dev, const DriverPtr& drv);
+    // drv's dev_attrs and bin_attrs in `dir` (dev's own, or a legacy class
+    // device's), each calling drv with dev; drv pinned. The nodes made.
+    std::vector<NodePtr> add_driver_attrs(Device& dev, const NodePtr& dir, const DriverPtr& drv);
     // Attribute groups (attr_group.cpp). Ask is_visible for every attribute
     // of `group` (no lock held; the caller pins drv) and, if dev's groups
     // are still in `phase` of the same binding and no later evaluation of

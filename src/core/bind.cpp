@@ -94,11 +94,10 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
     return {};
 }
 
-void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
-    // Runs with the driver pinned (from probe_locked): its structs are mapped.
-    const dfs_driver* ops = drv->stub().driver();
+std::vector<NodePtr> Core::add_driver_attrs(Device& dev, const NodePtr& dir, const DriverPtr& drv) {
+    const dfs_driver* ops = drv->stub().driver();  // the caller pins drv
     std::vector<NodePtr> nodes;
-    auto add = [&](const NodePtr& dir, const std::string& name, uint32_t mode, std::unique_ptr<AttrOps> attr) {
+    auto add = [&](const std::string& name, uint32_t mode, std::unique_ptr<AttrOps> attr) {
         Result<NodePtr> node = tree_.add_attr(dir, name, mode & 0777, std::move(attr));
         if (!node) {
             log(LogLevel::warning, "driver " + drv->name() + ": attribute " + name + " of " + dev.name() +
@@ -110,17 +109,23 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
     if (DFS_HAS_FIELD(ops, dfs_driver, dev_attrs) && ops->dev_attrs) {
         for (const dfs_attribute* const* a = ops->dev_attrs; *a; ++a)
             if (attr_usable(*a))
-                add(dev.dir, (*a)->name, (*a)->mode,
-                    std::make_unique<DriverAttr>(drv, *a, dev.shared_from_this(), (*a)->name));
+                add((*a)->name, (*a)->mode, std::make_unique<DriverAttr>(drv, *a, dev.shared_from_this(), (*a)->name));
     }
     if (DFS_HAS_FIELD(ops, dfs_driver, bin_attrs) && ops->bin_attrs) {
         for (const dfs_bin_attribute* const* b = ops->bin_attrs; *b; ++b) {
             const dfs_bin_attribute* bin = *b;
             if (bin->size < offsetof(dfs_bin_attribute, write) + sizeof bin->write || !bin->name) continue;
-            add(dev.dir, bin->name, bin->mode,
+            add(bin->name, bin->mode,
                 std::make_unique<DriverBinAttr>(drv, bin, bin->length, dev.shared_from_this(), bin->name));
         }
     }
+    return nodes;
+}
+
+void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
+    // Runs with the driver pinned (from probe_locked): its structs are mapped.
+    const dfs_driver* ops = drv->stub().driver();
+    std::vector<NodePtr> nodes = add_driver_attrs(dev, dev.dir, drv);
     const bool has_groups = DFS_HAS_FIELD(ops, dfs_driver, groups) && ops->groups;
     if (has_groups)  // the same path as update_group, asking is_visible (attr_group.cpp)
         for (const dfs_attribute_group* const* g = ops->groups; *g; ++g)

@@ -324,23 +324,7 @@ void Core::make_legacy_class_device(Device& dev, const DriverPtr& drv, const std
     // Its driver predates class devices: the same attributes, calling the
     // driver with the bound device, as its callbacks expect.
     const DevicePtr& cdev = made.value();
-    const dfs_driver* ops = drv->stub().driver();
-    std::vector<NodePtr> nodes;
-    if (DFS_HAS_FIELD(ops, dfs_driver, dev_attrs) && ops->dev_attrs)
-        for (const dfs_attribute* const* a = ops->dev_attrs; *a; ++a)
-            if (attr_usable(*a))
-                if (Result<NodePtr> n = tree_.add_attr(cdev->dir, (*a)->name, (*a)->mode & 0777,
-                                                       std::make_unique<DriverAttr>(drv, *a, dev.shared_from_this(), (*a)->name)))
-                    nodes.push_back(n.value());
-    if (DFS_HAS_FIELD(ops, dfs_driver, bin_attrs) && ops->bin_attrs)
-        for (const dfs_bin_attribute* const* b = ops->bin_attrs; *b; ++b) {
-            const dfs_bin_attribute* bin = *b;
-            if (bin->size < offsetof(dfs_bin_attribute, write) + sizeof bin->write || !bin->name) continue;
-            if (Result<NodePtr> n = tree_.add_attr(cdev->dir, bin->name, bin->mode & 0777,
-                                                   std::make_unique<DriverBinAttr>(drv, bin, bin->length,
-                                                                                   dev.shared_from_this(), bin->name)))
-                nodes.push_back(n.value());
-        }
+    std::vector<NodePtr> nodes = add_driver_attrs(dev, cdev->dir, drv);
     std::lock_guard lock(model_mu_);
     cdev->driver_nodes.insert(cdev->driver_nodes.end(), nodes.begin(), nodes.end());
 }
