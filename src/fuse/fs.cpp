@@ -21,6 +21,12 @@ void op_init(void*, fuse_conn_info* conn) {
     // Attribute writes are single-page stores; no writeback cache, no
     // splice games. Keep what the kernel offers otherwise.
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    // An attribute's size never changes for a truncate (sysfs keeps it).
+    // With atomic O_TRUNC the kernel itself sets the cached size to 0 at
+    // such an open and only then drops it, so another fd's fstat can read
+    // 0 in between (glibc's posix_fallocate then writes a NUL byte). Without
+    // it the truncate is a SETATTR, whose reply carries the real size.
+    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 }
 
 }  // namespace

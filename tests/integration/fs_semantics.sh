@@ -73,6 +73,20 @@ check("truncate brightness to 0", "OK", outcome(lambda: os.truncate(B, 0)))
 check("brightness after truncate", "42\n", value())
 check("open brightness O_WRONLY|O_TRUNC", "OK", outcome(lambda: open_close(B, os.O_WRONLY | os.O_TRUNC)))
 check("brightness after O_TRUNC", "42\n", value())
+# sysfs never changes an attribute's size for a truncate: a held fd's fstat
+# after another open(O_TRUNC) still sees the same size (glibc's
+# posix_fallocate fallback decides from that size whether to write a byte).
+def size_across_o_trunc():
+    fd = os.open(B, os.O_WRONLY)
+    try:
+        before = os.fstat(fd).st_size
+        open_close(B, os.O_WRONLY | os.O_TRUNC)
+        return before, os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+sizes = size_across_o_trunc()
+check("an attribute keeps its size across another fd's O_TRUNC open", sizes[0], sizes[1])
+check("that size is not 0", True, sizes[0] > 0)
 def append():
     fd = os.open(B, os.O_WRONLY | os.O_APPEND)
     try:
