@@ -76,15 +76,17 @@ public:
         const char* label = dev.property("label");
         {
             std::lock_guard lock(mu_);
-            trigger_ = initial;  // what timer_group's visible_if reads while the files are made
+            select_locked(initial);  // what timer_group's visible_if reads while the files are made
         }
-        // Last: its files may be read as soon as they exist.
-        cdev_ = ClassDevice(dev, "leds", label ? label : dev.name(),
-                            {.groups = {&led_group, &timer_group}, .state = this});
-        if (initial != kNone) {
-            std::lock_guard lock(mu_);
-            select_locked(initial);
-        }
+        // Its files may be read and written as soon as they exist, before
+        // cdev_ holds it: a trigger store until then only records the
+        // trigger, and the blink thread (the one reader of cdev_ besides
+        // the destructor) starts once cdev_ is set under mu_.
+        ClassDevice made(dev, "leds", label ? label : dev.name(),
+                         {.groups = {&led_group, &timer_group}, .state = this});
+        std::lock_guard lock(mu_);
+        cdev_ = std::move(made);
+        if (trigger_ != kNone) start_locked();
     }
     ~Led() {
         std::unique_lock lock(mu_);
@@ -152,6 +154,10 @@ private:
         trigger_ = t;
         if (t == kNone) return;
         if (blink_brightness_ == 0) blink_brightness_ = brightness_.load() ? brightness_.load() : max_;
+        if (cdev_) start_locked();  // else the constructor starts it once cdev_ is set
+    }
+
+    void start_locked() {
         stop_ = false;
         restart_ = false;
         thread_ = std::thread([this] { run(); });
@@ -209,7 +215,10 @@ private:
     bool stop_ = false;
     bool restart_ = false;
     std::thread thread_;
-    ClassDevice cdev_;  // last: destroyed first, once the blink thread is stopped
+    // Set once, under mu_, at the end of the constructor; the blink thread
+    // starts only after that (so reads it unlocked) and is stopped before
+    // this, the last member, is destroyed first.
+    ClassDevice cdev_;
 };
 
 // After a trigger change: have the host add or remove the timer's files.
