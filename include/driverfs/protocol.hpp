@@ -22,7 +22,7 @@ constexpr size_t kMaxLine = 64 * 1024;
 // Every command the daemon knows, as written in "cmd".
 inline constexpr const char* kCommands[] = {
     "ping", "load", "unload", "list", "devices", "add-device", "remove-device", "bind",
-    "unbind", "suspend", "resume", "purge", "stats", "monitor", "apply",
+    "unbind", "suspend", "resume", "purge", "stats", "monitor", "apply", "log",
 };
 
 // A request that parsed: `id` is echoed in the reply (any JSON scalar);

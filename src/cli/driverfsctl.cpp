@@ -53,6 +53,9 @@ void usage(FILE* out) {
         "  purge                                free inactive driver stubs\n"
         "  stats                                core counters\n"
         "  monitor                              print events as they happen (until interrupted)\n"
+        "  log [-f|--follow]                    the daemon's recent messages (the newest 2048,\n"
+        "                                       1 MiB of text at most);\n"
+        "                                       -f: then each new one (until interrupted)\n"
         "  apply FILE.json                      apply a device description file\n"
         "  ping                                 check that the daemon answers\n"
         "\n"
@@ -221,6 +224,15 @@ void print_stats(const json& r) {
     for (auto& [k, v] : r.items()) std::printf("%-16s %s\n", k.c_str(), v.dump().c_str());
 }
 
+// One log record: "TIME LEVEL: MESSAGE", or its JSON object on one line.
+void print_log_record(const json& rec, bool as_json) {
+    if (as_json)
+        std::printf("%s\n", rec.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+    else
+        std::printf("%s %s: %s\n", str(rec, "time").c_str(), str(rec, "level").c_str(), str(rec, "message").c_str());
+    std::fflush(stdout);
+}
+
 void print_event(const json& ev, bool as_json) {
     if (as_json) {
         std::printf("%s\n", ev.dump().c_str());
@@ -229,6 +241,20 @@ void print_event(const json& ev, bool as_json) {
                     str(ev, "devpath").c_str(), str(ev, "subsystem").c_str());
     }
     std::fflush(stdout);
+}
+
+// Print the `key` object of each streamed line until the daemon hangs up
+// (monitor, log -f); an interrupt or a closed stdout ends us earlier.
+template <typename Print>
+int print_stream(Conn& conn, const char* key, Print print) {
+    signal(SIGPIPE, SIG_DFL);
+    std::string ln;
+    while (conn.read_line(ln)) {
+        json msg = json::parse(ln, nullptr, false);
+        if (msg.is_discarded() || !msg.contains(key)) continue;
+        print(msg[key]);
+    }
+    return fail(ECONNRESET, "the daemon closed the connection");
 }
 
 }  // namespace
@@ -284,9 +310,12 @@ int main(int argc, char** argv) {
     const std::string cmd = args[0];
     std::vector<std::string> pos;  // positional arguments after the command
     std::optional<std::string> timeout, parent;
+    bool follow = false;
     for (size_t i = 1; i < args.size(); ++i) {
         const std::string& a = args[i];
-        if (a == "--timeout" || a == "--parent") {
+        if (cmd == "log" && (a == "-f" || a == "--follow")) {
+            follow = true;
+        } else if (a == "--timeout" || a == "--parent") {
             if (i + 1 >= args.size()) return usage_error(a + " needs a value");
             (a == "--timeout" ? timeout : parent) = args[++i];
         } else if (a.rfind("--timeout=", 0) == 0) {
@@ -327,6 +356,9 @@ int main(int argc, char** argv) {
     } else if (cmd == "list" || cmd == "devices" || cmd == "suspend" || cmd == "resume" || cmd == "purge" ||
                cmd == "stats" || cmd == "monitor" || cmd == "ping") {
         if (!arity(0, 0, (cmd + " (takes no arguments)").c_str())) return kUsage;
+    } else if (cmd == "log") {
+        if (!arity(0, 0, "log [-f|--follow]")) return kUsage;
+        if (follow) req["follow"] = true;
     } else if (cmd == "add-device") {
         if (!arity(2, SIZE_MAX, "add-device BUS NAME [KEY=VALUE...] [--parent DEV]")) return kUsage;
         req["bus"] = pos[0];
@@ -394,16 +426,13 @@ int main(int argc, char** argv) {
     }
     const json result = reply.value("result", json::object());
 
-    if (cmd == "monitor") {
-        signal(SIGPIPE, SIG_DFL);
-        std::string ln;
-        while (conn.read_line(ln)) {
-            json ev = json::parse(ln, nullptr, false);
-            if (ev.is_discarded() || !ev.contains("event")) continue;
-            print_event(ev["event"], as_json);
-        }
-        return fail(ECONNRESET, "the daemon closed the connection");
+    if (cmd == "log") {
+        // With --json too, one record per line, as monitor prints events.
+        for (const json& rec : result.value("records", json::array())) print_log_record(rec, as_json);
+        if (!follow) return kOk;
+        return print_stream(conn, "log", [&](const json& rec) { print_log_record(rec, as_json); });
     }
+    if (cmd == "monitor") return print_stream(conn, "event", [&](const json& ev) { print_event(ev, as_json); });
     if (as_json) {
         std::printf("%s\n", result.dump().c_str());
         return kOk;

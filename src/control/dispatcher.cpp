@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <ctime>
 #include <exception>
 
 #include "config.hpp"
@@ -25,6 +27,26 @@ json ok() { return json::object(); }
 json event_to_json(const Uevent& ev) {
     return json{{"seqnum", ev.seqnum}, {"action", ev.action}, {"devpath", ev.devpath},
                 {"subsystem", ev.subsystem}, {"env", ev.env}};
+}
+
+json log_record_to_json(const LogRecord& rec) {
+    using namespace std::chrono;
+    const auto us = duration_cast<microseconds>(rec.time.time_since_epoch()).count();
+    const time_t secs = static_cast<time_t>(us / 1000000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char stamp[64];
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
+    return json{{"seq", rec.seq}, {"time", stamp}, {"level", log_level_name(rec.level)}, {"message", rec.message}};
+}
+
+Result<uint64_t> log_after(const json& body) {
+    auto it = body.find("after");
+    if (it == body.end() || it->is_null()) return uint64_t{0};
+    if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<long long>() >= 0))
+        return einval("\"after\" must be a whole number >= 0 (a seq of an earlier record)");
+    return it->get<uint64_t>();
 }
 
 std::string Dispatcher::handle_line(std::string_view line) {
@@ -166,6 +188,18 @@ Result<json> Dispatcher::run(const proto::Request& req) {
         Result<ApplyReport> rep = apply_config(core_, spec.value());
         if (!rep) return rep.error();
         return to_json(rep.value());
+    }
+    if (cmd == "log") {
+        auto follow = b.find("follow");
+        if (follow != b.end() && !follow->is_null() && !follow->is_boolean())
+            return einval("\"follow\" must be true or false");
+        if (follow != b.end() && follow->is_boolean() && follow->get<bool>())
+            return Error::of(EOPNOTSUPP, "log --follow streams over a connection; the server handles it");
+        Result<uint64_t> after = log_after(b);
+        if (!after) return after.error();
+        json records = json::array();
+        for (const LogRecord& rec : log_records(after.value())) records.push_back(log_record_to_json(rec));
+        return json{{"records", std::move(records)}};
     }
     if (cmd == "monitor") return Error::of(EOPNOTSUPP, "monitor streams over a connection; the server handles it");
     return Error::of(ENOSYS, "unknown command '" + cmd + "'");

@@ -10,18 +10,25 @@
 #include <nlohmann/json.hpp>
 
 #include "driverfs/core.hpp"
+#include "driverfs/log.hpp"
 #include "driverfs/protocol.hpp"
 
 namespace driverfs::control {
 
 // A Uevent as the protocol shows it.
 nlohmann::json event_to_json(const Uevent& ev);
+// A log record as the protocol shows it: seq, time (UTC, ISO 8601 with
+// microseconds), level name, message.
+nlohmann::json log_record_to_json(const LogRecord& rec);
+// The "after" of a log request: absent is 0; else a whole number >= 0.
+Result<uint64_t> log_after(const nlohmann::json& body);
 
 class Dispatcher {
 public:
     explicit Dispatcher(Core& core) : core_(core) {}
 
-    // Run a request ("monitor" excepted: the server streams it) and return
+    // Run a request ("monitor" and a following "log" excepted: the server
+    // streams them) and return
     // the reply line, without its newline. Never throws.
     std::string handle(const protocol::Request& req);
     // parse_request + handle: one request line in, one reply line out.

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -36,6 +37,8 @@ namespace {
 // reading: it is dropped rather than let the daemon's memory grow.
 constexpr size_t kMaxQueued = 8 * 1024 * 1024;
 constexpr size_t kWorkers = 4;
+// How long stop() waits for clients to take their last lines.
+constexpr auto kFlushDeadline = std::chrono::milliseconds(500);
 
 class Session;
 
@@ -53,7 +56,10 @@ struct Server::Impl {
     std::optional<asio::thread_pool> pool;
     std::thread thread;
     std::set<std::shared_ptr<Session>> sessions;  // I/O thread only
-    bool started = false, stopped = false;
+    bool refusing = false;                         // I/O thread only: stop_requests() was called
+    bool finishing = false;                        // I/O thread only: stop() flushes the sessions
+    std::optional<asio::steady_timer> flush_deadline;
+    bool started = false, requests_stopped = false, stopped = false;
 
     void accept();
 };
@@ -96,6 +102,14 @@ public:
         sock_.shutdown(stream::socket::shutdown_both, ec);
         sock_.close(ec);
         srv_.sessions.erase(shared_from_this());
+        if (srv_.finishing && srv_.sessions.empty()) srv_.io.stop();  // the last one flushed
+    }
+
+    // Shutdown: send what is queued (a monitor's last events), then close,
+    // without lingering for a client that will not hang up on its own.
+    void finish() {
+        finishing_ = true;
+        if (!writing_) close();
     }
 
     // Queue a line; drop the client if it has stopped reading.
@@ -119,7 +133,11 @@ private:
     void write_next() {
         if (out_.empty()) {
             writing_ = false;
-            if (close_after_write_) linger_close();
+            if (finishing_) {
+                close();
+            } else if (close_after_write_) {
+                linger_close();
+            }
             return;
         }
         writing_ = true;
@@ -196,8 +214,19 @@ private:
             return;
         }
         proto::Request req = std::get<proto::Request>(std::move(parsed));
+        if (srv_.refusing) {
+            send(proto::error_line(req.id, ESHUTDOWN, "driverfsd is shutting down: no new requests"));
+            read();
+            return;
+        }
         if (req.cmd == "monitor") {
             monitor(req.id);
+            read();
+            return;
+        }
+        if (auto f = req.body.find("follow"); req.cmd == "log" && f != req.body.end() && f->is_boolean() &&
+                                               f->get<bool>()) {
+            follow_log(req);
             read();
             return;
         }
@@ -231,10 +260,47 @@ private:
         });
     }
 
+    // The records after "after" still in the ring, then each new one as the
+    // daemon logs it, as {"id": ID, "log": RECORD} lines.
+    void follow_log(const proto::Request& req) {
+        if (log_follower_) {
+            send(proto::error_line(req.id, EALREADY, "this connection already follows the log"));
+            return;
+        }
+        Result<uint64_t> after = log_after(req.body);
+        if (!after) {
+            send(proto::error_line(req.id, after.error().code, after.error().message));
+            return;
+        }
+        // Runs on the logging thread under the ring's lock: copy and post.
+        // Posted records run on this (the I/O) thread after this function,
+        // so they follow the backlog sent below.
+        std::weak_ptr<Session> weak = shared_from_this();
+        asio::io_context& io = srv_.io;
+        std::vector<LogRecord> backlog;
+        const nlohmann::json id = req.id;
+        log_follower_ = log_follow(after.value(), backlog, [weak, &io, id](const LogRecord& rec) {
+            asio::post(io, [weak, id, rec] {
+                if (auto s = weak.lock()) s->send(log_line(id, rec));
+            });
+        });
+        send(proto::result_line(id, nlohmann::json{{"following", true}}));
+        for (const LogRecord& rec : backlog) send(log_line(id, rec));
+    }
+
+    static std::string log_line(const nlohmann::json& id, const LogRecord& rec) {
+        return nlohmann::json{{"id", id}, {"log", log_record_to_json(rec)}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+
     void unsubscribe() {
         if (sub_) {
             srv_.core.events().unsubscribe(*sub_);
             sub_.reset();
+        }
+        if (log_follower_) {
+            log_unfollow(*log_follower_);
+            log_follower_.reset();
         }
     }
 
@@ -246,7 +312,9 @@ private:
     bool writing_ = false;
     bool closed_ = false;
     bool close_after_write_ = false;
+    bool finishing_ = false;
     std::optional<uint64_t> sub_;
+    std::optional<uint64_t> log_follower_;
     asio::steady_timer linger_;
     std::array<char, 4096> scratch_;
 };
@@ -331,24 +399,51 @@ Status Server::start() {
     return {};
 }
 
+void Server::stop_requests() {
+    Impl& m = *impl_;
+    if (!m.started || m.requests_stopped) return;
+    m.requests_stopped = true;
+    // Once this handler ran, no session posts to the pool (handle() checks
+    // `refusing` on the same thread), so the join below waits for the
+    // requests already running and nothing else.
+    std::promise<void> refusing;
+    asio::post(m.io, [&m, &refusing] {
+        boost::system::error_code ec;
+        m.acceptor->close(ec);
+        m.refusing = true;
+        refusing.set_value();
+    });
+    refusing.get_future().wait();
+    m.pool->join();  // requests already running finish (an unload drains)
+}
+
 void Server::stop() {
     Impl& m = *impl_;
     if (!m.started || m.stopped) return;
+    stop_requests();
     m.stopped = true;
+    // Everything published so far was posted before this: each session
+    // sends what it queued, then closes. The I/O thread stops once the last
+    // one did, or at the deadline for clients that do not read.
     asio::post(m.io, [&m] {
-        boost::system::error_code ec;
-        m.acceptor->close(ec);
-        auto sessions = m.sessions;
-        for (const auto& s : sessions) s->close();
+        m.finishing = true;
+        if (m.sessions.empty()) {
+            m.io.stop();
+            return;
+        }
+        m.flush_deadline.emplace(m.io, kFlushDeadline);
+        m.flush_deadline->async_wait([&m](boost::system::error_code ec) {
+            if (!ec) m.io.stop();
+        });
+        for (const auto& s : std::set<std::shared_ptr<Session>>(m.sessions)) s->finish();
     });
-    m.pool->join();  // requests already running finish (an unload drains)
-    m.guard.reset();
-    m.io.stop();
     m.thread.join();
-    // Close what the last replies may have reopened nothing of; then drop
+    m.guard.reset();
+    // Close what is left (clients that did not read in time); then drop
     // every session (their destructors unsubscribe from the core's events).
     for (const auto& s : std::set<std::shared_ptr<Session>>(m.sessions)) s->close();
     m.sessions.clear();
+    m.flush_deadline.reset();
     m.io.restart();
     m.io.poll();  // run nothing new: sessions are closed; frees queued handlers
     unlink(m.path.c_str());

@@ -24,8 +24,14 @@ public:
     // EADDRINUSE) and start the threads. Call before FUSE starts its threads:
     // ours block the signals the mount loop handles.
     Status start();
-    // Close every connection, wait for running requests, join the threads,
-    // remove the socket. Idempotent.
+    // Accept no more connections and refuse new requests (ESHUTDOWN); wait
+    // for the running ones. Monitors and log followers stay connected, so
+    // what the shutdown after this publishes still reaches them.
+    // Idempotent.
+    void stop_requests();
+    // stop_requests(), then send every connection what is queued for it
+    // (at most 0.5 s for clients that do not read), close them, join the
+    // threads, remove the socket. Idempotent.
     void stop();
 
     const std::string& path() const;

@@ -261,12 +261,17 @@ void daemonize() {
 void report_ready(char status) {
     if (ready_fd < 0) return;
     if (status == 0) {
-        // Detach from the terminal only once the parent knows we are up.
+        // Detach from the terminal only once the parent knows we are up. A
+        // stderr that is a regular file stays: with no syslog socket it is
+        // where the log goes (and a pipe must close, or a reader of our
+        // output would wait for the daemon's end).
+        struct stat err_st;
+        const bool keep_stderr = fstat(2, &err_st) == 0 && S_ISREG(err_st.st_mode);
         int null = open("/dev/null", O_RDWR);
         if (null >= 0) {
             dup2(null, 0);
             dup2(null, 1);
-            dup2(null, 2);
+            if (!keep_stderr) dup2(null, 2);
             if (null > 2) close(null);
         }
         (void)!chdir("/");
@@ -345,10 +350,15 @@ int main(int argc, char** argv) {
 
     if (!opts.foreground) {
         daemonize();
-        openlog("driverfsd", LOG_PID, LOG_DAEMON);
-        driverfs::set_log_sink([](driverfs::LogLevel level, std::string_view msg) {
-            syslog(static_cast<int>(level), "%.*s", static_cast<int>(msg.size()), msg.data());
-        });
+        // No syslog socket (a container, an initramfs): stderr stays the
+        // sink; `driverfsctl log` has the recent messages either way.
+        struct stat log_st;
+        if (stat("/dev/log", &log_st) == 0 && S_ISSOCK(log_st.st_mode)) {
+            openlog("driverfsd", LOG_PID, LOG_DAEMON);
+            driverfs::set_log_sink([](driverfs::LogLevel level, std::string_view msg) {
+                syslog(static_cast<int>(level), "%.*s", static_cast<int>(msg.size()), msg.data());
+            });
+        }
     }
     if (opts.debug) driverfs::set_log_threshold(driverfs::LogLevel::debug);
 
@@ -408,9 +418,11 @@ int main(int argc, char** argv) {
         rc = fs.serve(&args, mountpoint, opts, [] { report_ready(0); });
     }
     report_ready(1);  // no-op once ready was reported
-    server.stop();  // joins its threads and removes the socket
-    // Unmounted: unload every plugin cleanly, newest first.
+    // Unmounted: unload every plugin cleanly, newest first, while monitors
+    // are still connected to see it; no new request can start meanwhile.
+    server.stop_requests();
     core.shutdown();
+    server.stop();  // the monitors' last events, then it joins its threads and removes the socket
     udev.reset();  // before the core's event queue goes
     fuse_opt_free_args(&args);
     return rc;

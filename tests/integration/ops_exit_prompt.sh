@@ -4,7 +4,9 @@
 # the time each run took is printed, never compared with a tight bound): once
 # with nothing else going on, once with led0 blinking, a `driverfsctl
 # monitor` connected and another client idle on the control socket. The
-# monitor then ends with status 1 (the daemon closed the connection).
+# monitor gets the shutdown's events first (led's class device removed, led0
+# unbound, led unloaded), then ends with status 1 (the daemon closed the
+# connection).
 . "$(dirname "$0")/lib/common.sh"
 setup
 
@@ -68,6 +70,9 @@ wait_gone "$MON" 30 || fail "driverfsctl monitor still runs after the daemon exi
 rc=0
 wait "$MON" || rc=$?
 expect_eq "monitor exit status when the daemon goes" "1" "$rc"
+expect_eq "the monitor's last events are the shutdown's" "remove devices/platform/led0/leds/led0
+unbind devices/platform/led0
+unload module/led" "$(sed -nE 's/^UEVENT\[[0-9]+\] +([a-z]+) +([^ ]+) .*/\1 \2/p' "$WORK/monitor.out" | tail -3)"
 read -r -t 60 line <&7 || fail "the monitoring client saw no end of its stream"
 expect_eq "monitoring client after exit" "closed" "$line"
 read -r -t 60 line <&8 || fail "the idle client saw no end of its connection"

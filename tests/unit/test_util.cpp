@@ -180,6 +180,9 @@ LogCapture::LogCapture() {
 
 LogCapture::~LogCapture() { driverfs::set_log_sink(default_sink); }
 
+QuietLog::QuietLog() { driverfs::set_log_sink([](driverfs::LogLevel, std::string_view) {}); }
+QuietLog::~QuietLog() { driverfs::set_log_sink(default_sink); }
+
 bool LogCapture::contains(std::string_view needle) const {
     std::lock_guard lock(mu_);
     for (const auto& l : lines_)

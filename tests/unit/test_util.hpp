@@ -108,4 +108,12 @@ private:
     std::vector<std::string> lines_;
 };
 
+// Drops log lines for its lifetime (tests that log thousands on purpose);
+// the same threading rule as LogCapture.
+class QuietLog {
+public:
+    QuietLog();
+    ~QuietLog();
+};
+
 }  // namespace dfs_test
