@@ -39,6 +39,7 @@ void usage(FILE* out) {
         "  -h, --help                           this text\n"
         "  -V, --version                        the version of driverfsctl\n"
         "Without --socket or --mount, the socket named by $DRIVERFS_SOCKET is used.\n"
+        "After --, every word is the command or an argument (remove-device -- -1).\n"
         "\n"
         "commands:\n"
         "  load PATH|NAME                       load a driver plugin\n"
@@ -263,8 +264,19 @@ int main(int argc, char** argv) {
     std::string socket_path, mountpoint;
     bool as_json = false;
     std::vector<std::string> args;
+    bool operands_only = false;  // after "--": a device named "-1" is a name
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
+        if (operands_only) {
+            args.push_back(a);
+            continue;
+        }
+        if (a == "--") {
+            // Passed on, so that the command's own loop below stops too.
+            operands_only = true;
+            args.push_back(a);
+            continue;
+        }
         auto value = [&](const std::string& flag, std::string& out) -> int {
             if (a.rfind(flag + "=", 0) == 0) {
                 out = a.substr(flag.size() + 1);
@@ -296,6 +308,10 @@ int main(int argc, char** argv) {
             args.push_back(a);
         }
     }
+    if (!args.empty() && args[0] == "--") {  // "-- CMD ARGS": CMD's arguments are operands too
+        args.erase(args.begin());
+        if (!args.empty()) args.insert(args.begin() + 1, "--");
+    }
     if (args.empty()) return usage_error("no command given");
     g_json = as_json;
     if (!socket_path.empty() && !mountpoint.empty()) return usage_error("give --socket or --mount, not both");
@@ -313,6 +329,10 @@ int main(int argc, char** argv) {
     bool follow = false;
     for (size_t i = 1; i < args.size(); ++i) {
         const std::string& a = args[i];
+        if (a == "--") {
+            pos.insert(pos.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+            break;
+        }
         if (cmd == "log" && (a == "-f" || a == "--follow")) {
             follow = true;
         } else if (a == "--timeout" || a == "--parent") {

@@ -3,7 +3,8 @@
 # print the version (exit 0); `--help` lists -V/--version, DRIVERFS_SOCKET and
 # the --opt=VALUE forms; an unknown dash word before the command (`--bogus`,
 # `-x`) is an "unknown option" (exit 2), not an unknown command, and after it
-# names the command; `--socket=PATH`, `--mount=M`, `--timeout=S` work, and
+# names the command; `--` ends the options (a device named "-1" can be
+# removed); `--socket=PATH`, `--mount=M`, `--timeout=S` work, and
 # DRIVERFS_SOCKET is used without --socket/--mount. driverfsctl(8) documents
 # the same, and driverfs(5) and driverfsd(8) refer to driverfsctl(8) and
 # driverfs-plugin(7) in SEE ALSO. (man/lint.sh, suite docs, keeps the pages
@@ -60,10 +61,26 @@ expect_eq "--parent=DEV reaches the daemon (no such parent)" "1" "$RC"
 run_ctl --socket "$SOCK" unload led --timeout=2.5
 expect_eq "unload --timeout=SECS" "0" "$RC"
 
+# "--" ends the options: a device a control file named "-1" can be removed.
+expect_write_ok "$M/bus/platform/new_device" "-1"
+run_ctl --socket "$SOCK" remove-device -1
+expect_eq "remove-device -1: exit status (an option)" "2" "$RC"
+[[ -d "$M/devices/platform/-1" ]] || fail "remove-device -1 (refused) removed the device"
+run_ctl --socket "$SOCK" remove-device -- -1
+expect_eq "remove-device -- -1: exit status" "0" "$RC"
+[[ ! -e "$M/devices/platform/-1" ]] || fail "remove-device -- -1 left devices/platform/-1"
+expect_write_ok "$M/bus/platform/new_device" "-2"
+run_ctl --socket "$SOCK" -- remove-device -2
+expect_eq "-- remove-device -2: exit status" "0" "$RC"
+[[ ! -e "$M/devices/platform/-2" ]] || fail "-- remove-device -2 left devices/platform/-2"
+run_ctl --socket "$SOCK" add-device platform -- -3 --parent
+expect_eq "add-device platform -- -3 --parent: the last word is a property, not an option" "2" "$RC"
+expect_match "... and says so" "property '--parent' is not KEY=VALUE" "$(cat "$WORK/err")"
+
 # The man pages.
 CTL8=$(groff -man -Tascii -P-cbou "$MAN/driverfsctl.8" 2>/dev/null)
 [[ -n "$CTL8" ]] || fail "groff could not render driverfsctl.8"
-for want in '-V, --version' 'DRIVERFS_SOCKET' '--socket=' '--timeout=secs' '--parent=device' '"ok": false' 'unknown option'; do
+for want in '-V, --version' 'DRIVERFS_SOCKET' '--socket=' '--timeout=secs' '--parent=device' '"ok": false' 'unknown option' 'remove-device -- -1'; do
     [[ "$CTL8" == *"$want"* ]] || fail "driverfsctl(8) does not mention '$want'"
     pass "driverfsctl(8) mentions '$want'"
 done
