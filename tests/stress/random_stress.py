@@ -124,6 +124,8 @@ class Run:
         self.m = a.mount
         self.stop = threading.Event()
         self.failed = threading.Event()
+        self.pause = threading.Event()             # set: workers park (quiesce)
+        self.parked = 0                            # workers parked, under self.lock
         self.lock = threading.Lock()
         self.violations = []
         self.counts = collections.Counter()        # "kind" -> ops
@@ -382,6 +384,7 @@ class Run:
         self.slots[who] = [None, ""]
         try:
             while not self.stop.is_set() and not self.failed.is_set():
+                self.park(who, held)
                 r = rnd.random()
                 if held and r < 0.15:
                     self.held_op(who, rnd, held)
@@ -537,6 +540,22 @@ class Run:
                 os.close(fd)
         self.call(who, kind, ALLOWED["ctl-file"], f"{path} {value!r}", w)
 
+    def park(self, who, held=None):
+        """While the run is quiesced (see quiesce()): close what this worker
+        holds, so that nothing of it stays in the daemon, and wait."""
+        if not self.pause.is_set():
+            return
+        for fd, rel, _ in held or []:
+            self.call(who, "close", ALLOWED["close"], "held " + rel, lambda fd=fd: os.close(fd))
+        if held:
+            held.clear()
+        with self.lock:
+            self.parked += 1
+        while self.pause.is_set() and not self.stop.is_set() and not self.failed.is_set():
+            time.sleep(0.05)
+        with self.lock:
+            self.parked -= 1
+
     def control_worker(self):
         who = "control"
         rnd = random.Random(self.a.seed * 1000 + 999)
@@ -544,6 +563,7 @@ class Run:
         self.slots[who] = [None, ""]
         try:
             while not self.stop.is_set() and not self.failed.is_set():
+                self.park(who)
                 via_ctl = rnd.random() < 0.5
                 r = rnd.random()
                 p = rnd.choice(PLUGINS)
@@ -707,6 +727,38 @@ def settle(run, start, bound):
         time.sleep(0.2)
 
 
+def quiesce(run, workers, start, a, now):
+    """--max-rss-growth: bring the run to the state of its end, once, at the
+    first minute, and take the memory row the end is compared with. RSS
+    counts the resident pages of each plugin object mapped at that instant
+    (0 to 25 of them with the control worker's random loads) and the nodes of
+    the devices present, so two samples taken in the middle of the run differ
+    by that much without any growth. Parked workers hold no fd; the teardown
+    unloads, removes and purges as at the end; the FORGETs are waited for.
+    The workers then go on where they stopped."""
+    run.pause.set()
+    try:
+        while not run.failed.is_set():
+            with run.lock:
+                if run.parked == len(workers):
+                    break
+            time.sleep(0.05)
+            run.watch()  # a worker stuck in its operation is a HANG, as ever
+        if run.failed.is_set():
+            return
+        run.teardown()
+        # the monitor's control session stays connected: one socket more
+        want = dict(start, fds=start["fds"] + 1)
+        fig = settle(run, want, a.settle_timeout)
+        for k in ("fds", "maps", "nodes"):
+            if fig[k] != want[k]:
+                run.violation("quiesce", f"{k}: {want[k]} expected (start, monitor), {fig[k]} at {now:.0f} s, quiesced "
+                              f"(after drop_caches, waited {a.settle_timeout:g} s)")
+        run.sample(now, f"{now:.0f}, quiesced")
+    finally:
+        run.pause.clear()
+
+
 SAMPLE_COLS = [("t", "t (s)"), ("rss_kb", "RSS kB"), ("anon_kb", "anon kB"), ("heap_kb", "[heap] kB"),
                ("arena_kb", "arena heaps kB"), ("arenas", "arenas"), ("threads", "threads"),
                ("sys_kb", "malloc sys kB"), ("inuse_kb", "malloc in use kB"), ("fds", "fds"),
@@ -725,18 +777,24 @@ def print_samples(run, a, minute):
     print("|" + " --- |" * len(cols))
     for r in run.samples:
         print("| " + " | ".join(str(r.get(k, "")) for k, _ in cols) + " |")
-    last = [r for r in run.samples if r["t"].isdigit()]  # the timed rows
-    m1 = next((r for r in last if int(r["t"]) >= 60), None)
-    if m1 and last and last[-1] is not m1:
-        g = 100.0 * (last[-1]["rss_kb"] - m1["rss_kb"]) / m1["rss_kb"]
-        print(f"rss:         {m1['rss_kb']} kB at {m1['t']} s, {last[-1]['rss_kb']} kB at {last[-1]['t']} s: "
+    # The check compares two rows taken in the same state (quiesce()): the
+    # first minute's, quiesced, and the end's; without them, the timed rows.
+    m1 = next((r for r in run.samples if r["t"].endswith("quiesced")), None)
+    last = next((r for r in run.samples if r["t"] == "end"), None)
+    if not (m1 and last):
+        timed = [r for r in run.samples if r["t"].isdigit()]
+        m1 = next((r for r in timed if int(r["t"]) >= 60), None)
+        last = timed[-1] if timed else None
+    if m1 and last and last is not m1:
+        g = 100.0 * (last["rss_kb"] - m1["rss_kb"]) / m1["rss_kb"]
+        print(f"rss:         {m1['rss_kb']} kB at {m1['t']}, {last['rss_kb']} kB at {last['t']}: "
               f"{g:+.1f} %" + (f" (limit {a.max_rss_growth:g} %)" if a.max_rss_growth is not None else ""))
         if a.max_rss_growth is not None and g > a.max_rss_growth:
-            run.violations.append(f"[rss] RSS grew {g:.1f} % from {m1['t']} s to {last[-1]['t']} s "
-                                  f"({m1['rss_kb']} -> {last[-1]['rss_kb']} kB), more than --max-rss-growth "
+            run.violations.append(f"[rss] RSS grew {g:.1f} % from {m1['t']} to {last['t']} "
+                                  f"({m1['rss_kb']} -> {last['rss_kb']} kB), more than --max-rss-growth "
                                   f"{a.max_rss_growth:g} %")
     elif a.max_rss_growth is not None:
-        run.violations.append("[rss] --max-rss-growth needs samples at 60 s and later (--sample-every, --duration)")
+        run.violations.append("[rss] --max-rss-growth needs a run of more than 60 s that reaches its end")
     if run.arena_stats:
         print("arenas:      at the last malloc_stats() (system kB / in use kB): " +
               ", ".join(f"{n.replace('Arena ', '#').replace('Total (incl. mmap)', 'total')} "
@@ -773,7 +831,8 @@ def main():
                          "at the end, once more after malloc_trim(0)")
     ap.add_argument("--samples", default=None, metavar="FILE", help="write the memory table as JSON lines")
     ap.add_argument("--max-rss-growth", type=float, default=None, metavar="PCT",
-                    help="fail if RSS at the last sample is more than PCT %% above the sample at 60 s "
+                    help="quiesce the run at 60 s (workers parked, everything unloaded, as at the end) and "
+                         "fail if RSS at the end is more than PCT %% above RSS then "
                          "(issue 16 asks 10; off by default: RSS is reported, not checked)")
     a = ap.parse_args()
     if a.seed is None:
@@ -839,6 +898,13 @@ def main():
         if minute is None and now >= 60:
             minute = run.figures()
             print(f"after 1 min: {minute}", flush=True)
+            if a.max_rss_growth is not None:
+                try:
+                    quiesce(run, threads[1:], start, a, now)
+                except (Fail, OSError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
+                    run.violation("quiesce", f"at {now:.0f} s: {e!r}")
+                if a.sample_every and next_sample <= now:
+                    next_sample += a.sample_every  # that row would repeat the quiesced one
         if a.sample_every and now >= next_sample:
             try:
                 run.sample(now, None)
