@@ -429,8 +429,7 @@ class Run:
         except Exception:
             self.violation(who, "exception in the worker: " + traceback.format_exc())
         finally:
-            for fd, rel, _ in held:
-                self.call(who, "close", ALLOWED["close"], "held " + rel, lambda fd=fd: os.close(fd))
+            self.close_held(who, held)
 
     def refused(self, who, op, kind, path, rel, want):
         self.begin(who, f"refused:{op} {kind} {rel}")
@@ -540,15 +539,18 @@ class Run:
                 os.close(fd)
         self.call(who, kind, ALLOWED["ctl-file"], f"{path} {value!r}", w)
 
+    def close_held(self, who, held):
+        for fd, rel, _ in held:
+            self.call(who, "close", ALLOWED["close"], "held " + rel, lambda fd=fd: os.close(fd))
+        held.clear()
+
     def park(self, who, held=None):
         """While the run is quiesced (see quiesce()): close what this worker
         holds, so that nothing of it stays in the daemon, and wait."""
         if not self.pause.is_set():
             return
-        for fd, rel, _ in held or []:
-            self.call(who, "close", ALLOWED["close"], "held " + rel, lambda fd=fd: os.close(fd))
-        if held:
-            held.clear()
+        if held is not None:
+            self.close_held(who, held)
         with self.lock:
             self.parked += 1
         while self.pause.is_set() and not self.stop.is_set() and not self.failed.is_set():
@@ -727,6 +729,16 @@ def settle(run, start, bound):
         time.sleep(0.2)
 
 
+def settle_back(run, want, a, who, want_is, now_is):
+    """settle(), then a violation for each of fds, maps, nodes not back at want."""
+    fig = settle(run, want, a.settle_timeout)
+    for k in ("fds", "maps", "nodes"):
+        if fig[k] != want[k]:
+            run.violation(who, f"{k}: {want[k]} {want_is}, {fig[k]} {now_is} "
+                          f"(after drop_caches, waited {a.settle_timeout:g} s)")
+    return fig
+
+
 def quiesce(run, workers, start, a, now):
     """--max-rss-growth: bring the run to the state of its end, once, at the
     first minute, and take the memory row the end is compared with. RSS
@@ -748,12 +760,8 @@ def quiesce(run, workers, start, a, now):
             return
         run.teardown()
         # the monitor's control session stays connected: one socket more
-        want = dict(start, fds=start["fds"] + 1)
-        fig = settle(run, want, a.settle_timeout)
-        for k in ("fds", "maps", "nodes"):
-            if fig[k] != want[k]:
-                run.violation("quiesce", f"{k}: {want[k]} expected (start, monitor), {fig[k]} at {now:.0f} s, quiesced "
-                              f"(after drop_caches, waited {a.settle_timeout:g} s)")
+        settle_back(run, dict(start, fds=start["fds"] + 1), a, "quiesce",
+                    "expected (start + the monitor's session)", f"at {now:.0f} s, quiesced")
         run.sample(now, f"{now:.0f}, quiesced")
     finally:
         run.pause.clear()
@@ -931,11 +939,7 @@ def main():
     if not run.failed.is_set():
         try:
             run.teardown()
-            final = settle(run, start, a.settle_timeout)
-            for k in ("fds", "maps", "nodes"):
-                if final[k] != start[k]:
-                    run.violation("end", f"{k}: {start[k]} at start, {final[k]} at the end "
-                                  f"(after drop_caches, waited {a.settle_timeout:g} s)")
+            final = settle_back(run, start, a, "end", "at start", "at the end")
             run.sample(0, "end")
             if a.malloc_stats:
                 run.sample(0, "end, trimmed", trim=True)
