@@ -1,287 +1,30 @@
 // driverfsd: parse the command line, build the core, mount, serve, clean up.
-#include <fcntl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <climits>
-#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config.hpp"
+#include "daemonize.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
 #include "driverfs/protocol.hpp"
 #include "driverfs_config.h"
 #include "fuse/fs.hpp"
+#include "mount_point.hpp"
+#include "options.hpp"
 #include "server.hpp"
 #include "udev.hpp"
 
-namespace {
-
-struct DaemonOptions {
-    std::string plugin_dir;
-    std::vector<std::string> load;
-    long unload_timeout_ms = 5000;
-    std::string control;  // socket path; empty: the default for the mount point
-    std::string config;   // device description applied before mounting
-    driverfs::udev::Options udev;
-};
-
-void usage(const char* prog) {
-    std::printf(
-        "usage: %s [options] MOUNTPOINT\n"
-        "\n"
-        "driverfs: a driver model filesystem with hot-loadable driver plugins.\n"
-        "\n"
-        "    --plugin-dir DIR       where plugin names are looked up\n"
-        "                           (default: %s, or the build tree's plugins/)\n"
-        "    --load NAME|PATH       load a plugin before serving (repeatable)\n"
-        "    --unload-timeout SECS  how long unload waits for running calls (default 5)\n"
-        "    --control PATH         control socket (default: /run/driverfs/ID.sock for root,\n"
-        "                           else $XDG_RUNTIME_DIR/driverfs/ID.sock; ID is the mount\n"
-        "                           point escaped as systemd-escape --path does)\n"
-        "    --config FILE.json     device description applied before the mount appears\n"
-        "    --udev-netlink         send every uevent to libudev listeners (netlink group 2);\n"
-        "                           refused in the host's network namespace (driverfs-run(1))\n"
-        "    --udev-db DIR          keep a udev database in DIR (what /run/udev is to libudev)\n"
-        "    -f                     stay in the foreground\n"
-        "    -d                     debug: foreground, log every request\n"
-        "    -s                     single-threaded\n"
-        "    -o OPT[,OPT...]        FUSE mount options (allow_other, clone_fd, max_idle_threads=N, ...)\n"
-        "    -o entry_timeout=SECS  how long the kernel caches a lookup (default 1)\n"
-        "    -o attr_timeout=SECS   how long the kernel caches attributes (default 1)\n"
-        "    -h, --help             this text\n"
-        "    -V, --version          version\n"
-        "\n"
-        "See driverfsd(8) and driverfs(5).\n",
-        prog, DRIVERFS_PLUGIN_DIR);
-}
-
-// Running from the build tree: use the plugins built next to us.
-std::string default_plugin_dir() {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        std::string build_root = DRIVERFS_BUILD_ROOT;
-        if (std::strncmp(exe, build_root.c_str(), build_root.size()) == 0 && exe[build_root.size()] == '/')
-            return build_root + "/plugins";
-    }
-    return DRIVERFS_PLUGIN_DIR;
-}
-
-// Take our own long options out of argv; the rest goes to libfuse.
-bool take_daemon_options(int argc, char** argv, DaemonOptions& out, std::vector<char*>& rest) {
-    rest.push_back(argv[0]);
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        const char* v = nullptr;
-        // 1: `flag` with its value in v; 0: another argument; -1: value missing.
-        auto take = [&](const std::string& flag) {
-            if (a.rfind(flag + "=", 0) == 0) {
-                v = argv[i] + flag.size() + 1;
-                return 1;
-            }
-            if (a != flag) return 0;
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "driverfsd: %s needs a value\n", flag.c_str());
-                return -1;
-            }
-            v = argv[++i];
-            return 1;
-        };
-        int got;
-        if ((got = take("--plugin-dir")) != 0) {
-            if (got < 0) return false;
-            out.plugin_dir = v;
-        } else if ((got = take("--load")) != 0) {
-            if (got < 0) return false;
-            out.load.emplace_back(v);
-        } else if ((got = take("--control")) != 0) {
-            if (got < 0) return false;
-            out.control = v;
-        } else if ((got = take("--config")) != 0) {
-            if (got < 0) return false;
-            out.config = v;
-        } else if (a == "--udev-netlink") {
-            out.udev.netlink = true;
-        } else if ((got = take("--udev-db")) != 0) {
-            if (got < 0) return false;
-            out.udev.database = v;
-        } else if ((got = take("--unload-timeout")) != 0) {
-            if (got < 0) return false;
-            char* end;
-            double secs = std::strtod(v, &end);
-            if (*end || secs <= 0 || secs > 3600) {
-                std::fprintf(stderr, "driverfsd: --unload-timeout takes seconds, more than 0 and at most 3600\n");
-                return false;
-            }
-            out.unload_timeout_ms = static_cast<long>(secs * 1000);
-        } else {
-            rest.push_back(argv[i]);
-        }
-    }
-    return true;
-}
-
-// entry_timeout= and attr_timeout= are ours, not libfuse's: take them out of
-// the arguments before libfuse sees (and refuses) them.
-bool take_cache_timeouts(fuse_args* args, driverfs::fuse::CacheTimeouts& out) {
-    static const fuse_opt spec[] = {
-        {"entry_timeout=%lf", offsetof(driverfs::fuse::CacheTimeouts, entry), 0},
-        {"attr_timeout=%lf", offsetof(driverfs::fuse::CacheTimeouts, attr), 0},
-        FUSE_OPT_END,
-    };
-    if (fuse_opt_parse(args, &out, spec, nullptr) != 0) return false;
-    for (double t : {out.entry, out.attr}) {
-        if (!(t >= 0 && t <= 86400)) {
-            std::fprintf(stderr, "driverfsd: entry_timeout and attr_timeout take seconds from 0 to 86400\n");
-            return false;
-        }
-    }
-    return true;
-}
-
-// A field of /proc/self/mountinfo with its octal escapes (\040 for a
-// space, ...) decoded, so that it compares equal to a path.
-std::string unescape_mountinfo(const std::string& field) {
-    std::string out;
-    for (size_t i = 0; i < field.size(); ++i) {
-        if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' && field[i + 1] <= '3' &&
-            field[i + 2] >= '0' && field[i + 2] <= '7' && field[i + 3] >= '0' && field[i + 3] <= '7') {
-            out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0'));
-            i += 3;
-        } else {
-            out += field[i];
-        }
-    }
-    return out;
-}
-
-bool driverfs_mounted_at(const std::string& path) {
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
-        std::vector<std::string> f;
-        size_t pos = 0;
-        while (pos <= line.size()) {
-            size_t sp = line.find(' ', pos);
-            if (sp == std::string::npos) sp = line.size();
-            f.push_back(line.substr(pos, sp - pos));
-            pos = sp + 1;
-        }
-        size_t dash = 6;
-        while (dash < f.size() && f[dash] != "-") ++dash;
-        if (f.size() < 5 || dash + 1 >= f.size()) continue;
-        if (f[dash + 1] == "fuse.driverfs" && unescape_mountinfo(f[4]) == path) return true;
-    }
-    return false;
-}
-
-bool socket_answers(const std::string& path) {
-    sockaddr_un sa{};
-    if (path.size() >= sizeof sa.sun_path) return false;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sa.sun_family = AF_UNIX;
-    std::memcpy(sa.sun_path, path.c_str(), path.size());
-    const bool up = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-    close(fd);
-    return up;
-}
-
-// Checked before anything is built, forked or created, so a refusal leaves
-// the system as it was and its message reaches the terminal. Without these
-// checks the kernel mounts over a regular file, and a second daemon stacks
-// a mount on the first one, hiding it while its daemon keeps running.
-// `mountpoint` is absolute: libfuse resolved it with realpath(3).
-driverfs::Status check_mountpoint(const std::string& mountpoint, const std::string& default_socket) {
-    // /dev/fd/N: a mount already opened by fusermount3 or mount.fuse3
-    // (drop_privileges); there is no directory of ours to look at.
-    if (mountpoint.rfind("/dev/fd/", 0) == 0) return {};
-    struct stat st;
-    if (stat(mountpoint.c_str(), &st) != 0) {
-        const int e = errno;
-        return driverfs::Error::of(e, mountpoint + ": " + std::strerror(e) +
-                                           (e == ENOTCONN ? " (a dead FUSE mount: fusermount3 -u it first)" : ""));
-    }
-    if (!S_ISDIR(st.st_mode))
-        return driverfs::Error::of(ENOTDIR, mountpoint + ": not a directory; a driverfs mount point must be a directory");
-    if (driverfs_mounted_at(mountpoint))
-        return driverfs::Error::of(EBUSY, mountpoint + ": a driverfs is already mounted there; unmount it first "
-                                                       "(fusermount3 -u " + mountpoint + ") or pick another mount point");
-    if (socket_answers(default_socket))
-        return driverfs::Error::of(EBUSY, mountpoint + ": a driverfs daemon for this mount point still answers on " +
-                                              default_socket + "; stop it first (driverfsctl --mount " + mountpoint +
-                                              " ping gives its pid)");
-    return {};
-}
-
-// Fork now; the parent waits until the child has mounted (or failed), so
-// `driverfsd M && ls M` works. Returns in the child only.
-int ready_fd = -1;
-
-void daemonize() {
-    int p[2];
-    if (pipe(p) != 0) {
-        std::perror("driverfsd: pipe");
-        std::exit(1);
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        std::perror("driverfsd: fork");
-        std::exit(1);
-    }
-    if (pid > 0) {
-        close(p[1]);
-        char status = 1;
-        if (read(p[0], &status, 1) != 1) {
-            int ws;
-            waitpid(pid, &ws, 0);  // the child died before mounting; it said why on stderr
-        }
-        std::_Exit(status);
-    }
-    close(p[0]);
-    ready_fd = p[1];
-    setsid();
-}
-
-void report_ready(char status) {
-    if (ready_fd < 0) return;
-    if (status == 0) {
-        // Detach from the terminal only once the parent knows we are up. A
-        // stderr that is a regular file stays: with no syslog socket it is
-        // where the log goes (and a pipe must close, or a reader of our
-        // output would wait for the daemon's end).
-        struct stat err_st;
-        const bool keep_stderr = fstat(2, &err_st) == 0 && S_ISREG(err_st.st_mode);
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-            if (!keep_stderr) dup2(null, 2);
-            if (null > 2) close(null);
-        }
-        (void)!chdir("/");
-    }
-    (void)!write(ready_fd, &status, 1);
-    close(ready_fd);
-    ready_fd = -1;
-}
-
-}  // namespace
+using namespace driverfs::daemon;
 
 int main(int argc, char** argv) {
     DaemonOptions dopts;
@@ -300,7 +43,7 @@ int main(int argc, char** argv) {
     if (opts.show_help || opts.show_version || !opts.mountpoint) {
         int rc = 0;
         if (opts.show_help) {
-            usage(argv[0]);
+            print_usage(argv[0]);
             std::fflush(stdout);
             fuse_lowlevel_help();
         } else if (opts.show_version) {

@@ -11,10 +11,8 @@
 //     its libudev listeners and nobody else's.
 //   * The host sees none of it: every mount lives in A or B and goes with them.
 #include <fcntl.h>
-#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -35,221 +33,23 @@
 
 #include "driverfs/error.hpp"
 #include "driverfs_run_config.h"
+#include "locate.hpp"
+#include "options.hpp"
+#include "sandbox.hpp"
 
 using driverfs::Error;
 using driverfs::Result;
 using driverfs::Status;
+using namespace driverfs::run;
 
 namespace {
 
-constexpr int kSetupFailed = 1;
-constexpr int kUsage = 2;
-constexpr int kCannotRun = 127;
 constexpr long kFuseSuperMagic = 0x65735546;
 
 // How long the daemon may take to mount, and to exit once told to. Generous:
 // on a loaded machine loading five plugins can take seconds.
 constexpr auto kMountTimeout = std::chrono::seconds(60);
 constexpr auto kStopTimeout = std::chrono::seconds(15);
-
-struct RunOptions {
-    std::string config;
-    std::string plugin_dir;
-    std::vector<std::string> load;
-    std::vector<char*> command;  // NULL-terminated once parsed
-};
-
-Error sys_error(const std::string& what) { return Error::of(errno, what + ": " + std::strerror(errno)); }
-
-void usage(FILE* out) {
-    std::fprintf(out,
-                 "usage: driverfs-run [options] [--] COMMAND [ARG]...\n"
-                 "\n"
-                 "Run COMMAND with a fresh driverfs mounted over /sys, in private mount and network\n"
-                 "namespaces. COMMAND finds the daemon's control socket in $DRIVERFS_SOCKET\n"
-                 "(driverfsctl uses it), libudev listeners receive its uevents, and /run/udev holds\n"
-                 "the devices' udev properties.\n"
-                 "\n"
-                 "    --config FILE          device description to apply (driverfsd --config)\n"
-                 "    --plugin-dir DIR       where plugin names are looked up\n"
-                 "    --load NAME|PATH       load a plugin first (repeatable)\n"
-                 "    -h, --help             this text\n"
-                 "    -V, --version          version\n"
-                 "\n"
-                 "Exit status: COMMAND's (128+N if signal N killed it), 127 if it cannot be run,\n"
-                 "2 for a usage error, 1 if the tree cannot be set up. See driverfs-run(1).\n");
-}
-
-int usage_error(const std::string& msg) {
-    std::fprintf(stderr, "driverfs-run: %s (see driverfs-run --help)\n", msg.c_str());
-    return kUsage;
-}
-
-// Returns -1 to go on, else the exit status.
-int parse_args(int argc, char** argv, RunOptions& out) {
-    int i = 1;
-    for (; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--") {
-            ++i;
-            break;
-        }
-        if (a == "-h" || a == "--help") {
-            usage(stdout);
-            return 0;
-        }
-        if (a == "-V" || a == "--version") {
-            std::printf("driverfs-run %s\n", DRIVERFS_VERSION);
-            return 0;
-        }
-        if (a.empty() || a[0] != '-') break;  // COMMAND starts here
-        std::string flag = a, value;
-        if (auto eq = a.find('='); eq != std::string::npos) {
-            flag = a.substr(0, eq);
-            value = a.substr(eq + 1);
-        } else if (flag == "--config" || flag == "--plugin-dir" || flag == "--load") {
-            if (i + 1 >= argc) return usage_error(flag + " needs a value");
-            value = argv[++i];
-        }
-        if (flag == "--config") out.config = value;
-        else if (flag == "--plugin-dir") out.plugin_dir = value;
-        else if (flag == "--load") out.load.push_back(value);
-        else return usage_error("unknown option " + a);
-        if (value.empty()) return usage_error(flag + " needs a value");
-    }
-    if (i >= argc) return usage_error("no command given");
-    for (; i < argc; ++i) out.command.push_back(argv[i]);
-    out.command.push_back(nullptr);
-    return -1;
-}
-
-std::string dir_of_self() {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return "";
-    exe[n] = '\0';
-    std::string s(exe);
-    return s.substr(0, s.rfind('/'));
-}
-
-bool under_build_root(const std::string& dir) {
-    const std::string root = DRIVERFS_RUN_BUILD_ROOT;
-    return dir.compare(0, root.size(), root) == 0 && (dir.size() == root.size() || dir[root.size()] == '/');
-}
-
-// From the build tree, the daemon and the library built beside us; installed,
-// the ones installed with us (found relative to our own directory first, so
-// a DESTDIR copy uses its own), else the configured paths.
-Result<std::string> find_file(const char* what, const std::vector<std::string>& candidates) {
-    for (const std::string& c : candidates)
-        if (access(c.c_str(), R_OK) == 0) return c;
-    std::string tried;
-    for (const std::string& c : candidates) tried += (tried.empty() ? "" : ", ") + c;
-    return Error::of(ENOENT, std::string("cannot find ") + what + " (looked at " + tried + "); is driverfs installed?");
-}
-
-Result<std::string> find_daemon(const std::string& self) {
-    if (under_build_root(self)) return find_file("driverfsd", {DRIVERFS_RUN_BUILD_DAEMON});
-    return find_file("driverfsd", {self + "/driverfsd", self + "/../" DRIVERFS_RUN_SBINDIR "/driverfsd",
-                                   DRIVERFS_RUN_DAEMON});
-}
-
-Result<std::string> find_preload(const std::string& self) {
-    if (under_build_root(self)) return find_file("the sysfs preload library", {DRIVERFS_RUN_BUILD_PRELOAD});
-    return find_file("the sysfs preload library",
-                     {self + "/../" DRIVERFS_RUN_LIBDIR "/driverfs/" DRIVERFS_RUN_PRELOAD_NAME, DRIVERFS_RUN_PRELOAD});
-}
-
-Status write_file(const std::string& path, const std::string& text) {
-    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return sys_error("open " + path);
-    ssize_t n = write(fd, text.data(), text.size());
-    int e = errno;
-    close(fd);
-    if (n != static_cast<ssize_t>(text.size())) {
-        errno = n < 0 ? e : EIO;
-        return sys_error("write " + path);
-    }
-    return {};
-}
-
-// Namespace A. Without root, a user namespace maps us to its root, which is
-// what mounting FUSE and tmpfs and sending netlink multicast need.
-Status enter_namespaces() {
-    const uid_t uid = geteuid();
-    const gid_t gid = getegid();
-    int flags = CLONE_NEWNS | CLONE_NEWNET;
-    if (uid != 0) flags |= CLONE_NEWUSER;
-    if (unshare(flags) != 0) {
-        Error e = sys_error(uid != 0 ? "unshare(user, mount, network namespaces)" : "unshare(mount, network namespaces)");
-        if (uid != 0)
-            e.message += "; this kernel may forbid unprivileged user namespaces "
-                         "(sysctl kernel.unprivileged_userns_clone / user.max_user_namespaces): run as root";
-        return e;
-    }
-    if (uid != 0) {
-        if (Status s = write_file("/proc/self/setgroups", "deny"); !s) return s;
-        if (Status s = write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1"); !s) return s;
-        if (Status s = write_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"); !s) return s;
-    }
-    // Nothing we mount may leak back to the host through shared propagation.
-    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return sys_error("make / private");
-    return {};
-}
-
-// A fresh network namespace has lo down; programs under test may want it.
-Status loopback_up() {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return sys_error("socket for lo");
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    Status st;
-    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) st = sys_error("get lo flags");
-    else {
-        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-        if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) st = sys_error("bring lo up");
-    }
-    close(fd);
-    return st;
-}
-
-// Everything of one run under one tmpfs: unmounting it removes it all.
-struct State {
-    std::string dir;       // the tmpfs
-    bool mounted = false;  // tmpfs on dir
-    std::string sys() const { return dir + "/sys"; }
-    std::string udev() const { return dir + "/udev"; }
-    std::string socket() const { return dir + "/control.sock"; }
-    std::string log() const { return dir + "/driverfsd.log"; }
-};
-
-Status make_state(State& st) {
-    const char* tmp = getenv("TMPDIR");
-    std::string templ = std::string(tmp && *tmp == '/' ? tmp : "/tmp") + "/driverfs-run.XXXXXX";
-    if (!mkdtemp(templ.data())) return sys_error("mkdtemp " + templ);
-    st.dir = templ;
-    if (mount("driverfs-run", st.dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0)
-        return sys_error("mount a tmpfs on " + st.dir);
-    st.mounted = true;
-    for (const std::string& d : {st.sys(), st.udev()})
-        if (mkdir(d.c_str(), 0755) != 0) return sys_error("mkdir " + d);
-    // COMMAND's /run/udev is bound over this directory; the host may have
-    // none (no udevd running). It is left in place afterwards, empty: another
-    // run may be using it as its mount point, and then it cannot be removed.
-    if (mkdir("/run/udev", 0755) != 0 && errno != EEXIST)
-        return sys_error("mkdir /run/udev (needed as the place of COMMAND's udev database)");
-    return {};
-}
-
-void remove_state(State& st) {
-    if (st.mounted) {
-        umount2(st.sys().c_str(), MNT_DETACH);  // normally gone with the daemon already
-        if (umount2(st.dir.c_str(), MNT_DETACH) != 0)
-            std::fprintf(stderr, "driverfs-run: unmount %s: %s\n", st.dir.c_str(), std::strerror(errno));
-    }
-    if (!st.dir.empty() && rmdir(st.dir.c_str()) != 0)
-        std::fprintf(stderr, "driverfs-run: remove %s: %s\n", st.dir.c_str(), std::strerror(errno));
-}
 
 // In a child: die with driverfs-run, even on SIGKILL, so nothing outlives it.
 void die_with_parent(int sig, pid_t parent) {
