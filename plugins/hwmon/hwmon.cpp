@@ -9,7 +9,9 @@
 // files:
 //   name                    "hwmon", the chip name (ro)
 //   update_interval         ms a host reading is reused before the sources
-//                           are read again, 0..3600000, default 1000 (rw)
+//                           are read again, 0..3600000, default 1000 (rw);
+//                           a value outside is clamped, as the hwmon ABI
+//                           asks of continuous settings
 //   tempN_input, tempN_label   N = 1..Z: thermal zone N-1 in numeric order
 //                           of THERMAL_DIR/thermal_zone*, Z <= 16: temp in
 //                           millidegrees Celsius and the zone's type (ro);
@@ -58,6 +60,7 @@ using namespace driverfs::sdk;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxZones = 16;
+constexpr long kMaxIntervalMs = 3600000;  // an hour
 constexpr size_t kMaxEmulated = 16;
 constexpr size_t kMaxTemps = kMaxZones + kMaxEmulated;
 constexpr const char* kLoadLabels[] = {"load1", "load5", "load15"};
@@ -202,10 +205,13 @@ Attribute update_interval("update_interval", 0644,
         out = std::to_string(d.state<Hwmon>().interval()) + "\n";
         return 0;
     },
+    // A continuous setting: the hwmon ABI clamps it to its limits
+    // (clamp_val) rather than refusing; what is not a number stays kstrtol's
+    // EINVAL (ERANGE beyond a long).
     [](Device d, std::string_view in) {
-        unsigned long v;
-        if (parse_ulong(in, 0, 3600000, &v) != 0) return -EINVAL;
-        d.state<Hwmon>().set_interval(v);
+        long v;
+        if (int rc = parse_long(in, LONG_MIN, LONG_MAX, &v); rc != 0) return rc;
+        d.state<Hwmon>().set_interval(static_cast<unsigned long>(std::clamp(v, 0L, kMaxIntervalMs)));
         return 0;
     });
 

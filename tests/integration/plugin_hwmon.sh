@@ -30,7 +30,12 @@ pass "no hwmon file on the platform device itself"
 expect_eq "name" "hwmon" "$(read_attr "$D/name")"
 expect_eq "update_interval default" "1000" "$(read_attr "$D/update_interval")"
 expect_write_errno EINVAL "$D/update_interval" "fast"
-expect_write_errno EINVAL "$D/update_interval" "3600001"
+expect_write_errno ERANGE "$D/update_interval" "99999999999999999999"
+# A continuous setting: clamped to its limits (Documentation/hwmon/sysfs-interface.rst).
+write_attr "$D/update_interval" "3600001"
+expect_eq "update_interval above an hour is clamped" "3600000" "$(read_attr "$D/update_interval")"
+write_attr "$D/update_interval" "-5"
+expect_eq "a negative update_interval is clamped to 0" "0" "$(read_attr "$D/update_interval")"
 write_attr "$D/update_interval" "0"
 
 # Load: within 1.0 of /proc/loadavg read just before and after.
