@@ -36,12 +36,21 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
     OpenFile& file = file_of(fi);
-    // A text attribute is one page at most; a binary one takes what the
-    // kernel asks for (it bounds requests by max_read).
-    std::vector<char> buf(file.node()->ops()->binary() ? size : std::min(size, AttrOps::kPageSize));
-    Result<size_t> n = file.read(buf.data(), buf.size(), off);
+    // No allocation per READ: a text attribute is one page at most, read
+    // into the stack; a binary one takes what the kernel asks for (bounded
+    // by max_read) into this worker's own buffer, which only grows.
+    if (!file.node()->ops()->binary()) {
+        char page[AttrOps::kPageSize];
+        Result<size_t> n = file.read(page, std::min(size, sizeof page), off);
+        if (!n) fuse_reply_err(req, n.error().code);
+        else fuse_reply_buf(req, page, n.value());
+        return;
+    }
+    thread_local std::vector<char> binary_buf;
+    if (binary_buf.size() < size) binary_buf.resize(size);
+    Result<size_t> n = file.read(binary_buf.data(), size, off);
     if (!n) fuse_reply_err(req, n.error().code);
-    else fuse_reply_buf(req, buf.data(), n.value());
+    else fuse_reply_buf(req, binary_buf.data(), n.value());
 }
 
 void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
