@@ -18,8 +18,9 @@
 # and runs fuse_bench in both modes (openread, pread) with 1 and 2 threads,
 # interleaved, REPS times SECONDS each (default 3 x 2 s). --tuning adds
 # driverfsd (and baseline_fs) with libfuse loop options (max_idle_threads,
-# max_threads, clone_fd) and driverfsd with entry/attr timeouts of 0 and 60 s,
-# measured with 2 threads. Prints medians and the ratio to the baseline;
+# max_threads, clone_fd), driverfsd with entry/attr timeouts of 0 and 60 s and
+# driverfsd with glibc's default malloc arenas, measured with 2 threads.
+# Prints medians and the ratio to the baseline;
 # writes every raw figure as JSON (default $TMPDIR/fuse_compare.json) for
 # bench/plot.sh. --quick: one run of 0.2 s each (the meson smoke test).
 #
@@ -122,12 +123,12 @@ mount_baseline() {
     [[ $(cat "${FILE[$l]}") == 255 ]] || die "$l: ${FILE[$l]} does not read 255"
 }
 
-# mount_driverfs LABEL PLUGIN [driverfsd args...]
+# [DAEMON_ENV=VAR=VALUE] mount_driverfs LABEL PLUGIN [driverfsd args...]
 mount_driverfs() {
     local l=$1 plugin=$2; shift 2
     MNT[$l]=$(mktemp -d "${TMPDIR:-/tmp}/fuse_compare-mnt.XXXXXX")
     TYPE[$l]=fuse.driverfs
-    "$DRIVERFSD" -f --plugin-dir "$PLUGINS" --control "$WORK/$l.sock" "$@" "${MNT[$l]}" 2>"$WORK/$l.log" &
+    env ${DAEMON_ENV:+"$DAEMON_ENV"} "$DRIVERFSD" -f --plugin-dir "$PLUGINS" --control "$WORK/$l.sock" "$@" "${MNT[$l]}" 2>"$WORK/$l.log" &
     PID[$l]=$!
     LABELS+=("$l")
     wait_mounted "$l"
@@ -160,10 +161,13 @@ if [[ $TUNING -eq 1 ]]; then
     mount_driverfs "driverfs:clone_fd" led -o clone_fd
     mount_driverfs "driverfs:timeouts=0" led -o entry_timeout=0,attr_timeout=0
     mount_driverfs "driverfs:timeouts=60" led -o entry_timeout=60,attr_timeout=60
+    # driverfsd bounds malloc to two arenas per core; this one has glibc's
+    # default, eight per core.
+    DAEMON_ENV="MALLOC_ARENA_MAX=$((8 * $(nproc)))" mount_driverfs "driverfs:arenas=glibc" led
     mount_baseline "baseline:clone_fd" -o clone_fd
     mount_baseline "baseline:max_threads=2" -o max_threads=2
     TUNE=("driverfs:max_idle_threads=1" "driverfs:max_idle_threads=2" "driverfs:max_threads=2" "driverfs:max_threads=4"
-        "driverfs:clone_fd" "driverfs:timeouts=0" "driverfs:timeouts=60" "baseline:clone_fd" "baseline:max_threads=2")
+        "driverfs:clone_fd" "driverfs:timeouts=0" "driverfs:timeouts=60" "driverfs:arenas=glibc" "baseline:clone_fd" "baseline:max_threads=2")
 fi
 
 RAW="$WORK/raw.txt"
