@@ -326,6 +326,7 @@ public:
     using ShowFn = std::function<int(Device, std::string&)>;
     using StoreFn = std::function<int(Device, std::string_view)>;
     using VisibleFn = std::function<bool(Device)>;
+    using ModeFn = std::function<uint32_t(Device)>;
 
     Attribute(const char* name, uint32_t mode, ShowFn show, StoreFn store = {})
         : dfs_attribute{sizeof(dfs_attribute), DRIVERFS_ABI_VERSION, name, mode,
@@ -360,12 +361,24 @@ public:
         return *this;
     }
 
+    // The file's mode on each device, as the kernel's is_visible returns it:
+    // 0 for no file, else permission bits (say 0444 where a value is only
+    // read and 0644 where it can be set). Replaces visible_if and `mode`
+    // for devices of a Group; the attribute's store must still refuse what
+    // a 0444 file cannot take, since root may write it anyway.
+    Attribute& mode_for(ModeFn fn) {
+        mode_for_ = std::move(fn);
+        return *this;
+    }
+
     // Group's is_visible trampoline.
     static uint32_t visible_tramp(dfs_device* dev, const dfs_attribute* a) noexcept {
         auto* self = static_cast<const Attribute*>(a);
-        long r = detail::contain("is_visible", a->name, dev,
-                                 [&] { return !self->visible_ || self->visible_(Device(dev)) ? 1 : 0; });
-        return r > 0 ? a->mode : 0;
+        long r = detail::contain("is_visible", a->name, dev, [&]() -> long {
+            if (self->mode_for_) return self->mode_for_(Device(dev)) & 07777;
+            return !self->visible_ || self->visible_(Device(dev)) ? static_cast<long>(self->mode) : 0;
+        });
+        return r > 0 ? static_cast<uint32_t>(r) : 0;
     }
 
 private:
@@ -390,6 +403,7 @@ private:
     ShowFn show_;
     StoreFn store_;
     VisibleFn visible_;
+    ModeFn mode_for_;
 };
 
 // A NULL-terminated list of attributes, as dfs_driver.dev_attrs and groups take.

@@ -220,7 +220,6 @@ Attribute update_interval("update_interval", 0644,
 Group hwmon_group(nullptr, {&name_attr, &update_interval});
 std::deque<std::string> names;
 std::deque<Attribute> sensors;
-std::map<const dfs_attribute*, size_t> temp_inputs;  // tempN_input -> N-1
 
 const char* keep(std::string s) { return names.emplace_back(std::move(s)).c_str(); }
 
@@ -230,17 +229,6 @@ Attribute& sensor(std::string name, Show show, Visible visible, Attribute::Store
     a.visible_if(std::move(visible));
     hwmon_group.add(&a);
     return a;
-}
-
-// hwmon_group's is_visible: the SDK's (visible_if, the attribute's mode),
-// but a tempN_input is writable only for an emulated temperature.
-uint32_t hwmon_visible(dfs_device* dev, const dfs_attribute* a) noexcept {
-    const uint32_t mode = Attribute::visible_tramp(dev, a);
-    auto it = temp_inputs.find(a);
-    if (mode == 0 || it == temp_inputs.end()) return mode;
-    const long emulated = detail::contain("is_visible", a->name, dev,
-                                          [&] { return Device(dev).state<Hwmon>().emulated(it->second) ? 1 : 0; });
-    return emulated > 0 ? 0644 : 0444;
 }
 
 const bool sensors_made = [] {
@@ -262,7 +250,12 @@ const bool sensors_made = [] {
             h.set_value(i, v);
             return 0;
         });
-        temp_inputs.emplace(&input, i);
+        // Writable only for an emulated temperature; a zone's reading is 0444.
+        input.mode_for([i](Device d) -> uint32_t {
+            Hwmon& h = d.state<Hwmon>();
+            if (i >= h.temps()) return 0;
+            return h.emulated(i) ? 0644 : 0444;
+        });
         sensor(n + "_label", [i, key = n + "_label"](Device d, std::string& out) {
             Hwmon& h = d.state<Hwmon>();
             if (h.emulated(i)) {
@@ -305,7 +298,6 @@ const bool sensors_made = [] {
             return 0;
         }, visible);
     }
-    hwmon_group.is_visible = &hwmon_visible;
     return true;
 }();
 

@@ -342,6 +342,25 @@ TEST_F(HostFixture, VisibilityGivesTheModeOrZero) {
     EXPECT_EQ(g.attrs[2], nullptr);
 }
 
+TEST_F(HostFixture, ModeForGivesAModePerDeviceAndContainsThrows) {
+    bool writable = false;
+    bool fail = false;
+    sdk::Attribute knob("knob", 0444, [](sdk::Device, std::string& out) { out = "1\n"; return 0; });
+    knob.visible_if([](sdk::Device) { return false; });  // mode_for wins over it
+    knob.mode_for([&](sdk::Device) -> uint32_t {
+        if (fail) throw std::runtime_error("no mode today");
+        return writable ? 0100644 : 0444;  // type bits are not the attribute's to give
+    });
+    sdk::Group g(nullptr, {&knob});
+    EXPECT_EQ(g.is_visible(kDev, &knob), 0444u);
+    writable = true;
+    EXPECT_EQ(g.is_visible(kDev, &knob), 0644u);
+    fail = true;
+    EXPECT_EQ(g.is_visible(kDev, &knob), 0u) << "a throwing mode_for gives no file";
+    ASSERT_FALSE(logged.empty());
+    EXPECT_NE(logged.back().find("is_visible knob"), std::string::npos) << logged.back();
+}
+
 TEST_F(HostFixture, UpdateGroupReachesTheHostAndPassesItsErrno) {
     sdk::Group g("grp", {&hidden, &count});
     EXPECT_EQ(g.update(sdk::Device(kDev)), 0);
