@@ -2,6 +2,8 @@
 // (measured side by side; table in driverfs(5)).
 #include <sys/stat.h>
 
+#include <cstring>
+
 #include "fs.hpp"
 
 namespace driverfs::fuse {
@@ -23,7 +25,12 @@ void op_rename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*,
 void op_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
     fuse_reply_err(req, ENOTSUP);
 }
-void op_getxattr(fuse_req_t req, fuse_ino_t, const char*, size_t) { fuse_reply_err(req, ENODATA); }
+// As kernfs: no attribute has an xattr (ENODATA), and POSIX ACLs are not
+// supported at all (EOPNOTSUPP), which is what `ls -l` and getfacl ask for.
+void op_getxattr(fuse_req_t req, fuse_ino_t, const char* name, size_t) {
+    const bool acl = std::strncmp(name, "system.posix_acl_", 17) == 0;
+    fuse_reply_err(req, acl ? EOPNOTSUPP : ENODATA);
+}
 void op_listxattr(fuse_req_t req, fuse_ino_t, size_t size) {
     if (size == 0) fuse_reply_xattr(req, 0);
     else fuse_reply_buf(req, nullptr, 0);

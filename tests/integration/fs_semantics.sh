@@ -3,7 +3,8 @@
 # measured on /sys on the project's kernel): create in a directory EACCES;
 # mkdir, unlink, rmdir, rename, link, symlink EPERM; truncate, O_TRUNC and
 # O_APPEND on a rw attribute succeed (truncate leaves the value alone, an
-# O_APPEND write stores); setxattr EOPNOTSUPP, getxattr ENODATA, listxattr
+# O_APPEND write stores); setxattr EOPNOTSUPP, getxattr ENODATA (EOPNOTSUPP for
+# POSIX ACLs), listxattr
 # empty; chmod succeeds and shows; read() of a directory EISDIR; lseek past
 # the end then read gives 0 bytes; SEEK_END is 4096; mmap MAP_SHARED ENODEV;
 # a 4097-byte write returns 4096 and stores exactly the first 4096 bytes;
@@ -103,6 +104,9 @@ check("setxattr user.x (EOPNOTSUPP = ENOTSUP)", errno.errorcode[errno.EOPNOTSUPP
 check("getxattr user.x", "ENODATA", outcome(lambda: os.getxattr(B, "user.x")))
 check("listxattr", ("OK", []), outcome(lambda: os.listxattr(B)))
 check("getxattr on a dir", "ENODATA", outcome(lambda: os.getxattr(D, "user.x")))
+# /sys has no POSIX ACLs: EOPNOTSUPP, unlike a missing xattr (what ls -l asks for).
+check("getxattr system.posix_acl_access", errno.errorcode[errno.EOPNOTSUPP], outcome(lambda: os.getxattr(B, "system.posix_acl_access")))
+check("getxattr system.posix_acl_default on a dir", errno.errorcode[errno.EOPNOTSUPP], outcome(lambda: os.getxattr(D, "system.posix_acl_default")))
 
 # chmod is kept, like kernfs.
 check("chmod 0600 brightness", "OK", outcome(lambda: os.chmod(B, 0o600)))
