@@ -27,6 +27,10 @@ void op_init(void*, fuse_conn_info* conn) {
     // 0 in between (glibc's posix_fallocate then writes a NUL byte). Without
     // it the truncate is a SETATTR, whose reply carries the real size.
     conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+    // A symlink node's target never changes (a link made again is a new
+    // inode), so the kernel may keep targets in its page cache: `ls -l` of a
+    // bus's devices/ then sends no READLINK per entry after the first.
+    if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 }
 
 }  // namespace

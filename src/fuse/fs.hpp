@@ -127,4 +127,9 @@ const fuse_lowlevel_ops& lowlevel_ops();
 
 inline Fs& fs_of(fuse_req_t req) { return *static_cast<Fs*>(fuse_req_userdata(req)); }
 
+// A LOOKUP's answer for `name` in `parent`, counting one kernel reference
+// on success (LOOKUP and READDIRPLUS both hand the kernel an inode).
+// Returns 0 or the errno.
+int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e);
+
 }  // namespace driverfs::fuse

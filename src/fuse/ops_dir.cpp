@@ -48,6 +48,34 @@ void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_in
     fuse_reply_buf(req, buf.data(), used);
 }
 
+// `ls -l` of a big directory: one request per buffer of entries with their
+// attributes, instead of a LOOKUP per entry. Each entry is looked up by name
+// now, not taken from the opendir snapshot, because the kernel will hold a
+// reference to what it gets: one removed since opendir is listed (as
+// READDIR would) with no inode, which the kernel takes as "no attributes",
+// and a new one is not listed, as with READDIR. The reference is counted
+// only once the entry is known to fit, so a full buffer leaks none.
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    Fs& fs = fs_of(req);
+    auto* listing = reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
+    std::vector<char> buf(size);
+    size_t used = 0;
+    for (size_t i = static_cast<size_t>(off); i < listing->size(); ++i) {
+        const DirEntry& e = (*listing)[i];
+        const off_t next = static_cast<off_t>(i + 1);
+        if (fuse_add_direntry_plus(req, nullptr, 0, e.name.c_str(), nullptr, next) > size - used) break;
+        fuse_entry_param entry{};
+        const bool dots = e.name == "." || e.name == "..";
+        if (dots || lookup_entry(fs, ino, e.name.c_str(), &entry) != 0) {
+            entry = fuse_entry_param{};  // ino 0: listed, not looked up
+            entry.attr.st_ino = e.ino;
+            entry.attr.st_mode = dtype_mode(e.kind);
+        }
+        used += fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &entry, next);
+    }
+    fuse_reply_buf(req, buf.data(), used);
+}
+
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     delete reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
     fuse_reply_err(req, 0);
@@ -58,6 +86,7 @@ void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 void wire_dir_ops(fuse_lowlevel_ops& ops) {
     ops.opendir = op_opendir;
     ops.readdir = op_readdir;
+    ops.readdirplus = op_readdirplus;
     ops.releasedir = op_releasedir;
 }
 

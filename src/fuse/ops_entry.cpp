@@ -4,9 +4,8 @@
 #include "fs.hpp"
 
 namespace driverfs::fuse {
-namespace {
 
-int do_lookup(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e) {
+int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e) {
     Result<NodePtr> node = fs.tree().lookup(parent, name, true);
     if (!node) return node.error().code;
     std::memset(e, 0, sizeof *e);
@@ -18,9 +17,11 @@ int do_lookup(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e) 
     return 0;
 }
 
+namespace {
+
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     fuse_entry_param e;
-    if (int err = do_lookup(fs_of(req), parent, name, &e)) fuse_reply_err(req, err);
+    if (int err = lookup_entry(fs_of(req), parent, name, &e)) fuse_reply_err(req, err);
     else fuse_reply_entry(req, &e);
 }
 
