@@ -1,28 +1,15 @@
-// Device <-> driver binding: match, probe, remove, each call into a driver pinned.
-#include <exception>
+// Device <-> driver binding: match, probe, remove, each call into a driver
+// through the plugin gate.
 #include <utility>
 
 #include "abi.hpp"
 #include "core_attr.hpp"
 #include "driver_attr.hpp"
-#include "driver_call.hpp"
-#include "driverfs/call_tracker.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "plugin_gate.hpp"
 
 namespace driverfs {
-
-int call_driver(Stub& stub, const std::string& what, const std::function<int()>& fn) {
-    CallScope scope(stub, what);
-    try {
-        return fn();
-    } catch (const std::exception& e) {
-        log(LogLevel::err, "driver " + stub.name() + ": " + what + " threw: " + e.what());
-    } catch (...) {
-        log(LogLevel::err, "driver " + stub.name() + ": " + what + " threw a non-standard exception");
-    }
-    return -EIO;
-}
 
 std::string strip_instance_number(const std::string& name) {
     size_t end = name.size();
@@ -45,36 +32,33 @@ bool platform_match(const Device& dev, const Driver& drv) {
 }
 
 Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
-    Stub& stub = drv->stub();
-    Pin pin(stub.active());
-    if (!pin || stub.generation() != drv->generation())
-        return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
-    const dfs_driver* ops = stub.driver();
+    Result<DriverGate> gate = DriverGate::enter(*drv);
+    if (!gate) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
+    const dfs_driver* ops = gate->ops();
     if (DFS_HAS_FIELD(ops, dfs_driver, probe) && ops->probe) {
         {
             std::lock_guard lock(model_mu_);
             dev.probing = drv;
         }
-        int rc = call_driver(stub, "probe " + dev.name(), [&] { return ops->probe(&dev); });
+        Returned rc = gate->probe(dev);
         std::vector<DevicePtr> made;
         {
             std::lock_guard lock(model_mu_);
             dev.probing = nullptr;
-            if (rc != 0) made = dev.class_devices;
+            if (!rc) made = dev.class_devices;
         }
         // A refused probe leaves nothing behind, whatever it created.
         for (auto it = made.rbegin(); it != made.rend(); ++it) retire_class_device(*it);
-        if (rc == -kEprobeDefer) {
+        if (rc.err == kEprobeDefer) {
             // Linux's deferred probe: retried whenever another driver binds.
             std::lock_guard lock(model_mu_);
             deferred_.push_back(dev.weak_from_this());
             return Error::of(EAGAIN, "driver " + drv->name() + " deferred probing " + dev.name() +
                                          "; it is retried whenever another device binds");
         }
-        if (rc != 0)
-            return Error::of(errno_from_plugin(rc, "driver " + drv->name() + ": probe " + dev.name()),
-                             "driver " + drv->name() + " refused " + dev.name() +
-                                                        " (probe returned " + std::to_string(rc) + ")");
+        if (!rc)
+            return Error::of(rc.err, "driver " + drv->name() + " refused " + dev.name() + " (probe returned " +
+                                         std::to_string(rc.raw) + ")");
     }
     {
         std::lock_guard groups(dev.groups_mu);
@@ -165,14 +149,10 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
         drv = dev.driver;
     }
     if (!drv) return {};
-    Stub& stub = drv->stub();
-    Pin pin;
-    if (!driver_drained) {
-        pin = Pin(stub.active());
-        // The driver is going: its unloader owns it now and unbinds this
-        // device itself once the drain is over.
-        if (!pin) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
-    }
+    Result<DriverGate> gate = driver_drained ? Result<DriverGate>(DriverGate::drained(*drv)) : DriverGate::enter(*drv);
+    // The driver is going: its unloader owns it now and unbinds this device
+    // itself once the drain is over.
+    if (!gate) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
     // update_group stops changing the files before they are collected, so
     // none it would add escapes the drain below. It never waits for this
     // (it answers ENODEV now), so a store that calls it while we drain that
@@ -220,13 +200,7 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
         }
         stopped.push_back(n);
     }
-    const dfs_driver* ops = stub.driver();
-    if (DFS_HAS_FIELD(ops, dfs_driver, remove) && ops->remove) {
-        call_driver(stub, "remove " + dev.name(), [&] {
-            ops->remove(&dev);
-            return 0;
-        });
-    }
+    gate->remove(dev);
     detach_binding(dev);
     if (log_enabled(LogLevel::info)) log(LogLevel::info, "device " + dev.name() + " unbound from " + drv->name());
     emit("unbind", dev);
@@ -280,9 +254,8 @@ void Core::match_device(const DevicePtr& dev) {
     for (const DriverPtr& drv : candidates) {
         if (dev->driver || dev->dead) return;
         if (!bus.core_match() && !bus.matches(*dev, override_name, *drv)) continue;
-        // Pin site 3 of the design: probe_locked pins the driver through its
-        // stub; a driver being unloaded fails that pin and is skipped, never
-        // called.
+        // probe_locked enters the plugin gate; a driver being unloaded
+        // fails its pin and is skipped, never called.
         Status s = probe_locked(*dev, drv);
         if (s) return;
         if (s.error().code == EAGAIN) {  // deferred: stop here, as Linux does

@@ -1,6 +1,5 @@
 // Modules: loading a plugin, committing its drivers, and the unload drain.
 #include <algorithm>
-#include <exception>
 
 #include "abi.hpp"
 #include "core_attr.hpp"
@@ -8,26 +7,9 @@
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
 #include "host_services.hpp"
+#include "plugin_gate.hpp"
 
 namespace driverfs {
-namespace {
-
-// Run init() or exit() with the plugin's exceptions turned into a value.
-int call_plugin(const std::string& plugin, const char* what, const std::function<int()>& fn,
-                std::string* thrown) {
-    try {
-        return fn();
-    } catch (const std::exception& e) {
-        *thrown = std::string(what) + " threw: " + e.what();
-    } catch (...) {
-        *thrown = std::string(what) + " threw a non-standard exception";
-    }
-    log(LogLevel::err, "plugin " + plugin + ": " + *thrown);
-    return -EIO;
-}
-
-}  // namespace
-
 Status Core::stage_driver(Plugin& plugin, const dfs_driver* drv) {
     auto refuse = [&](Error e) -> Status {
         if (plugin.staging_error.code == 0) plugin.staging_error = e;
@@ -133,14 +115,11 @@ Result<std::string> Core::load_locked(const std::string& name_or_path, std::shar
     };
 
     plugin->in_init = true;
-    std::string thrown;
-    int rc = call_plugin(name, "init", [&] { return plugin->desc().init(plugin.get(), &host_services()); }, &thrown);
+    Status init = gate_plugin_init(*plugin, &host_services());
     plugin->in_init = false;
-    if (rc != 0) {
-        std::string why = thrown.empty() ? "returned " + std::to_string(rc) : thrown;
-        return fail(Error::of(errno_from_plugin(rc, "plugin " + name + ": init"),
-                              "plugin " + name + ": init failed (" + why + "); nothing loaded"));
-    }
+    if (!init)
+        return fail(Error::of(init.error().code,
+                              "plugin " + name + ": init failed (" + init.error().message + "); nothing loaded"));
     // A failed load is torn down like an unload; a call that started on a
     // just-committed driver (a bind racing the load) may still be running.
     auto give_up = [&](Error e) -> Result<std::string> {
@@ -182,19 +161,10 @@ Status Core::commit_plugin(Plugin& plugin) {
         plugin.buses.emplace_back(name, stub);
         const uint32_t gen = stub->generation();
         Bus::MatchFn match;  // none: the platform rule, daemon code
-        if (DFS_HAS_FIELD(ops, dfs_bus, match) && ops->match) {
+        if (DFS_HAS_FIELD(ops, dfs_bus, match) && ops->match)
             match = [stub, ops, gen](const Device& dev, const Driver& drv) {
-                Pin pin(stub->active());
-                if (!pin || stub->generation() != gen) return false;
-                CallScope scope(*stub, "match " + dev.name() + " with " + drv.name());
-                try {
-                    return ops->match(&dev, drv.name().c_str()) != 0;
-                } catch (...) {
-                    log(LogLevel::err, stub->name() + ": match threw; treated as no match");
-                    return false;
-                }
+                return gate_bus_match(*stub, gen, ops, dev, drv);
             };
-        }
         if (Result<Bus*> b = add_bus(name, std::move(match), &plugin); !b) return b.error();
     }
     for (const dfs_driver* ops : plugin.staged) {
@@ -262,10 +232,7 @@ bool Core::retire_plugin(Plugin& plugin) {
     }
     // Its buses go with every device on them (bus_unregister in a module's exit).
     for (const auto& [bus_name, stub] : plugin.buses) remove_bus(bus_name);
-    if (DFS_HAS_FIELD(&plugin.desc(), dfs_plugin_desc, exit) && plugin.desc().exit) {
-        std::string thrown;
-        call_plugin(plugin.name(), "exit", [&] { plugin.desc().exit(&plugin); return 0; }, &thrown);
-    }
+    gate_plugin_exit(plugin);
     // What exit() did not destroy of its class devices of no device.
     for (const DriverPtr& drv : plugin.drivers) retire_virtual_class_devices(*drv);
     for (Stub* stub : stubs) stubs_.finish_unregister(*stub);

@@ -93,7 +93,7 @@ inline lock(m)   { atomic { m == 0 -> m = 1 } }
 inline unlock(m) { m = 0 }
 
 /* ActiveRef::pin() on the stub (Pin pin(stub.active()) in
- * DriverAttr::pin_driver, src/core/driver_attr.cpp). ok := pinned. */
+ * DriverGate::enter, src/core/plugin_gate.cpp). ok := pinned. */
 inline pin_stub(r, ok) {
     assert(!freed[r]);                          /* a purged stub is never pinned */
 #if defined(BUG_PIN_CHECK_THEN_INC)
@@ -178,7 +178,7 @@ inline open_file(n, r, opened, may_interrupt) {
         pin_node(n, ok);                        /* OpenFile::open: Pin pin(node->active()) */
         if
         :: ok ->
-            pin_stub(r, ok2);                   /* validate() -> DriverAttr::pin_driver */
+            pin_stub(r, ok2);                   /* validate() -> DriverGate::enter */
             if
             :: ok2 && gen[r] == ngen[n] -> unpin_stub(r); opened = 1
             :: ok2 && gen[r] != ngen[n] -> unpin_stub(r)      /* ENODEV */
@@ -215,7 +215,7 @@ inline read_file(n, r) {
     pin_node(n, ok);                            /* OpenFile::read: Pin pin(node_->active()) */
     if
     :: ok ->
-        pin_stub(r, ok2);                       /* DriverAttr::pin_driver */
+        pin_stub(r, ok2);                       /* DriverGate::enter */
         if
         :: ok2 && gen[r] == ngen[n] -> callback(r, n); unpin_stub(r)
         :: ok2 && gen[r] != ngen[n] -> unpin_stub(r)          /* ENODEV */
