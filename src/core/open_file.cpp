@@ -37,6 +37,8 @@ Result<size_t> OpenFile::read(char* out, size_t size, off_t offset) {
         char page[AttrOps::kPageSize];
         Result<size_t> n = node_->ops()->show(page);
         if (!n) return n.error();
+        // A page once, so that no later read allocates whatever its length.
+        if (snapshot_.capacity() < AttrOps::kPageSize) snapshot_.reserve(AttrOps::kPageSize);
         snapshot_.assign(page, n.value());
         have_snapshot_ = true;
     }

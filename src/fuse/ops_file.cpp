@@ -34,14 +34,22 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (fuse_reply_open(req, fi) == -ENOENT) delete &file_of(fi);  // interrupted: no release follows
 }
 
+void reply_read(fuse_req_t req, const Result<size_t>& n, const char* data) {
+    if (!n) fuse_reply_err(req, n.error().code);
+    else fuse_reply_buf(req, data, n.value());
+}
+
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
     OpenFile& file = file_of(fi);
-    // A text attribute is one page at most; a binary one takes what the
-    // kernel asks for (it bounds requests by max_read).
-    std::vector<char> buf(file.node()->ops()->binary() ? size : std::min(size, AttrOps::kPageSize));
-    Result<size_t> n = file.read(buf.data(), buf.size(), off);
-    if (!n) fuse_reply_err(req, n.error().code);
-    else fuse_reply_buf(req, buf.data(), n.value());
+    if (!file.node()->ops()->binary()) {
+        // A text attribute is one page at most: on the stack, so that a
+        // read allocates nothing.
+        char page[AttrOps::kPageSize];
+        return reply_read(req, file.read(page, std::min(size, sizeof page), off), page);
+    }
+    // A binary one takes what the kernel asks for (it bounds requests by max_read).
+    std::vector<char> buf(size);
+    reply_read(req, file.read(buf.data(), buf.size(), off), buf.data());
 }
 
 void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
