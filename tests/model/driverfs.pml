@@ -175,7 +175,7 @@ inline open_file(n, r, opened, may_interrupt) {
     opened = 0;
     if
     :: n != 0 ->
-        pin_node(n, ok);                        /* OpenFile::open: Pin pin(node->active()) */
+        pin_node(n, ok);                        /* OpenFile::open: pin_attr (open_file.cpp) */
         if
         :: ok ->
             pin_stub(r, ok2);                   /* validate() -> DriverGate::enter */
@@ -212,7 +212,7 @@ inline release_file(r) {
 /* OpenFile::read -> DriverAttr::show (or write -> store): pin node, pin
  * stub, check generation, call, unpin stub, unpin node. */
 inline read_file(n, r) {
-    pin_node(n, ok);                            /* OpenFile::read: Pin pin(node_->active()) */
+    pin_node(n, ok);                            /* OpenFile::read: current_value */
     if
     :: ok ->
         pin_stub(r, ok2);                       /* DriverGate::enter */
