@@ -1,5 +1,4 @@
-// Device <-> driver binding: match, probe, remove, each call into a driver
-// through the plugin gate.
+// Binding a device to a driver: probe and attach its files, unbind and remove, bind/unbind requests.
 #include <utility>
 
 #include "abi.hpp"
@@ -10,26 +9,6 @@
 #include "plugin_gate.hpp"
 
 namespace driverfs {
-
-std::string strip_instance_number(const std::string& name) {
-    size_t end = name.size();
-    while (end > 0 && std::isdigit(static_cast<unsigned char>(name[end - 1]))) --end;
-    if (end < name.size() && end > 0 && (name[end - 1] == '.' || name[end - 1] == '-' || name[end - 1] == '_'))
-        --end;
-    return end == 0 ? name : name.substr(0, end);
-}
-
-Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> props)
-    : name_(std::move(name)), bus_(bus.shared_from_this()), props_(std::move(props)),
-      match_key_(props_.count("compatible") ? props_.at("compatible") : strip_instance_number(name_)) {}
-
-bool platform_match(const Device& dev, const Driver& drv) {
-    const std::string& key = dev.match_key();
-    if (drv.compatible().empty()) return key == drv.name();
-    for (const std::string& c : drv.compatible())
-        if (c == key) return true;
-    return false;
-}
 
 Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
     Result<DriverGate> gate = DriverGate::enter(*drv);
@@ -237,59 +216,6 @@ void Core::detach_binding(Device& dev) {
         if (NodePtr n = w.lock()) tree_.remove(n);
 }
 
-void Core::match_device(const DevicePtr& dev) {
-    Bus& bus = dev->bus();
-    // The candidates, in driver-list order. With the platform rule matching
-    // is daemon code, done under model_mu_ in one pass; a plugin's rule is
-    // plugin code, so it runs on a snapshot with no lock held (and pins the
-    // plugin itself).
-    std::vector<DriverPtr> candidates;
-    std::string override_name;
-    {
-        std::lock_guard lock(model_mu_);
-        override_name = dev->driver_override;
-        candidates = bus.driver_candidates(*dev);
-    }
-    std::lock_guard dev_lock(dev->lock);
-    for (const DriverPtr& drv : candidates) {
-        if (dev->driver || dev->dead) return;
-        if (!bus.core_match() && !bus.matches(*dev, override_name, *drv)) continue;
-        // probe_locked enters the plugin gate; a driver being unloaded
-        // fails its pin and is skipped, never called.
-        Status s = probe_locked(*dev, drv);
-        if (s) return;
-        if (s.error().code == EAGAIN) {  // deferred: stop here, as Linux does
-            log(LogLevel::info, s.error().message);
-            return;
-        }
-        log(LogLevel::warning, s.error().message);
-    }
-}
-
-void Core::match_driver(const DriverPtr& drv) {
-    Bus& bus = drv->bus();
-    std::vector<DevicePtr> candidates;
-    {
-        std::lock_guard lock(model_mu_);
-        candidates = bus.device_candidates(*drv);
-    }
-    for (const DevicePtr& dev : candidates) {
-        std::lock_guard dev_lock(dev->lock);
-        std::string override_name;
-        {
-            std::lock_guard lock(model_mu_);
-            if (dev->driver || dev->dead) continue;
-            override_name = dev->driver_override;
-        }
-        if (!bus.matches(*dev, override_name, *drv)) continue;
-        Status s = probe_locked(*dev, drv);
-        if (!s) {
-            log(LogLevel::warning, s.error().message);
-            if (s.error().code == ENODEV && !drv->stub().active().active()) return;  // driver going
-        }
-    }
-}
-
 Status Core::bind(const std::string& bus_name, const std::string& driver, const std::string& device) {
     std::shared_ptr<Bus> bus = find_bus(bus_name);
     if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
@@ -311,20 +237,6 @@ Status Core::bind(const std::string& bus_name, const std::string& driver, const 
     dev_lock.unlock();
     retry_deferred();
     return s;
-}
-
-void Core::retry_deferred() {
-    // Runs with no device lock held (match_device takes each device's own),
-    // so it can be called after any operation that may have bound a device.
-    while (bound_since_retry_.exchange(false, std::memory_order_acq_rel)) {
-        std::vector<std::weak_ptr<Device>> pending;
-        {
-            std::lock_guard lock(model_mu_);
-            pending.swap(deferred_);
-        }
-        for (const std::weak_ptr<Device>& w : pending)
-            if (DevicePtr dev = w.lock()) match_device(dev);
-    }
 }
 
 Status Core::unbind(const std::string& bus_name, const std::string& driver, const std::string& device) {

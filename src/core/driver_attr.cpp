@@ -1,5 +1,4 @@
-// Driver attributes: a plugin's show/store/read/write reached through the
-// gate, and the guarded page show() writes into.
+// Driver attributes: show/store/read/write through the plugin gate, and show()'s guarded page.
 #include "driver_attr.hpp"
 
 #include <sys/mman.h>

@@ -1,5 +1,4 @@
-// The one gate into plugin code: the only file that calls a plugin's function
-// pointers (the protocol is argued in plugin_gate.hpp).
+// The one gate into plugin code: the only file that calls a plugin's function pointers.
 #include "plugin_gate.hpp"
 
 #include <exception>

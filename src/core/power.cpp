@@ -1,5 +1,4 @@
-// Power: system suspend/resume walks and the shutdown walk, each call into a
-// driver through the plugin gate.
+// Power: the system suspend/resume walks and the shutdown walk, each through the plugin gate.
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
 #include "plugin_gate.hpp"
