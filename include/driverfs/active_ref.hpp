@@ -11,7 +11,9 @@ namespace driverfs {
 
 // A counter of in-flight users with a "deactivated" bias, as kernfs does for
 // its nodes. The stub of every driver and every driver-owned attribute node
-// carry one.
+// carry one. A stub is pinned in one place only, the plugin gate
+// (src/core/plugin_gate.hpp: DriverGate::enter, gate_bus_match), which also
+// argues why its calls into plugin code are safe on top of this protocol.
 //
 // Protocol (the proof the rest of the code leans on):
 //   count_ >= 0  active; count_ is the number of pins held.

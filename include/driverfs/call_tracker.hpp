@@ -1,6 +1,7 @@
 // In-flight call records: who is running which driver callback right now.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -8,21 +9,40 @@
 
 namespace driverfs {
 
+class Device;
+class Driver;
 class Stub;
+
+// Which callback a tracked call runs.
+enum class CallOp : uint8_t { show, store, read, write, probe, remove, suspend, resume, shutdown, is_visible, match };
+
+// What a call is doing, kept as references to things that outlive the call
+// and formatted only when someone asks (running_calls, a log line): tracking
+// a call must cost no allocation, since every read of an attribute is one.
+struct CallDesc {
+    CallOp op;
+    std::string_view name;         // show/store/read/write/is_visible: the attribute
+    const Device* dev = nullptr;   // the device called for (all but is_visible)
+    const Driver* peer = nullptr;  // match: the driver the device is matched with
+
+    // "show brightness of led0", "probe led0", "match dev0 with drv", ...
+    std::string text() const;
+};
 
 struct RunningCall {
     std::string driver;  // stub name
-    std::string what;    // "show brightness on led0", "probe led0", ...
+    std::string what;    // CallDesc::text()
     pid_t tid;           // kernel thread id, as in /proc/<pid>/task/<tid>
 };
 
 // Marks the calling thread as running a callback of `stub` for its lifetime,
 // so that an unload that times out can say exactly what it is waiting for.
+// `what` must outlive the scope; the scope keeps a pointer, no copy.
 // Cost: one uncontended lock of a per-thread mutex on entry and exit; it is
 // kept off ActiveRef::pin() so the pin stays a single atomic op.
 class CallScope {
 public:
-    CallScope(const Stub& stub, std::string_view what);
+    CallScope(const Stub& stub, const CallDesc& what);
     ~CallScope();
     CallScope(const CallScope&) = delete;
     CallScope& operator=(const CallScope&) = delete;
@@ -33,7 +53,7 @@ public:
 
 private:
     const Stub* saved_stub_;
-    std::string saved_what_;
+    const CallDesc* saved_what_;
 };
 
 // Calls of `stub` running on any thread now.

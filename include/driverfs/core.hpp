@@ -176,9 +176,10 @@ private:
     // device's), each calling drv with dev; drv pinned. The nodes made.
     std::vector<NodePtr> add_driver_attrs(Device& dev, const NodePtr& dir, const DriverPtr& drv);
     // Attribute groups (attr_group.cpp). Ask is_visible for every attribute
-    // of `group` (no lock held; the caller pins drv) and, if dev's groups
-    // are still in `phase` of the same binding and no later evaluation of
-    // the group started meanwhile, make the files match. Takes groups_mu.
+    // of `group` (no lock held; through the plugin gate, ENODEV if drv is
+    // going) and, if dev's groups are still in `phase` of the same binding
+    // and no later evaluation of the group started meanwhile, make the files
+    // match. Takes groups_mu.
     Status sync_group(Device& dev, const DriverPtr& drv, const dfs_attribute_group* group, Device::Groups phase);
     // Create, remove or remake group's files to match `modes` (one per
     // attribute; nullopt: hidden). dev.groups_mu held, drv pinned.
@@ -209,7 +210,8 @@ private:
     // its dev_attrs and bin_attrs on it too (drv pinned).
     void make_legacy_class_device(Device& dev, const DriverPtr& drv, const std::string& cls);
     Status add_class_device_files(const DevicePtr& cdev);
-    // Try every driver of the bus; pins each through its stub.
+    // Matching (match.cpp). Try every driver of the bus; each probe enters
+    // the plugin gate, so a driver being unloaded is skipped.
     void match_device(const DevicePtr& dev);
     // Try every unbound device of the driver's bus.
     void match_driver(const DriverPtr& drv);

@@ -23,9 +23,9 @@
 
 #include "abi.hpp"
 #include "driver_attr.hpp"
-#include "driver_call.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "plugin_gate.hpp"
 
 namespace driverfs {
 namespace {
@@ -42,21 +42,14 @@ struct Evaluating {
 };
 
 // The modes is_visible asks for (nullopt: hidden; also when it threw, which
-// call_driver logged). The caller pins drv.
-std::vector<std::optional<uint32_t>> visible_modes(Device& dev, const DriverPtr& drv,
+// the gate logged).
+std::vector<std::optional<uint32_t>> visible_modes(Device& dev, const DriverGate& gate,
                                                    const dfs_attribute_group* group) {
     Evaluating guard;
     std::vector<std::optional<uint32_t>> modes;
     for (const dfs_attribute* const* a = group->attrs; *a; ++a) {
         std::optional<uint32_t> mode;
-        if (attr_usable(*a)) {
-            mode = (*a)->mode;
-            if (group->is_visible) {
-                int visible = call_driver(drv->stub(), std::string("is_visible ") + (*a)->name,
-                                          [&] { return static_cast<int>(group->is_visible(&dev, *a) & 07777); });
-                mode = visible > 0 ? std::optional<uint32_t>(static_cast<uint32_t>(visible)) : std::nullopt;
-            }
-        }
+        if (attr_usable(*a)) mode = group->is_visible ? gate.is_visible(dev, group, *a) : (*a)->mode;
         modes.push_back(mode);
     }
     return modes;
@@ -75,11 +68,9 @@ Status Core::update_group(Device& dev, const dfs_attribute_group* group) {
     if (!drv) return Error::of(ENODEV, "device " + dev.name() + " is not bound to a driver");
     // A callback of the driver already holds a pin; a plugin thread may not,
     // and the group's memory must stay mapped while we read it.
-    Stub& stub = drv->stub();
-    Pin pin(stub.active());
-    if (!pin || stub.generation() != drv->generation())
-        return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
-    const dfs_driver* ops = stub.driver();
+    Result<DriverGate> gate = DriverGate::enter(*drv);
+    if (!gate) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
+    const dfs_driver* ops = gate->ops();
     bool mine = false;
     if (dev.is_class_device())
         mine = std::find(dev.class_groups.begin(), dev.class_groups.end(), group) != dev.class_groups.end();
@@ -100,6 +91,10 @@ Status Core::update_group(Device& dev, const dfs_attribute_group* group) {
 }
 
 Status Core::sync_group(Device& dev, const DriverPtr& drv, const dfs_attribute_group* group, Device::Groups phase) {
+    // Every caller holds a pin already (a bind, a class device's creation,
+    // update_group); this one is the gate's own for the is_visible calls.
+    Result<DriverGate> gate = DriverGate::enter(*drv);
+    if (!gate) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
     uint64_t binding, ticket;
     {
         std::lock_guard lock(dev.groups_mu);
@@ -107,7 +102,7 @@ Status Core::sync_group(Device& dev, const DriverPtr& drv, const dfs_attribute_g
         binding = dev.binding;
         ticket = ++dev.group_ticket[group];
     }
-    std::vector<std::optional<uint32_t>> modes = visible_modes(dev, drv, group);
+    std::vector<std::optional<uint32_t>> modes = visible_modes(dev, gate.value(), group);
     std::lock_guard lock(dev.groups_mu);
     if (dev.groups != phase || dev.binding != binding)
         return Error::of(ENODEV, "device " + dev.name() + " was unbound while its attribute group was updated");

@@ -1,80 +1,43 @@
-// Device <-> driver binding: match, probe, remove, each call into a driver pinned.
-#include <exception>
+// Binding a device to a driver: probe and attach its files, unbind and remove, bind/unbind requests.
 #include <utility>
 
 #include "abi.hpp"
 #include "core_attr.hpp"
 #include "driver_attr.hpp"
-#include "driver_call.hpp"
-#include "driverfs/call_tracker.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "plugin_gate.hpp"
 
 namespace driverfs {
 
-int call_driver(Stub& stub, const std::string& what, const std::function<int()>& fn) {
-    CallScope scope(stub, what);
-    try {
-        return fn();
-    } catch (const std::exception& e) {
-        log(LogLevel::err, "driver " + stub.name() + ": " + what + " threw: " + e.what());
-    } catch (...) {
-        log(LogLevel::err, "driver " + stub.name() + ": " + what + " threw a non-standard exception");
-    }
-    return -EIO;
-}
-
-std::string strip_instance_number(const std::string& name) {
-    size_t end = name.size();
-    while (end > 0 && std::isdigit(static_cast<unsigned char>(name[end - 1]))) --end;
-    if (end < name.size() && end > 0 && (name[end - 1] == '.' || name[end - 1] == '-' || name[end - 1] == '_'))
-        --end;
-    return end == 0 ? name : name.substr(0, end);
-}
-
-Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> props)
-    : name_(std::move(name)), bus_(bus.shared_from_this()), props_(std::move(props)),
-      match_key_(props_.count("compatible") ? props_.at("compatible") : strip_instance_number(name_)) {}
-
-bool platform_match(const Device& dev, const Driver& drv) {
-    const std::string& key = dev.match_key();
-    if (drv.compatible().empty()) return key == drv.name();
-    for (const std::string& c : drv.compatible())
-        if (c == key) return true;
-    return false;
-}
-
 Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
-    Stub& stub = drv->stub();
-    Pin pin(stub.active());
-    if (!pin || stub.generation() != drv->generation())
-        return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
-    const dfs_driver* ops = stub.driver();
+    Result<DriverGate> gate = DriverGate::enter(*drv);
+    if (!gate) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
+    const dfs_driver* ops = gate->ops();
     if (DFS_HAS_FIELD(ops, dfs_driver, probe) && ops->probe) {
         {
             std::lock_guard lock(model_mu_);
             dev.probing = drv;
         }
-        int rc = call_driver(stub, "probe " + dev.name(), [&] { return ops->probe(&dev); });
+        Returned rc = gate->probe(dev);
         std::vector<DevicePtr> made;
         {
             std::lock_guard lock(model_mu_);
             dev.probing = nullptr;
-            if (rc != 0) made = dev.class_devices;
+            if (!rc) made = dev.class_devices;
         }
         // A refused probe leaves nothing behind, whatever it created.
         for (auto it = made.rbegin(); it != made.rend(); ++it) retire_class_device(*it);
-        if (rc == -kEprobeDefer) {
+        if (rc.err == kEprobeDefer) {
             // Linux's deferred probe: retried whenever another driver binds.
             std::lock_guard lock(model_mu_);
             deferred_.push_back(dev.weak_from_this());
             return Error::of(EAGAIN, "driver " + drv->name() + " deferred probing " + dev.name() +
                                          "; it is retried whenever another device binds");
         }
-        if (rc != 0)
-            return Error::of(errno_from_plugin(rc, "driver " + drv->name() + ": probe " + dev.name()),
-                             "driver " + drv->name() + " refused " + dev.name() +
-                                                        " (probe returned " + std::to_string(rc) + ")");
+        if (!rc)
+            return Error::of(rc.err, "driver " + drv->name() + " refused " + dev.name() + " (probe returned " +
+                                         std::to_string(rc.raw) + ")");
     }
     {
         std::lock_guard groups(dev.groups_mu);
@@ -165,14 +128,10 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
         drv = dev.driver;
     }
     if (!drv) return {};
-    Stub& stub = drv->stub();
-    Pin pin;
-    if (!driver_drained) {
-        pin = Pin(stub.active());
-        // The driver is going: its unloader owns it now and unbinds this
-        // device itself once the drain is over.
-        if (!pin) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
-    }
+    Result<DriverGate> gate = driver_drained ? Result<DriverGate>(DriverGate::drained(*drv)) : DriverGate::enter(*drv);
+    // The driver is going: its unloader owns it now and unbinds this device
+    // itself once the drain is over.
+    if (!gate) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
     // update_group stops changing the files before they are collected, so
     // none it would add escapes the drain below. It never waits for this
     // (it answers ENODEV now), so a store that calls it while we drain that
@@ -220,13 +179,7 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
         }
         stopped.push_back(n);
     }
-    const dfs_driver* ops = stub.driver();
-    if (DFS_HAS_FIELD(ops, dfs_driver, remove) && ops->remove) {
-        call_driver(stub, "remove " + dev.name(), [&] {
-            ops->remove(&dev);
-            return 0;
-        });
-    }
+    gate->remove(dev);
     detach_binding(dev);
     if (log_enabled(LogLevel::info)) log(LogLevel::info, "device " + dev.name() + " unbound from " + drv->name());
     emit("unbind", dev);
@@ -263,60 +216,6 @@ void Core::detach_binding(Device& dev) {
         if (NodePtr n = w.lock()) tree_.remove(n);
 }
 
-void Core::match_device(const DevicePtr& dev) {
-    Bus& bus = dev->bus();
-    // The candidates, in driver-list order. With the platform rule matching
-    // is daemon code, done under model_mu_ in one pass; a plugin's rule is
-    // plugin code, so it runs on a snapshot with no lock held (and pins the
-    // plugin itself).
-    std::vector<DriverPtr> candidates;
-    std::string override_name;
-    {
-        std::lock_guard lock(model_mu_);
-        override_name = dev->driver_override;
-        candidates = bus.driver_candidates(*dev);
-    }
-    std::lock_guard dev_lock(dev->lock);
-    for (const DriverPtr& drv : candidates) {
-        if (dev->driver || dev->dead) return;
-        if (!bus.core_match() && !bus.matches(*dev, override_name, *drv)) continue;
-        // Pin site 3 of the design: probe_locked pins the driver through its
-        // stub; a driver being unloaded fails that pin and is skipped, never
-        // called.
-        Status s = probe_locked(*dev, drv);
-        if (s) return;
-        if (s.error().code == EAGAIN) {  // deferred: stop here, as Linux does
-            log(LogLevel::info, s.error().message);
-            return;
-        }
-        log(LogLevel::warning, s.error().message);
-    }
-}
-
-void Core::match_driver(const DriverPtr& drv) {
-    Bus& bus = drv->bus();
-    std::vector<DevicePtr> candidates;
-    {
-        std::lock_guard lock(model_mu_);
-        candidates = bus.device_candidates(*drv);
-    }
-    for (const DevicePtr& dev : candidates) {
-        std::lock_guard dev_lock(dev->lock);
-        std::string override_name;
-        {
-            std::lock_guard lock(model_mu_);
-            if (dev->driver || dev->dead) continue;
-            override_name = dev->driver_override;
-        }
-        if (!bus.matches(*dev, override_name, *drv)) continue;
-        Status s = probe_locked(*dev, drv);
-        if (!s) {
-            log(LogLevel::warning, s.error().message);
-            if (s.error().code == ENODEV && !drv->stub().active().active()) return;  // driver going
-        }
-    }
-}
-
 Status Core::bind(const std::string& bus_name, const std::string& driver, const std::string& device) {
     std::shared_ptr<Bus> bus = find_bus(bus_name);
     if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
@@ -338,20 +237,6 @@ Status Core::bind(const std::string& bus_name, const std::string& driver, const 
     dev_lock.unlock();
     retry_deferred();
     return s;
-}
-
-void Core::retry_deferred() {
-    // Runs with no device lock held (match_device takes each device's own),
-    // so it can be called after any operation that may have bound a device.
-    while (bound_since_retry_.exchange(false, std::memory_order_acq_rel)) {
-        std::vector<std::weak_ptr<Device>> pending;
-        {
-            std::lock_guard lock(model_mu_);
-            pending.swap(deferred_);
-        }
-        for (const std::weak_ptr<Device>& w : pending)
-            if (DevicePtr dev = w.lock()) match_device(dev);
-    }
 }
 
 Status Core::unbind(const std::string& bus_name, const std::string& driver, const std::string& device) {

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <unistd.h>
 
+#include "driverfs/device.hpp"
+#include "driverfs/driver.hpp"
 #include "driverfs/stub.hpp"
 
 namespace driverfs {
@@ -23,9 +25,12 @@ std::vector<ThreadSlot*>& registry() {
 }
 
 struct ThreadSlot {
-    std::mutex mu;  // guards stub and what; taken by the owner thread and by scans
+    // Guards stub and what; taken by the owner thread and by scans. `what`
+    // points into the owner's stack frame: a scan formats it under mu, and
+    // the owner cannot leave its CallScope (and that frame) without mu.
+    std::mutex mu;
     const Stub* stub = nullptr;
-    std::string what;
+    const CallDesc* what = nullptr;
     const pid_t tid = gettid();
 
     ThreadSlot() {
@@ -49,15 +54,34 @@ thread_local unsigned t_callback_depth = 0;
 
 }  // namespace
 
-CallScope::CallScope(const Stub& stub, std::string_view what) {
+std::string CallDesc::text() const {
+    static constexpr const char* kOpNames[] = {"show",    "store",  "read",     "write",      "probe", "remove",
+                                               "suspend", "resume", "shutdown", "is_visible", "match"};
+    std::string out = kOpNames[static_cast<size_t>(op)];
+    switch (op) {
+    case CallOp::show:
+    case CallOp::store:
+    case CallOp::read:
+    case CallOp::write:
+        return out.append(" ").append(name).append(" of ").append(dev->name());
+    case CallOp::is_visible:
+        return out.append(" ").append(name);
+    case CallOp::match:
+        return out.append(" ").append(dev->name()).append(" with ").append(peer->name());
+    default:
+        return out.append(" ").append(dev->name());
+    }
+}
+
+CallScope::CallScope(const Stub& stub, const CallDesc& what) {
     ThreadSlot& slot = this_thread_slot();
     std::lock_guard lock(slot.mu);
     // A callback may call back into the host, which may call another driver:
     // keep the outer record to restore it.
     saved_stub_ = slot.stub;
-    saved_what_ = std::move(slot.what);
+    saved_what_ = slot.what;
     slot.stub = &stub;
-    slot.what.assign(what);
+    slot.what = &what;
     ++t_callback_depth;
 }
 
@@ -66,7 +90,7 @@ CallScope::~CallScope() {
     ThreadSlot& slot = this_thread_slot();
     std::lock_guard lock(slot.mu);
     slot.stub = saved_stub_;
-    slot.what = std::move(saved_what_);
+    slot.what = saved_what_;
 }
 
 bool CallScope::inside_callback() { return t_callback_depth != 0; }
@@ -76,7 +100,7 @@ std::vector<RunningCall> running_calls(const Stub& stub) {
     std::lock_guard lock(registry_mu());
     for (ThreadSlot* slot : registry()) {
         std::lock_guard slot_lock(slot->mu);
-        if (slot->stub == &stub) out.push_back({stub.name(), slot->what, slot->tid});
+        if (slot->stub == &stub) out.push_back({stub.name(), slot->what->text(), slot->tid});
     }
     return out;
 }

@@ -29,6 +29,7 @@
 #include "driverfs/call_tracker.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "plugin_gate.hpp"
 
 namespace driverfs {
 namespace {
@@ -94,9 +95,8 @@ Result<DevicePtr> Core::create_class_device(Plugin& plugin, Device* parent, cons
             return Error::of(ENODEV, "class_device_create: the owner is not a registered driver of " + plugin.name());
     }
     // From a plugin thread nothing pins the driver yet, and `info` is its memory.
-    Pin pin(owner->stub().active());
-    if (!pin || owner->stub().generation() != owner->generation())
-        return Error::of(ENODEV, "driver " + owner->name() + " is being unloaded");
+    Result<DriverGate> gate = DriverGate::enter(*owner);
+    if (!gate) return Error::of(ENODEV, "driver " + owner->name() + " is being unloaded");
     std::vector<const dfs_attribute_group*> groups;
     for (const dfs_attribute_group* const* g = info->groups; g && *g; ++g)
         if (group_usable(*g)) groups.push_back(*g);

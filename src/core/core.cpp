@@ -146,4 +146,18 @@ std::shared_ptr<Bus> Core::find_bus(const std::string& name) {
     return it == buses_.end() ? nullptr : it->second;
 }
 
+CoreStats Core::stats() const {
+    CoreStats st{};
+    st.live_stubs = stubs_.live_count();
+    st.inactive_stubs = stubs_.inactive_count();
+    st.nodes = tree_.node_count();
+    st.last_event = events_.last_seqnum();
+    std::lock_guard lock(model_mu_);
+    st.devices = all_devices_.size();
+    for (const DevicePtr& d : all_devices_) st.bound_devices += d->driver != nullptr;
+    for (const auto& [name, rec] : modules_) st.plugins_loaded += rec.plugin != nullptr;
+    st.buses = buses_.size();
+    return st;
+}
+
 }  // namespace driverfs

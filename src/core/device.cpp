@@ -7,6 +7,18 @@
 
 namespace driverfs {
 
+std::string strip_instance_number(const std::string& name) {
+    size_t end = name.size();
+    while (end > 0 && std::isdigit(static_cast<unsigned char>(name[end - 1]))) --end;
+    if (end < name.size() && end > 0 && (name[end - 1] == '.' || name[end - 1] == '-' || name[end - 1] == '_'))
+        --end;
+    return end == 0 ? name : name.substr(0, end);
+}
+
+Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> props)
+    : name_(std::move(name)), bus_(bus.shared_from_this()), props_(std::move(props)),
+      match_key_(props_.count("compatible") ? props_.at("compatible") : strip_instance_number(name_)) {}
+
 DevicePtr Core::find_device(Bus& bus, const std::string& name) {
     std::lock_guard lock(model_mu_);
     for (const DevicePtr& d : bus.devices)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "driverfs/log.hpp"
+#include "plugin_gate.hpp"
 #include "stray_threads.hpp"
 
 namespace driverfs {
@@ -189,12 +190,9 @@ Result<const dfs_plugin_desc*> plugin_descriptor(const SharedObject& so) {
         return Error::of(ENOEXEC, so.source + " is not a driverfs plugin: it does not export " +
                                       DRIVERFS_ENTRY_SYMBOL + "() (use DRIVERFS_PLUGIN() from driverfs/plugin.h)");
     auto entry = reinterpret_cast<dfs_entry_fn>(sym);
-    const dfs_plugin_desc* desc = nullptr;
-    try {
-        desc = entry();
-    } catch (...) {
-        return Error::of(EIO, so.source + ": " + DRIVERFS_ENTRY_SYMBOL + "() threw an exception");
-    }
+    Result<const dfs_plugin_desc*> called = gate_plugin_entry(entry, so.source);
+    if (!called) return called.error();
+    const dfs_plugin_desc* desc = called.value();
     if (!desc) return Error::of(ENOEXEC, so.source + ": " + DRIVERFS_ENTRY_SYMBOL + "() returned NULL");
     if (desc->size < offsetof(dfs_plugin_desc, exit) + sizeof desc->exit)
         return Error::of(ENOEXEC, so.source + ": plugin descriptor is too small (size " +

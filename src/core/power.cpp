@@ -1,52 +1,26 @@
-// Power: system suspend/resume walks and the shutdown walk, each call into a
-// driver pinned through its stub (pin site 2 of the design).
-#include <exception>
-
-#include "abi.hpp"
-#include "driverfs/call_tracker.hpp"
+// Power: the system suspend/resume walks and the shutdown walk, each through the plugin gate.
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "plugin_gate.hpp"
 
 namespace driverfs {
 namespace {
 
 enum class PmOp { suspend, resume, shutdown };
 
-const char* op_name(PmOp op) {
+// Call one PM callback of dev's driver. Success when there is nothing to
+// call: an unbound device, a driver without the callback, or a driver going
+// away (its pin fails, so it is skipped, never called).
+Returned pm_call(Device& dev, const DriverPtr& drv, PmOp op) {
+    if (!drv) return {};
+    Result<DriverGate> gate = DriverGate::enter(*drv);
+    if (!gate) return {};
     switch (op) {
-    case PmOp::suspend: return "suspend";
-    case PmOp::resume: return "resume";
-    case PmOp::shutdown: return "shutdown";
+    case PmOp::suspend: return gate->suspend(dev);
+    case PmOp::resume: return gate->resume(dev);
+    case PmOp::shutdown: gate->shutdown(dev); return {};
     }
-    return "?";
-}
-
-// Call one PM callback of dev's driver. 0 when there is nothing to call: an
-// unbound device, a driver without the callback, or a driver going away
-// (its pin fails, so it is skipped, never called).
-int pm_call(Device& dev, const DriverPtr& drv, PmOp op) {
-    if (!drv) return 0;
-    Stub& stub = drv->stub();
-    Pin pin(stub.active());
-    if (!pin || stub.generation() != drv->generation()) return 0;
-    const dfs_driver* ops = stub.driver();
-    CallScope scope(stub, std::string(op_name(op)) + " " + dev.name());
-    try {
-        switch (op) {
-        case PmOp::suspend:
-            return DFS_HAS_FIELD(ops, dfs_driver, suspend) && ops->suspend ? ops->suspend(&dev) : 0;
-        case PmOp::resume:
-            return DFS_HAS_FIELD(ops, dfs_driver, resume) && ops->resume ? ops->resume(&dev) : 0;
-        case PmOp::shutdown:
-            if (DFS_HAS_FIELD(ops, dfs_driver, shutdown) && ops->shutdown) ops->shutdown(&dev);
-            return 0;
-        }
-    } catch (const std::exception& e) {
-        log(LogLevel::err, "driver " + drv->name() + ": " + op_name(op) + " " + dev.name() + " threw: " + e.what());
-    } catch (...) {
-        log(LogLevel::err, "driver " + drv->name() + ": " + op_name(op) + " " + dev.name() + " threw");
-    }
-    return -EIO;
+    return {};
 }
 
 }  // namespace
@@ -67,9 +41,8 @@ Status Core::suspend() {
             if (dev->dead || dev->suspended) continue;
             drv = dev->driver;
         }
-        if (int rc = pm_call(*dev, drv, PmOp::suspend); rc != 0) {
-            Error e = Error::of(errno_from_plugin(rc, "suspend of " + dev->name()),
-                                "suspend of " + dev->name() + " failed (" + std::to_string(rc) + "); resumed the " +
+        if (Returned rc = pm_call(*dev, drv, PmOp::suspend); !rc) {
+            Error e = Error::of(rc.err, "suspend of " + dev->name() + " failed (" + std::to_string(rc.raw) + "); resumed the " +
                                     std::to_string(done.size()) + " device(s) already suspended");
             // Undo in the opposite order: parents before children.
             for (auto it = done.rbegin(); it != done.rend(); ++it) {
@@ -114,8 +87,8 @@ Status Core::resume() {
         }
         // A device whose resume fails is still marked active: there is no
         // better state to report, and Linux does the same.
-        if (int rc = pm_call(*dev, drv, PmOp::resume); rc != 0)
-            failures += (failures.empty() ? "" : ", ") + dev->name() + " (" + std::to_string(rc) + ")";
+        if (Returned rc = pm_call(*dev, drv, PmOp::resume); !rc)
+            failures += (failures.empty() ? "" : ", ") + dev->name() + " (" + std::to_string(rc.raw) + ")";
         std::lock_guard lock(model_mu_);
         dev->suspended = false;
         ++resumed;

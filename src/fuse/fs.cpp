@@ -134,16 +134,14 @@ namespace {
 // the kernel serves reads from the page cache only up to st_size.
 size_t attr_size(Node& node) {
     if (!node.ops()->cacheable()) return node.ops()->size();
-    Pin pin(node.active());
-    if (!pin) return node.ops()->size();
     char page[AttrOps::kPageSize];
-    Result<size_t> n = node.ops()->show(page);
+    Result<size_t> n = current_value(node, page);
     return n ? n.value() : node.ops()->size();
 }
 
 }  // namespace
 
-void Fs::stat_of(Node& node, struct stat* st) const {
+void Fs::stat_of(Node& node, struct stat* st) {
     *st = {};
     st->st_ino = node.ino;
     st->st_uid = uid_;

@@ -103,8 +103,9 @@ public:
     void add_poller(uint64_t ino, const OpenFile* file, fuse_pollhandle* ph);
     void drop_pollers(const OpenFile* file);
 
-    // Pins a cacheable attribute to measure its value (its real st_size).
-    void stat_of(Node& node, struct stat* st) const;
+    // Not const: a cacheable attribute is measured (its real st_size) by
+    // reading its current value, which runs its owner's show().
+    void stat_of(Node& node, struct stat* st);
 
     // Mount lifecycle: create the session, mount, serve, unmount.
     int serve(fuse_args* args, const std::string& mountpoint, const fuse_cmdline_opts& opts,

@@ -34,6 +34,11 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (fuse_reply_open(req, fi) == -ENOENT) delete &file_of(fi);  // interrupted: no release follows
 }
 
+void reply_read(fuse_req_t req, const Result<size_t>& n, const char* data) {
+    if (!n) fuse_reply_err(req, n.error().code);
+    else fuse_reply_buf(req, data, n.value());
+}
+
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
     OpenFile& file = file_of(fi);
     // No allocation per READ: a text attribute is one page at most, read
@@ -41,16 +46,11 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
     // by max_read) into this worker's own buffer, which only grows.
     if (!file.node()->ops()->binary()) {
         char page[AttrOps::kPageSize];
-        Result<size_t> n = file.read(page, std::min(size, sizeof page), off);
-        if (!n) fuse_reply_err(req, n.error().code);
-        else fuse_reply_buf(req, page, n.value());
-        return;
+        return reply_read(req, file.read(page, std::min(size, sizeof page), off), page);
     }
     thread_local std::vector<char> binary_buf;
     if (binary_buf.size() < size) binary_buf.resize(size);
-    Result<size_t> n = file.read(binary_buf.data(), size, off);
-    if (!n) fuse_reply_err(req, n.error().code);
-    else fuse_reply_buf(req, binary_buf.data(), n.value());
+    reply_read(req, file.read(binary_buf.data(), size, off), binary_buf.data());
 }
 
 void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {

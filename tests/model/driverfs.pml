@@ -93,7 +93,7 @@ inline lock(m)   { atomic { m == 0 -> m = 1 } }
 inline unlock(m) { m = 0 }
 
 /* ActiveRef::pin() on the stub (Pin pin(stub.active()) in
- * DriverAttr::pin_driver, src/core/driver_attr.cpp). ok := pinned. */
+ * DriverGate::enter, src/core/plugin_gate.cpp). ok := pinned. */
 inline pin_stub(r, ok) {
     assert(!freed[r]);                          /* a purged stub is never pinned */
 #if defined(BUG_PIN_CHECK_THEN_INC)
@@ -175,10 +175,10 @@ inline open_file(n, r, opened, may_interrupt) {
     opened = 0;
     if
     :: n != 0 ->
-        pin_node(n, ok);                        /* OpenFile::open: Pin pin(node->active()) */
+        pin_node(n, ok);                        /* OpenFile::open: pin_attr (open_file.cpp) */
         if
         :: ok ->
-            pin_stub(r, ok2);                   /* validate() -> DriverAttr::pin_driver */
+            pin_stub(r, ok2);                   /* validate() -> DriverGate::enter */
             if
             :: ok2 && gen[r] == ngen[n] -> unpin_stub(r); opened = 1
             :: ok2 && gen[r] != ngen[n] -> unpin_stub(r)      /* ENODEV */
@@ -212,10 +212,10 @@ inline release_file(r) {
 /* OpenFile::read -> DriverAttr::show (or write -> store): pin node, pin
  * stub, check generation, call, unpin stub, unpin node. */
 inline read_file(n, r) {
-    pin_node(n, ok);                            /* OpenFile::read: Pin pin(node_->active()) */
+    pin_node(n, ok);                            /* OpenFile::read: current_value */
     if
     :: ok ->
-        pin_stub(r, ok2);                       /* DriverAttr::pin_driver */
+        pin_stub(r, ok2);                       /* DriverGate::enter */
         if
         :: ok2 && gen[r] == ngen[n] -> callback(r, n); unpin_stub(r)
         :: ok2 && gen[r] != ngen[n] -> unpin_stub(r)          /* ENODEV */

@@ -176,8 +176,8 @@ TEST_F(DeviceModelTest, DeferredProbeIsRetriedWhenAnotherDeviceBinds) {
     EXPECT_EQ(bound_driver("needy0"), "needy") << "retried after supplier0 bound";
 }
 
-// Pin site 3: matching a new device walks the driver list, pinning each
-// driver. A driver unloaded while the walk is inside another driver's probe
+// Matching a new device walks the driver list, pinning each (through the
+// plugin gate). A driver unloaded while the walk is inside another driver's probe
 // is skipped, never called, and its unload does not wait for the walk.
 TEST_F(DeviceModelTest, ADriverUnloadedDuringAWalkIsSkipped) {
     // slow's probe is held at a gate, so the walk is still inside it when the
