@@ -7,6 +7,7 @@
 #include "driverfs/call_tracker.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "driverfs/validate.hpp"
 #include "host_services.hpp"
 
 namespace driverfs {

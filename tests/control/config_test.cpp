@@ -35,7 +35,7 @@ TEST(Config, ErrorsNameTheJsonPathOfTheFirstProblem) {
     EXPECT_EQ(config_error(R"({"plugin": []})"), "$.plugin: unknown key (expected \"plugins\" or \"buses\")");
     EXPECT_EQ(config_error(R"({"plugins": ["led", 3]})"), "$.plugins[1]: must be a non-empty string");
     EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a"}, {"name": "b/c"}]}}})"),
-              "$.buses.platform.devices[1].name: must be a device name (no '/', spaces or control characters)");
+              "$.buses.platform.devices[1].name: must be a device name (1-64 of A-Z a-z 0-9 _ . : -)");
     EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a", "properties": {"k": [1]}}]}}})"),
               "$.buses.platform.devices[0].properties.k: must be a string or an integer");
     EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a"}, {"name": "a"}]}}})"),
@@ -44,6 +44,20 @@ TEST(Config, ErrorsNameTheJsonPathOfTheFirstProblem) {
               "$.buses.platform.devices[0].parent: parent 'p' is described after its child");
     EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"parent": "p"}]}}})"),
               "$.buses.platform.devices[0].name: missing");
+}
+
+// The file is checked with the rules the core applies, so what the core
+// would refuse half way through an apply (with a rollback) is refused here,
+// before anything changes, naming the entry.
+TEST(Config, RefusesUpFrontWhatTheCoreWouldRefuse) {
+    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a!b"}]}}})"),
+              "$.buses.platform.devices[0].name: must be a device name (1-64 of A-Z a-z 0-9 _ . : -)");
+    EXPECT_EQ(config_error(R"({"buses": {"pl@tform": {"devices": []}}})"),
+              "$.buses.pl@tform: 'pl@tform' is not a bus name (1-64 of A-Z a-z 0-9 _ . : -)");
+    EXPECT_EQ(config_error(R"({"plugins": ["le d"]})"),
+              "$.plugins[0]: 'le d' is not a plugin name (letters, digits, _ . -)");
+    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a", "properties": {"k": "x\ty"}}]}}})"),
+              "$.buses.platform.devices[0].properties.k: the value of property k holds a control character");
 }
 
 }  // namespace
