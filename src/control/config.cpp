@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "driverfs/validate.hpp"
+
 namespace driverfs::control {
 
 using nlohmann::json;
@@ -13,19 +15,6 @@ using nlohmann::json;
 namespace {
 
 Error bad(const std::string& where, const std::string& what) { return Error::of(EINVAL, where + ": " + what); }
-
-// Names as the tree can show them: one path component, printable, no spaces.
-bool good_name(const std::string& s) {
-    if (s.empty() || s.size() > 255 || s == "." || s == "..") return false;
-    for (unsigned char c : s)
-        if (c <= ' ' || c == '/' || c == 0x7f) return false;
-    return true;
-}
-
-bool good_key(const std::string& s) {
-    if (!good_name(s)) return false;
-    return s.find('=') == std::string::npos;
-}
 
 std::string module_name_of(const std::string& name_or_path) {
     std::string base = name_or_path.substr(name_or_path.rfind('/') + 1);
@@ -48,6 +37,7 @@ Result<ConfigSpec> parse_config(const json& doc) {
             const std::string where = "$.plugins[" + std::to_string(i) + "]";
             const json& p = (*it)[i];
             if (!p.is_string() || p.get<std::string>().empty()) return bad(where, "must be a non-empty string");
+            if (Status ok = check_plugin_ref(p.get<std::string>()); !ok) return bad(where, ok.error().message);
             spec.plugins.push_back(p.get<std::string>());
         }
     }
@@ -56,7 +46,7 @@ Result<ConfigSpec> parse_config(const json& doc) {
         if (!it->is_object()) return bad("$.buses", "must be an object mapping bus names to {\"devices\": [...]}");
         for (auto& [bus, body] : it->items()) {
             const std::string bwhere = "$.buses." + bus;
-            if (!good_name(bus)) return bad(bwhere, "not a valid bus name");
+            if (Status ok = check_object_name("bus", bus); !ok) return bad(bwhere, ok.error().message);
             if (!body.is_object()) return bad(bwhere, "must be an object");
             for (auto& [key, value] : body.items()) {
                 (void)value;
@@ -74,28 +64,29 @@ Result<ConfigSpec> parse_config(const json& doc) {
                 ds.where = where;
                 for (auto& [key, value] : d.items()) {
                     if (key == "name") {
-                        if (!value.is_string() || !good_name(value.get<std::string>()))
-                            return bad(where + ".name", "must be a device name (no '/', spaces or control characters)");
+                        if (!value.is_string() || !valid_object_name(value.get<std::string>()))
+                            return bad(where + ".name", "must be a device name (1-64 of A-Z a-z 0-9 _ . : -)");
                         ds.name = value.get<std::string>();
                     } else if (key == "parent") {
-                        if (!value.is_string() || !good_name(value.get<std::string>()))
-                            return bad(where + ".parent", "must be a device name");
+                        if (!value.is_string() || !valid_object_name(value.get<std::string>()))
+                            return bad(where + ".parent", "must be a device name (1-64 of A-Z a-z 0-9 _ . : -)");
                         ds.parent = value.get<std::string>();
                     } else if (key == "properties") {
                         if (!value.is_object()) return bad(where + ".properties", "must be an object");
                         for (auto& [pk, pv] : value.items()) {
                             const std::string pwhere = where + ".properties." + pk;
-                            if (!good_key(pk)) return bad(pwhere, "not a valid property name");
-                            if (pv.is_string()) {
-                                const std::string s = pv.get<std::string>();
-                                if (s.find_first_of("\n\r") != std::string::npos || s.find(' ') != std::string::npos)
-                                    return bad(pwhere, "values cannot hold spaces or newlines");
-                                ds.properties[pk] = s;
-                            } else if (pv.is_number_integer()) {
-                                ds.properties[pk] = pv.dump();
-                            } else {
+                            std::string text;
+                            if (pv.is_string())
+                                text = pv.get<std::string>();
+                            else if (pv.is_number_integer())
+                                text = pv.dump();
+                            else
                                 return bad(pwhere, "must be a string or an integer");
-                            }
+                            if (Status ok = check_property(pk, text); !ok) return bad(pwhere, ok.error().message);
+                            // A description must be expressible as bus/*/new_device
+                            // lines, which split on white space.
+                            if (text.find(' ') != std::string::npos) return bad(pwhere, "values cannot hold spaces");
+                            ds.properties[pk] = std::move(text);
                         }
                     } else {
                         return bad(where + "." + key, "unknown key (expected name, parent, properties)");

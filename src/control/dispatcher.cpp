@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "config.hpp"
+#include "driverfs/validate.hpp"
 #include "driverfs_config.h"
 
 namespace driverfs::control {
@@ -148,8 +149,7 @@ Result<json> Dispatcher::run(const proto::Request& req) {
             if (!it->is_object()) return einval("\"properties\" must be an object of strings");
             for (auto& [k, val] : it->items()) {
                 if (!val.is_string()) return einval("\"properties." + k + "\" must be a string");
-                if (k.empty() || k.find_first_of("= \t\n") != std::string::npos)
-                    return einval("\"properties\": bad property name '" + k + "'");
+                if (Status valid = check_property(k, val.get<std::string>()); !valid) return valid.error();
                 props[k] = val.get<std::string>();
             }
         }

@@ -50,30 +50,33 @@ std::string event_line(const json& id, const json& event) {
     return json{{"id", id}, {"event", event}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::optional<std::string> get_string(const json& body, const char* key, bool required, std::string& err) {
+namespace {
+
+// The field `key` if it holds the type `want` accepts; `kind` names that type
+// in the message.
+template <typename T>
+std::optional<T> get_field(const json& body, const char* key, bool required, std::string& err,
+                           bool (json::*want)() const noexcept, const char* kind) {
     auto it = body.find(key);
     if (it == body.end() || it->is_null()) {
         if (required) err = std::string("missing \"") + key + "\"";
         return std::nullopt;
     }
-    if (!it->is_string()) {
-        err = std::string("\"") + key + "\" must be a string";
+    if (!((*it).*want)()) {
+        err = std::string("\"") + key + "\" must be " + kind;
         return std::nullopt;
     }
-    return it->get<std::string>();
+    return it->get<T>();
+}
+
+}  // namespace
+
+std::optional<std::string> get_string(const json& body, const char* key, bool required, std::string& err) {
+    return get_field<std::string>(body, key, required, err, &json::is_string, "a string");
 }
 
 std::optional<double> get_number(const json& body, const char* key, bool required, std::string& err) {
-    auto it = body.find(key);
-    if (it == body.end() || it->is_null()) {
-        if (required) err = std::string("missing \"") + key + "\"";
-        return std::nullopt;
-    }
-    if (!it->is_number()) {
-        err = std::string("\"") + key + "\" must be a number";
-        return std::nullopt;
-    }
-    return it->get<double>();
+    return get_field<double>(body, key, required, err, &json::is_number, "a number");
 }
 
 std::string errno_name(int code) {

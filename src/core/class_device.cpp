@@ -29,6 +29,7 @@
 #include "driverfs/call_tracker.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "driverfs/validate.hpp"
 #include "plugin_gate.hpp"
 
 namespace driverfs {

@@ -3,6 +3,7 @@
 
 #include "core_attr.hpp"
 #include "driverfs/log.hpp"
+#include "driverfs/validate.hpp"
 
 namespace driverfs {
 

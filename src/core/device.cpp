@@ -4,6 +4,7 @@
 #include "core_attr.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "driverfs/validate.hpp"
 
 namespace driverfs {
 
@@ -74,8 +75,7 @@ Status Core::add_device(const std::string& bus_name, const std::string& name,
 Result<DevicePtr> Core::register_device(const std::string& bus_name, const std::string& name,
                                         std::map<std::string, std::string> properties,
                                         const std::string& parent_name) {
-    if (!valid_object_name(name))
-        return Error::of(EINVAL, "'" + name + "' is not a device name (1-64 of A-Z a-z 0-9 _ . : -)");
+    if (Status s = check_object_name("device", name); !s) return s.error();
     for (const auto& [key, value] : properties)
         if (Status s = check_property(key, value); !s) return s.error();
     DevicePtr dev;

@@ -8,6 +8,7 @@
 #include "driverfs/device.hpp"
 #include "driverfs/log.hpp"
 #include "driverfs/plugin_loader.hpp"
+#include "driverfs/validate.hpp"
 
 namespace driverfs {
 namespace {
@@ -100,14 +101,14 @@ int host_add_device(dfs_plugin* self, const char* bus, const char* name, const c
     if (!self || !bus || !name) return -EINVAL;
     Plugin* plugin = Plugin::from(self);
     try {
-        std::map<std::string, std::string> properties;
-        for (const char* const* p = props; p && *p; ++p) {
-            std::string kv = *p;
-            size_t eq = kv.find('=');
-            if (eq == 0 || eq == std::string::npos) return -EINVAL;
-            properties[kv.substr(0, eq)] = kv.substr(eq + 1);
+        std::vector<std::string> words;
+        for (const char* const* p = props; p && *p; ++p) words.emplace_back(*p);
+        Result<std::map<std::string, std::string>> properties = parse_properties(words, 0);
+        if (!properties) {
+            log(LogLevel::warning, "plugin " + plugin->name() + ": add_device " + name + ": " + properties.error().message);
+            return -properties.error().code;
         }
-        Status s = plugin->core->plugin_add_device(*plugin, bus, name, std::move(properties));
+        Status s = plugin->core->plugin_add_device(*plugin, bus, name, std::move(properties.value()));
         if (!s) log(LogLevel::warning, "plugin " + plugin->name() + ": add_device " + name + ": " + s.error().message);
         return s ? 0 : -s.error().code;
     } catch (const std::bad_alloc&) {

@@ -3,6 +3,7 @@
 #include "core_attr.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "driverfs/validate.hpp"
 #include "host_services.hpp"
 #include "plugin_gate.hpp"
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "driverfs/log.hpp"
+#include "driverfs/validate.hpp"
 #include "plugin_gate.hpp"
 #include "stray_threads.hpp"
 
@@ -20,15 +21,6 @@ std::string errno_text(int e) { return std::strerror(e); }
 bool same_file_state(const struct stat& a, const struct stat& b) {
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
            a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
-}
-
-bool valid_name(const char* s) {
-    if (!s || !*s || std::strlen(s) > 64) return false;
-    for (const char* p = s; *p; ++p) {
-        char c = *p;
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
-    }
-    return std::strcmp(s, ".") != 0 && std::strcmp(s, "..") != 0;
 }
 
 }  // namespace
@@ -46,14 +38,8 @@ SharedObject::~SharedObject() {
 }
 
 Result<std::string> resolve_plugin(const std::string& name_or_path, const std::string& plugin_dir) {
-    if (name_or_path.empty()) return Error::of(EINVAL, "no plugin named: write a plugin name or path");
-    // The system calls below would stop at a NUL and act on a shorter name
-    // than the one written.
-    if (name_or_path.find('\0') != std::string::npos)
-        return Error::of(EINVAL, "a plugin name or path cannot hold a NUL byte");
+    if (Status s = check_plugin_ref(name_or_path); !s) return s.error();
     if (name_or_path.find('/') != std::string::npos) return name_or_path;
-    if (!valid_name(name_or_path.c_str()))
-        return Error::of(EINVAL, "'" + name_or_path + "' is not a plugin name (letters, digits, _ . -)");
     for (const std::string& candidate :
          {plugin_dir + "/" + name_or_path + ".so", plugin_dir + "/" + name_or_path + "/" + name_or_path + ".so"}) {
         if (access(candidate.c_str(), F_OK) == 0) return candidate;
@@ -205,7 +191,7 @@ Result<const dfs_plugin_desc*> plugin_descriptor(const SharedObject& so) {
         return Error::of(EPROTO, so.source + " needs driverfs plugin ABI " + std::to_string(desc->abi_version) +
                                      " but this driverfsd provides ABI " + std::to_string(DRIVERFS_ABI_VERSION) +
                                      ": rebuild the plugin against this host's driverfs/plugin.h or upgrade driverfsd");
-    if (!valid_name(desc->name))
+    if (!desc->name || !valid_plugin_name(desc->name))
         return Error::of(EINVAL, so.source + ": plugin name is missing or has characters other than [A-Za-z0-9_.-]");
     if (!desc->init) return Error::of(EINVAL, so.source + ": plugin descriptor has no init function");
     return desc;

@@ -3,9 +3,10 @@
 // the way load_config_file does. Properties, beyond not crashing:
 //  - a rejection is EINVAL with a message that starts with a JSON path
 //    ("$..." followed by ": ") and says what is wrong;
-//  - an accepted description holds only valid names, no device twice,
-//    parents before their children, property keys without '=' and values
-//    without spaces or newlines, and a JSON path for every device;
+//  - an accepted description holds only what the core's validators accept
+//    (names, plugin references, properties), no device twice, parents
+//    before their children, values without spaces, and a JSON path for
+//    every device;
 //  - the spec written back as a description validates to the same spec.
 #include <cerrno>
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "check.hpp"
 #include "config.hpp"
+#include "driverfs/validate.hpp"
 
 using driverfs::control::ConfigSpec;
 using driverfs::control::DeviceSpec;
@@ -22,25 +24,18 @@ using nlohmann::json;
 
 namespace {
 
-bool name_ok(const std::string& s) {
-    if (s.empty() || s.size() > 255 || s == "." || s == "..") return false;
-    for (unsigned char c : s)
-        if (c <= ' ' || c == '/' || c == 0x7f) return false;
-    return true;
-}
-
 void check_spec(const ConfigSpec& spec) {
-    for (const std::string& p : spec.plugins) FUZZ_CHECK(!p.empty(), "plugin entries are non-empty");
+    for (const std::string& p : spec.plugins) FUZZ_CHECK(driverfs::check_plugin_ref(p).ok(), "plugin entries are names or paths");
     std::set<std::string> seen;
     for (const DeviceSpec& d : spec.devices) {
-        FUZZ_CHECK(name_ok(d.bus) && name_ok(d.name), "bus and device names are valid");
-        FUZZ_CHECK(d.parent.empty() || name_ok(d.parent), "parent name is valid");
+        FUZZ_CHECK(driverfs::valid_object_name(d.bus) && driverfs::valid_object_name(d.name), "bus and device names are valid");
+        FUZZ_CHECK(d.parent.empty() || driverfs::valid_object_name(d.parent), "parent name is valid");
         FUZZ_CHECK(d.parent != d.name, "no device is its own parent");
         FUZZ_CHECK(d.where.rfind("$.buses.", 0) == 0, "every device has a JSON path");
         FUZZ_CHECK(seen.insert(d.name).second, "no device twice");
         for (const auto& [k, v] : d.properties) {
-            FUZZ_CHECK(name_ok(k) && k.find('=') == std::string::npos, "property key is valid");
-            FUZZ_CHECK(v.find_first_of(" \n\r") == std::string::npos, "property value has no space or newline");
+            FUZZ_CHECK(driverfs::check_property(k, v).ok(), "property is what the core accepts");
+            FUZZ_CHECK(v.find(' ') == std::string::npos, "property value has no space");
         }
     }
     std::set<std::string> before;

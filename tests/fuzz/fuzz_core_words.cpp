@@ -1,6 +1,7 @@
 // Fuzz target: the line parsers behind bus/*/new_device ("NAME [KEY=VALUE
 // ...]") and devices/*/uevent ("ACTION [UUID] [KEY=VALUE ...]") in
-// src/core/core_attr.cpp: split_words, parse_properties, valid_object_name.
+// src/core/core_attr.cpp (split_words) and src/core/validate.cpp
+// (parse_properties, valid_object_name).
 // Properties, beyond not crashing:
 //  - words are non-empty and hold no white space; joining them with one
 //    space and splitting again gives the same words;
@@ -18,6 +19,7 @@
 
 #include "check.hpp"
 #include "core_attr.hpp"
+#include "driverfs/validate.hpp"
 
 using namespace driverfs;
 

@@ -1,5 +1,4 @@
-// Control plane units: the protocol parser, the config validator and the
-// dispatcher driving a real core (no socket, no mount).
+// The dispatcher driving a real core: every command, its refusals, apply (no socket, no mount).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,7 +7,6 @@
 #include <filesystem>
 #include <string>
 
-#include "config.hpp"
 #include "dispatcher.hpp"
 #include "driverfs/protocol.hpp"
 
@@ -17,120 +15,6 @@ namespace {
 namespace proto = driverfs::protocol;
 using proto::json;
 using driverfs::control::Dispatcher;
-
-proto::Failure failure_of(std::string_view line) {
-    auto r = proto::parse_request(line);
-    EXPECT_TRUE(std::holds_alternative<proto::Failure>(r)) << line;
-    if (auto* f = std::get_if<proto::Failure>(&r)) return *f;
-    return {nullptr, 0, ""};
-}
-
-TEST(ProtocolParse, ValidRequestKeepsIdCmdAndBody) {
-    auto r = proto::parse_request(R"({"id":7,"cmd":"load","plugin":"led"})");
-    ASSERT_TRUE(std::holds_alternative<proto::Request>(r));
-    const auto& req = std::get<proto::Request>(r);
-    EXPECT_EQ(req.id, json(7));
-    EXPECT_EQ(req.cmd, "load");
-    EXPECT_EQ(req.body.at("plugin"), "led");
-    auto s = proto::parse_request(R"({"id":"abc","cmd":"ping"})");
-    ASSERT_TRUE(std::holds_alternative<proto::Request>(s));
-    EXPECT_EQ(std::get<proto::Request>(s).id, json("abc"));
-}
-
-TEST(ProtocolParse, MalformedJsonIsEinvalWithNullId) {
-    auto f = failure_of(R"({"id":1,"cmd":)");
-    EXPECT_EQ(f.code, EINVAL);
-    EXPECT_TRUE(f.id.is_null());
-    EXPECT_EQ(f.message, "malformed JSON");
-}
-
-TEST(ProtocolParse, NonObjectsAndBadFieldsAreRefused) {
-    EXPECT_EQ(failure_of("[1,2]").message, "a request must be a JSON object");
-    EXPECT_EQ(failure_of("42").code, EINVAL);
-    auto missing = failure_of(R"({"id":3})");
-    EXPECT_EQ(missing.code, EINVAL);
-    EXPECT_EQ(missing.id, json(3));
-    EXPECT_EQ(missing.message, "missing \"cmd\"");
-    EXPECT_EQ(failure_of(R"({"id":3,"cmd":5})").message, "\"cmd\" must be a string");
-    EXPECT_EQ(failure_of(R"({"id":{"a":1},"cmd":"ping"})").message, "\"id\" must be a number, string or null");
-}
-
-TEST(ProtocolParse, UnknownCommandIsEnosysAndEchoesId) {
-    auto f = failure_of(R"({"id":9,"cmd":"frobnicate"})");
-    EXPECT_EQ(f.code, ENOSYS);
-    EXPECT_EQ(f.id, json(9));
-    EXPECT_EQ(f.message, "unknown command 'frobnicate'");
-}
-
-TEST(ProtocolParse, OverlongLineIsEmsgsize) {
-    std::string line = R"({"id":1,"cmd":"ping","pad":")" + std::string(proto::kMaxLine, 'x') + "\"}";
-    EXPECT_EQ(failure_of(line).code, EMSGSIZE);
-}
-
-TEST(ProtocolReply, LinesHaveTheDocumentedShape) {
-    EXPECT_EQ(proto::result_line(4, json{{"module", "led"}}), R"({"id":4,"result":{"module":"led"}})");
-    json e = json::parse(proto::error_line("x", ENOENT, "no such plugin"));
-    EXPECT_EQ(e["id"], "x");
-    EXPECT_EQ(e["error"]["errno"], ENOENT);
-    EXPECT_EQ(e["error"]["name"], "ENOENT");
-    EXPECT_EQ(e["error"]["message"], "no such plugin");
-    EXPECT_EQ(proto::event_line(1, json{{"seqnum", 2}}), R"({"event":{"seqnum":2},"id":1})");
-}
-
-TEST(ProtocolPaths, MountIdEscapesLikeSystemdEscapePath) {
-    EXPECT_EQ(proto::mount_id("/mnt/driverfs"), "mnt-driverfs");
-    EXPECT_EQ(proto::mount_id("/"), "-");
-    EXPECT_EQ(proto::mount_id("/mnt/a b/"), "mnt-a\\x20b");
-    EXPECT_EQ(proto::mount_id("/a-b/.c"), "a\\x2db-.c");
-    EXPECT_EQ(proto::mount_id("/.hidden"), "\\x2ehidden");
-}
-
-TEST(ProtocolPaths, DefaultSocketPathDependsOnUser) {
-    EXPECT_EQ(proto::default_socket_path("/mnt/x", 0, "/run/user/0"), "/run/driverfs/mnt-x.sock");
-    EXPECT_EQ(proto::default_socket_path("/mnt/x", 1000, "/run/user/1000"), "/run/user/1000/driverfs/mnt-x.sock");
-    EXPECT_EQ(proto::default_socket_path("/mnt/x", 1000, nullptr), "/tmp/driverfs-1000/mnt-x.sock");
-}
-
-// ---- config ------------------------------------------------------------------
-
-std::string config_error(const char* text) {
-    auto r = driverfs::control::parse_config(json::parse(text));
-    EXPECT_FALSE(r.ok()) << text;
-    return r.ok() ? "" : r.error().message;
-}
-
-TEST(Config, ValidDescriptionKeepsOrderParentsAndProperties) {
-    auto r = driverfs::control::parse_config(json::parse(R"({
-        "plugins": ["led"],
-        "buses": {"platform": {"devices": [
-            {"name": "led0", "properties": {"max_brightness": 100, "color": "red"}},
-            {"name": "led1", "parent": "led0"}]}}})"));
-    ASSERT_TRUE(r.ok()) << r.error().message;
-    ASSERT_EQ(r.value().plugins, std::vector<std::string>{"led"});
-    ASSERT_EQ(r.value().devices.size(), 2u);
-    EXPECT_EQ(r.value().devices[0].properties.at("max_brightness"), "100");
-    EXPECT_EQ(r.value().devices[0].properties.at("color"), "red");
-    EXPECT_EQ(r.value().devices[1].parent, "led0");
-    EXPECT_EQ(r.value().devices[1].bus, "platform");
-}
-
-TEST(Config, ErrorsNameTheJsonPathOfTheFirstProblem) {
-    EXPECT_EQ(config_error("[]"), "$: the description must be a JSON object");
-    EXPECT_EQ(config_error(R"({"plugin": []})"), "$.plugin: unknown key (expected \"plugins\" or \"buses\")");
-    EXPECT_EQ(config_error(R"({"plugins": ["led", 3]})"), "$.plugins[1]: must be a non-empty string");
-    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a"}, {"name": "b/c"}]}}})"),
-              "$.buses.platform.devices[1].name: must be a device name (no '/', spaces or control characters)");
-    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a", "properties": {"k": [1]}}]}}})"),
-              "$.buses.platform.devices[0].properties.k: must be a string or an integer");
-    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "a"}, {"name": "a"}]}}})"),
-              "$.buses.platform.devices[1].name: device 'a' is described twice");
-    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"name": "c", "parent": "p"}, {"name": "p"}]}}})"),
-              "$.buses.platform.devices[0].parent: parent 'p' is described after its child");
-    EXPECT_EQ(config_error(R"({"buses": {"platform": {"devices": [{"parent": "p"}]}}})"),
-              "$.buses.platform.devices[0].name: missing");
-}
-
-// ---- dispatcher against a real core ------------------------------------------
 
 class DispatcherTest : public ::testing::Test {
 protected:
