@@ -235,7 +235,7 @@ private:
     mutable std::mutex model_mu_;
     std::map<std::string, std::shared_ptr<Bus>, std::less<>> buses_;
     std::map<std::string, std::shared_ptr<Bus>, std::less<>> classes_;  // never removed
-    std::vector<DevicePtr> all_devices_;  // registration order: the power walks' list
+    std::list<DevicePtr> all_devices_;  // registration order: the power walks' list
     std::unordered_map<std::string, DevicePtr> devices_by_name_;  // names are unique across buses
     std::vector<std::weak_ptr<Device>> deferred_;  // probe said EPROBE_DEFER
     std::atomic<bool> bound_since_retry_{false};   // a device bound: retry deferred_

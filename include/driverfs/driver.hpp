@@ -1,6 +1,7 @@
 // Drivers: one registration of a plugin's dfs_driver, reached through its stub.
 #pragma once
 
+#include <list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,7 +32,7 @@ public:
     NodePtr dir;  // bus/<bus>/drivers/<name>; set once at registration
     // Devices bound to this driver, under Core::model_mu_. The unloader
     // unbinds these, including devices already deleted from their bus.
-    std::vector<std::shared_ptr<Device>> bound;
+    std::list<std::shared_ptr<Device>> bound;
     // Class devices of no device it owns (devices/virtual/...), in creation
     // order, under Core::model_mu_. Retired at unload, before exit().
     std::vector<std::shared_ptr<Device>> class_devices;

@@ -43,7 +43,7 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
         std::lock_guard groups(dev.groups_mu);
         std::lock_guard lock(model_mu_);
         dev.driver = drv;
-        drv->bound.push_back(dev.shared_from_this());
+        dev.bound_pos = drv->bound.insert(drv->bound.end(), dev.shared_from_this());
         dev.groups = Device::Groups::attaching;
         dev.regroup = false;
         ++dev.binding;
@@ -206,11 +206,7 @@ void Core::detach_binding(Device& dev) {
         drv = std::move(dev.driver);  // leaves dev.driver null
         nodes.swap(dev.driver_nodes);
         dev.drvdata = nullptr;
-        if (drv) {
-            auto& b = drv->bound;
-            b.erase(std::remove_if(b.begin(), b.end(), [&](const DevicePtr& d) { return d.get() == &dev; }),
-                    b.end());
-        }
+        if (drv) drv->bound.erase(dev.bound_pos);  // in it since dev.driver was set
     }
     for (const std::weak_ptr<Node>& w : nodes)
         if (NodePtr n = w.lock()) tree_.remove(n);

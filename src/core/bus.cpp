@@ -11,8 +11,9 @@ std::vector<std::string> Bus::keys_of(const Driver& drv) {
 }
 
 void Bus::add_device(const DevicePtr& dev) {
-    devices.push_back(dev);
-    devices_by_key_.emplace(dev->match_key(), dev);
+    dev->bus_pos = devices.insert(devices.end(), dev);
+    std::list<DevicePtr>& same_key = devices_by_key_[dev->match_key()];
+    dev->key_pos = same_key.insert(same_key.end(), dev);
 }
 
 Driver::Driver(StubRef stub, Bus& bus, Plugin& plugin, std::vector<std::string> compatible)
@@ -20,13 +21,11 @@ Driver::Driver(StubRef stub, Bus& bus, Plugin& plugin, std::vector<std::string> 
       compatible_(std::move(compatible)) {}
 
 void Bus::remove_device(const DevicePtr& dev) {
-    devices.erase(std::remove(devices.begin(), devices.end(), dev), devices.end());
-    auto [first, last] = devices_by_key_.equal_range(dev->match_key());
-    for (auto it = first; it != last; ++it)
-        if (it->second == dev) {
-            devices_by_key_.erase(it);
-            break;
-        }
+    devices.erase(dev->bus_pos);
+    if (auto it = devices_by_key_.find(dev->match_key()); it != devices_by_key_.end()) {
+        it->second.erase(dev->key_pos);  // in it since add_device
+        if (it->second.empty()) devices_by_key_.erase(it);
+    }
     overridden_.erase(std::remove(overridden_.begin(), overridden_.end(), dev), overridden_.end());
 }
 
@@ -92,9 +91,10 @@ std::vector<DevicePtr> Bus::device_candidates(const Driver& drv) const {
         return out;
     }
     for (const std::string& key : keys_of(drv)) {
-        auto [first, last] = devices_by_key_.equal_range(key);
-        for (auto it = first; it != last; ++it)
-            if (usable(it->second) && it->second->driver_override.empty()) out.push_back(it->second);
+        auto same_key = devices_by_key_.find(key);
+        if (same_key == devices_by_key_.end()) continue;
+        for (const DevicePtr& d : same_key->second)
+            if (usable(d) && d->driver_override.empty()) out.push_back(d);
     }
     for (const DevicePtr& d : overridden_)
         if (usable(d) && d->driver_override == drv.name()) out.push_back(d);

@@ -22,9 +22,8 @@ Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> pr
 
 DevicePtr Core::find_device(Bus& bus, const std::string& name) {
     std::lock_guard lock(model_mu_);
-    for (const DevicePtr& d : bus.devices)
-        if (d->name() == name) return d;
-    return nullptr;
+    auto it = devices_by_name_.find(name);  // names are unique across buses
+    return it != devices_by_name_.end() && &it->second->bus() == &bus ? it->second : nullptr;
 }
 
 DevicePtr Core::find_device(const std::string& name) {
@@ -110,7 +109,8 @@ Result<DevicePtr> Core::register_device(const std::string& bus_name, const std::
         dev->tree = &tree_;
         dev->core = this;
         bus.add_device(dev);
-        all_devices_.push_back(dev);
+        dev->all_pos = all_devices_.insert(all_devices_.end(), dev);
+        if (dev->parent) ++dev->parent->child_count;
         devices_by_name_.emplace(name, dev);
     }
     if (log_enabled(LogLevel::info)) log(LogLevel::info, "device " + name + " added to " + bus_name);
@@ -140,8 +140,10 @@ Status Core::remove_device(const DevicePtr& dev) {
     {
         std::lock_guard lock(model_mu_);
         dev->removing = true;
-        for (auto it = all_devices_.rbegin(); it != all_devices_.rend(); ++it)
-            if ((*it)->parent == dev) children.push_back(*it);
+        // A leaf, the common case, costs no walk of every device.
+        if (dev->child_count > 0)
+            for (auto it = all_devices_.rbegin(); it != all_devices_.rend(); ++it)
+                if ((*it)->parent == dev) children.push_back(*it);
     }
     auto keep = [&](Status s) {
         std::lock_guard lock(model_mu_);
@@ -161,7 +163,8 @@ Status Core::remove_device(const DevicePtr& dev) {
         std::lock_guard lock(model_mu_);
         dev->dead = true;
         bus.remove_device(dev);
-        all_devices_.erase(std::remove(all_devices_.begin(), all_devices_.end(), dev), all_devices_.end());
+        all_devices_.erase(dev->all_pos);
+        if (dev->parent) --dev->parent->child_count;
         devices_by_name_.erase(dev->name());
     }
     emit("remove", *dev);

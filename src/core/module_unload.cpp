@@ -41,7 +41,7 @@ bool Core::retire_plugin(Plugin& plugin) {
         std::vector<DevicePtr> bound;
         {
             std::lock_guard lock(model_mu_);
-            bound = drv->bound;
+            bound.assign(drv->bound.begin(), drv->bound.end());
         }
         for (const DevicePtr& dev : bound) {
             std::lock_guard dev_lock(dev->lock);
@@ -151,7 +151,7 @@ void Core::abandon_plugin(Plugin& plugin) {
         std::vector<DevicePtr> bound;
         {
             std::lock_guard lock(model_mu_);
-            bound = drv->bound;
+            bound.assign(drv->bound.begin(), drv->bound.end());
         }
         for (const DevicePtr& dev : bound) detach_binding(*dev);
         retire_virtual_class_devices(*drv);

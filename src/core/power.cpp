@@ -73,7 +73,7 @@ Status Core::resume() {
     std::vector<DevicePtr> order;
     {
         std::lock_guard lock(model_mu_);
-        order = all_devices_;  // parents before children
+        order.assign(all_devices_.begin(), all_devices_.end());  // parents before children
     }
     std::string failures;
     size_t resumed = 0;
