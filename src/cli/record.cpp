@@ -104,7 +104,7 @@ public:
     // Ancestors of `dir` that are devices, outermost first.
     std::vector<std::string> ancestors(const std::string& dir) const;
     void record(const std::string& dir);
-    json result() const { return json{{"devices", devices_}}; }
+    json result() const;
     void summary() const;
 
 private:
@@ -307,6 +307,19 @@ void Recorder::walk(const std::string& dir, const std::string& prefix, json& att
             skip(full, "not a regular file");
         }
     }
+}
+
+// The schema wants every described ancestor before its descendants; a child
+// named before its parent on the command line would break that, so sort by
+// depth, keeping the recorded order otherwise.
+json Recorder::result() const {
+    std::vector<json> v(devices_.begin(), devices_.end());
+    auto depth = [](const json& d) {
+        const std::string& p = d["path"].get_ref<const std::string&>();
+        return std::count(p.begin(), p.end(), '/');
+    };
+    std::stable_sort(v.begin(), v.end(), [&](const json& a, const json& b) { return depth(a) < depth(b); });
+    return json{{"devices", v}};
 }
 
 void Recorder::summary() const {

@@ -146,6 +146,14 @@ PYEOF
     "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["devices"]; sys.exit(0 if len(d)==1 else 1)' "$WORK/one.json" &&
     pass "--no-parents: one device" || fail "--no-parents: not one device: $(cat "$WORK/err")"
 
+# A child named before its parent still comes after it.
+"$CTL" record --no-parents /sys/devices/system/cpu/cpu0 /sys/devices/system/cpu >"$WORK/two.json" 2>/dev/null
+"$PY" - "$WORK/two.json" /sys/devices/system/cpu/cpu0 <<'PYEOF' && pass "child named first: parent still first" || fail "child named first: wrong order"
+import json, sys
+d = json.load(open(sys.argv[1]))["devices"]
+sys.exit(0 if len(d) == 2 and "/sys/" + d[1]["path"] == sys.argv[2] else 1)
+PYEOF
+
 # ---- a tree of our own: blocking, write-only, too large, udev data --------------
 S=$WORK/sys
 mkdir -p "$S/devices/fake/grp" "$S/devices/fake/child" "$S/class/fakeclass" "$WORK/udev"
