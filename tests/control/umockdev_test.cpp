@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "config.hpp"
@@ -244,6 +245,43 @@ TEST(Umockdev, RealRecordOfTty) {
     // ttyS0 has parents on a bus (pnp, serial-base); any tty will do elsewhere.
     const std::string tty = std::filesystem::exists("/sys/class/tty/ttyS0") ? "/sys/class/tty/ttyS0" : "/sys/class/tty/tty";
     expect_real_dump_translates(tty, "tty");
+}
+
+// The two producers of issue 11 must agree: umockdev-record + this importer
+// and `driverfsctl record` (DRIVERFSCTL, set by tests/control/meson.build)
+// describe the same device with the same path, subsystem, driver, number,
+// node and link names. Attribute values and modes may differ (umockdev's
+// files are 0644, counters move).
+TEST(Umockdev, AgreesWithDriverfsctlRecord) {
+    const char* ctl = getenv("DRIVERFSCTL");
+    ASSERT_TRUE(ctl && *ctl) << "DRIVERFSCTL is not set";
+    const std::string tty = std::filesystem::exists("/sys/class/tty/ttyS0") ? "/sys/class/tty/ttyS0" : "/sys/class/tty/tty";
+    for (const std::string& syspath : {std::string("/sys/class/net/lo"), std::string("/sys/class/mem/null"), tty}) {
+        json imported = translate(record(syspath));
+        std::string out;
+        FILE* p = popen((std::string(ctl) + " record " + syspath + " 2>/dev/null").c_str(), "r");
+        ASSERT_NE(p, nullptr);
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+        ASSERT_EQ(pclose(p), 0) << syspath;
+        json recorded = json::parse(out);
+        // umockdev-record leaves out ancestors without a subsystem link (such
+        // as /sys/devices/pnp0); record keeps every directory with a uevent.
+        std::map<std::string, json> by_path;
+        for (const json& b : recorded["devices"]) by_path[b["path"]] = b;
+        for (const json& a : imported["devices"]) {
+            const std::string path = a["path"];
+            ASSERT_TRUE(by_path.count(path)) << syspath << ": record lacks " << path;
+            const json b = by_path[path];
+            by_path.erase(path);
+            for (const char* key : {"bus", "class", "driver", "devnum", "devnode"})
+                EXPECT_EQ(a.value(key, json()), b.value(key, json())) << path << " key " << key;
+            EXPECT_EQ(a.value("links", json::object()), b.value("links", json::object())) << path;
+        }
+        for (const auto& [path, b] : by_path)
+            EXPECT_FALSE(b.contains("bus") || b.contains("class")) << syspath << ": only record has " << path;
+    }
 }
 
 TEST(Umockdev, LoadConfigFileTranslatesAndNamesTheLine) {
