@@ -129,11 +129,19 @@ BoundedRead bounded_read(const std::string& path, size_t limit, int timeout_ms) 
     return r;
 }
 
-int reap_abandoned_readers() {
-    std::vector<pid_t> alive;
-    for (pid_t pid : g_abandoned)
-        if (waitpid(pid, nullptr, WNOHANG) != pid) alive.push_back(pid);
-    g_abandoned.swap(alive);
+int reap_abandoned_readers(int grace_ms) {
+    // SIGKILL ends a child blocked in an interruptible wait (a FIFO, most
+    // sysfs reads) at once, but not instantly; one in an uninterruptible
+    // sleep stays until the kernel lets it go, and we do not wait for that.
+    const long long until = now_ms() + grace_ms;
+    for (;;) {
+        std::vector<pid_t> alive;
+        for (pid_t pid : g_abandoned)
+            if (waitpid(pid, nullptr, WNOHANG) != pid) alive.push_back(pid);
+        g_abandoned.swap(alive);
+        if (g_abandoned.empty() || now_ms() >= until) break;
+        usleep(10000);
+    }
     return static_cast<int>(g_abandoned.size());
 }
 

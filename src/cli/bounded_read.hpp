@@ -16,12 +16,12 @@ struct BoundedRead {
 // More than `limit` bytes is kTooLarge. A child still blocked at the deadline
 // is sent SIGKILL and left behind, unwaited: one stuck in the kernel
 // (uninterruptible) cannot then hold us up either; reap_abandoned_readers()
-// collects the ones that have died since. Not for multithreaded callers
+// collects them once they have died. Not for multithreaded callers
 // (fork).
 BoundedRead bounded_read(const std::string& path, size_t limit, int timeout_ms);
 
-// Collect abandoned readers that have ended (never waits); returns how many
-// are still alive.
-int reap_abandoned_readers();
+// Collect abandoned readers as they end, for at most `grace_ms`; returns how
+// many are still alive (stuck in the kernel) after that.
+int reap_abandoned_readers(int grace_ms);
 
 }  // namespace driverfs::cli

@@ -380,9 +380,9 @@ int record_main(int argc, char** argv) {
     std::cout << rec.result().dump(2) << "\n";
     std::cout.flush();
     rec.summary();
-    const int stuck = reap_abandoned_readers();
+    const int stuck = reap_abandoned_readers(500);
     if (stuck > 0)
-        std::fprintf(stderr, "driverfsctl: record: %d abandoned reader%s still blocked; left to the system\n", stuck,
+        std::fprintf(stderr, "driverfsctl: record: %d abandoned reader%s still blocked in the kernel; left behind\n", stuck,
                      stuck == 1 ? "" : "s");
     return std::cout.good() ? kOk : kFailed;
 }
