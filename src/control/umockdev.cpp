@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "attr_value.hpp"
+#include "driverfs/validate.hpp"
 
 namespace driverfs::control {
 
@@ -248,8 +249,8 @@ Status Importer::take_line(std::string_view line, size_t n) {
 
     switch (type) {
         case 'E': {
-            if (name.empty() || name.find_first_of(" \t") != std::string::npos)
-                return at(n, "property name '" + name + "' is empty or has white space");
+            if (Status ok = check_property(name, value); !ok) return at(n, ok.error().message);
+            if (!is_text(name) || !is_text(value)) return at(n, "property " + name + " is not UTF-8 text");
             if (d.env_line.count(name))
                 return at(n, "property " + name + " given twice (first at line " + std::to_string(d.env_line[name]) + ")");
             d.env_line[name] = n;
@@ -326,8 +327,8 @@ Result<json> Importer::finish(const Dump& d) const {
     if (driver.empty())
         if (auto it = d.links.find("driver"); it != d.links.end()) driver = it->second.substr(it->second.rfind('/') + 1);
     if (!subsystem.empty()) {
-        if (!good_component(subsystem)) return at(d.line, "/" + d.path + ": subsystem '" + subsystem + "' is not a name");
         const std::string kind = bus_or_class(subsystem, d.links, !driver.empty());
+        if (Status ok = check_object_name(kind, subsystem); !ok) return at(d.line, "/" + d.path + ": " + ok.error().message);
         dev[kind] = subsystem;
         if (!driver.empty() && kind != "bus")
             return at(d.line, "/" + d.path + ": driver " + driver + " on class " + subsystem + " (only bus devices have drivers)");
@@ -335,7 +336,7 @@ Result<json> Importer::finish(const Dump& d) const {
         return at(d.line, "/" + d.path + ": driver " + driver + " but no SUBSYSTEM (a driver belongs to a bus)");
     }
     if (!driver.empty()) {
-        if (!good_component(driver)) return at(d.line, "/" + d.path + ": driver '" + driver + "' is not a name");
+        if (Status ok = check_object_name("driver", driver); !ok) return at(d.line, "/" + d.path + ": " + ok.error().message);
         dev["driver"] = driver;
     }
 
@@ -375,8 +376,10 @@ Result<json> Importer::finish(const Dump& d) const {
     std::vector<std::string> devlinks = d.devlinks;
     for (const auto& [k, v] : env) {
         if (k == "SUBSYSTEM" || k == "DRIVER" || k == "MAJOR" || k == "MINOR" || k == "DEVNAME" || kDroppedKeys.count(k)) continue;
-        if (v.find_first_of("\r\n") != std::string::npos || !is_text(v))
-            return at(d.env_line.count(k) ? d.env_line.at(k) : d.line, "property " + k + ": value is not one line of text");
+        // E: lines were checked as they were read; these may come from an A: uevent.
+        if (Status ok = check_property(k, v); !ok || !is_text(k) || !is_text(v))
+            return at(d.env_line.count(k) ? d.env_line.at(k) : d.line,
+                      ok ? "property " + k + " is not UTF-8 text" : ok.error().message);
         if (k == "DEVLINKS") {  // space-separated absolute paths; S: lines say the same without /dev/
             size_t pos = 0;
             while (pos < v.size()) {

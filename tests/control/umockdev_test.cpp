@@ -190,6 +190,10 @@ TEST(Umockdev, EachErrorNamesItsLine) {
         {"P: /devices/a\nE: MAJOR=x\nE: MINOR=1\n", "t.umockdev:2: /devices/a: device number 'x:1'"},
         {"P: /devices/a\nE: SUBSYSTEM=net\nL: subsystem=../class/net\nE: DRIVER=d\n", "t.umockdev:1: /devices/a: driver d on class net"},
         {"P: /devices/a\nA: subsystem=x\n", "t.umockdev:2: /devices/a: 'subsystem' cannot be an attribute"},
+        {"P: /devices/a\nE: BAD KEY=1\n", "t.umockdev:2: 'BAD KEY' is not a property name"},
+        {"P: /devices/a\nE: SUBSYSTEM=no/pe\n", "t.umockdev:1: /devices/a: 'no/pe' is not a class name"},
+        {"P: /devices/a\nE: SUBSYSTEM=pci\nE: DRIVER=a b\n", "t.umockdev:1: /devices/a: 'a b' is not a driver name"},
+        {"P: /devices/a\nA: uevent=K=\001\n", "t.umockdev:1: the value of property K holds a control character"},
     };
     for (const BadCase& c : cases) {
         const std::string msg = error_of(c.text);
