@@ -18,6 +18,7 @@
 
 #include "driverfs/protocol.hpp"
 #include "driverfs_config.h"
+#include "record.hpp"
 
 namespace {
 
@@ -58,6 +59,8 @@ void usage(FILE* out) {
         "                                       1 MiB of text at most);\n"
         "                                       -f: then each new one (until interrupted)\n"
         "  apply FILE.json                      apply a device description file\n"
+        "  record [--no-parents] SYSPATH...     print real sysfs devices as a description\n"
+        "                                       (no daemon needed; record --help)\n"
         "  ping                                 check that the daemon answers\n"
         "\n"
         "Exit status: 0 ok, 1 failed (message on stderr; with --json also the object above\n"
@@ -300,6 +303,8 @@ int main(int argc, char** argv) {
         } else if (a == "-V" || a == "--version") {
             std::printf("driverfsctl %s\n", DRIVERFS_VERSION);
             return kOk;
+        } else if (args.empty() && a == "record") {  // reads /sys, needs no daemon: its own options
+            return driverfs::cli::record_main(argc - i - 1, argv + i + 1);
         } else if (args.empty() && a.size() > 1 && a[0] == '-') {
             // Before the command every dash word is one of ours; after it,
             // the command's own options are checked below.

@@ -1,5 +1,6 @@
 // Device description files: full validation first, then an all-or-nothing apply.
 #include "config.hpp"
+#include "umockdev.hpp"
 
 #include <cerrno>
 #include <fstream>
@@ -118,7 +119,14 @@ Result<ConfigSpec> load_config_file(const std::string& path) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    json doc = json::parse(ss.str(), nullptr, false);
+    json doc;
+    if (looks_like_umockdev(ss.str())) {  // a umockdev-record dump: translated (umockdev.hpp), errors name the line
+        Result<json> dumped = umockdev_to_description(ss.str(), path);
+        if (!dumped) return dumped.error();
+        doc = std::move(dumped.value());
+    } else {
+        doc = json::parse(ss.str(), nullptr, false);
+    }
     if (doc.is_discarded()) return Error::of(EINVAL, path + ": $: malformed JSON");
     Result<ConfigSpec> r = parse_config(doc);
     if (!r) return Error::of(r.error().code, path + ": " + r.error().message);
