@@ -16,8 +16,11 @@ namespace driverfs::protocol {
 using json = nlohmann::json;
 
 // Longest request or reply line, newline excluded. A longer request line is
-// answered with EMSGSIZE and the connection is closed.
-constexpr size_t kMaxLine = 64 * 1024;
+// answered with EMSGSIZE and the connection is closed. An apply carries a
+// whole description (a recording of 400 real devices is 340 KB of JSON, so
+// 10,000 are some 8 MB); a session's buffer grows only as far as the line it
+// is given, and only peers the socket admits can send one.
+constexpr size_t kMaxLine = 32 * 1024 * 1024;
 
 // Every command the daemon knows, as written in "cmd".
 inline constexpr const char* kCommands[] = {

@@ -58,7 +58,7 @@ void usage(FILE* out) {
         "  log [-f|--follow]                    the daemon's recent messages (the newest 2048,\n"
         "                                       1 MiB of text at most);\n"
         "                                       -f: then each new one (until interrupted)\n"
-        "  apply FILE.json                      apply a device description file\n"
+        "  apply FILE                           apply a device description (JSON or .umockdev)\n"
         "  record [--no-parents] SYSPATH...     print real sysfs devices as a description\n"
         "                                       (no daemon needed; record --help)\n"
         "  ping                                 check that the daemon answers\n"
@@ -405,7 +405,7 @@ int main(int argc, char** argv) {
         req["driver"] = pos[1];
         req["device"] = pos[2];
     } else if (cmd == "apply") {
-        if (!arity(1, 1, "apply FILE.json")) return kUsage;
+        if (!arity(1, 1, "apply FILE")) return kUsage;
         std::ifstream in(pos[0]);
         if (!in) {
             const int e = errno ? errno : EIO;
@@ -413,13 +413,10 @@ int main(int argc, char** argv) {
         }
         std::stringstream ss;
         ss << in.rdbuf();
-        json doc;
-        try {
-            doc = json::parse(ss.str());
-        } catch (const json::parse_error& e) {
-            return fail(EINVAL, pos[0] + ": $: malformed JSON (byte " + std::to_string(e.byte) + ")");
-        }
-        req["config"] = doc;
+        // The daemon tells JSON from a .umockdev dump and names the file and
+        // line of an error: one parser for this and driverfsd --config.
+        req["text"] = ss.str();
+        req["file"] = pos[0];
     } else {
         return usage_error("unknown command '" + cmd + "'");
     }
@@ -428,7 +425,7 @@ int main(int argc, char** argv) {
     std::string err;
     if (int e = conn.open(socket_path, err); e != 0) return fail(e, err);
     const std::string line = req.dump();
-    if (line.size() > proto::kMaxLine) return fail(EMSGSIZE, "request too large (over 64 KiB)");
+    if (line.size() > proto::kMaxLine) return fail(EMSGSIZE, "request too large (over 32 MiB)");
     // A refused client may find the connection closed before it could send:
     // the daemon's reason is still waiting to be read.
     const bool sent = conn.send_line(line);

@@ -1,5 +1,5 @@
 // `driverfsctl record`: walk real sysfs devices and print them as the JSON
-// "devices" description (schema-devices.md). Everything is opened O_RDONLY,
+// "devices" description (driverfs(5), DEVICE DESCRIPTION FILES). Everything is opened O_RDONLY,
 // through bounded_read(), so a sysfs file that blocks cannot hang us.
 #include "record.hpp"
 

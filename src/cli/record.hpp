@@ -1,5 +1,5 @@
 // `driverfsctl record`: describe real sysfs devices as the JSON "devices"
-// description of schema-devices.md. Reads /sys, never writes to it.
+// description of driverfs(5), DEVICE DESCRIPTION FILES. Reads /sys, never writes to it.
 #pragma once
 
 namespace driverfs::cli {

@@ -1,4 +1,4 @@
-// How an attribute value is written in a device description (schema-devices.md):
+// How an attribute value is written in a device description (driverfs(5), DEVICE DESCRIPTION FILES):
 // text when it is a page or less of NUL-free UTF-8, else base64. Shared by the
 // .umockdev importer and `driverfsctl record`, so both write the same form.
 #pragma once

@@ -111,6 +111,21 @@ Result<ConfigSpec> parse_config(const json& doc) {
     return spec;
 }
 
+Result<ConfigSpec> parse_config_text(std::string_view text, const std::string& name) {
+    json doc;
+    if (looks_like_umockdev(text)) {  // a umockdev-record dump: translated (umockdev.hpp), errors name the line
+        Result<json> dumped = umockdev_to_description(text, name);
+        if (!dumped) return dumped.error();
+        doc = std::move(dumped.value());
+    } else {
+        doc = json::parse(text, nullptr, false);
+    }
+    if (doc.is_discarded()) return Error::of(EINVAL, name + ": $: malformed JSON");
+    Result<ConfigSpec> r = parse_config(doc);
+    if (!r) return Error::of(r.error().code, name + ": " + r.error().message);
+    return r;
+}
+
 Result<ConfigSpec> load_config_file(const std::string& path) {
     std::ifstream in(path);
     if (!in) {
@@ -119,18 +134,7 @@ Result<ConfigSpec> load_config_file(const std::string& path) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    json doc;
-    if (looks_like_umockdev(ss.str())) {  // a umockdev-record dump: translated (umockdev.hpp), errors name the line
-        Result<json> dumped = umockdev_to_description(ss.str(), path);
-        if (!dumped) return dumped.error();
-        doc = std::move(dumped.value());
-    } else {
-        doc = json::parse(ss.str(), nullptr, false);
-    }
-    if (doc.is_discarded()) return Error::of(EINVAL, path + ": $: malformed JSON");
-    Result<ConfigSpec> r = parse_config(doc);
-    if (!r) return Error::of(r.error().code, path + ": " + r.error().message);
-    return r;
+    return parse_config_text(ss.str(), path);
 }
 
 Result<ApplyReport> apply_config(Core& core, const ConfigSpec& spec) {

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,9 @@ struct ConfigSpec {
 // Check the whole description; EINVAL naming the JSON path of the first
 // error ("$.buses.platform.devices[1].parent: ..."). Touches nothing.
 Result<ConfigSpec> parse_config(const nlohmann::json& doc);
+// Parse a description given as text, JSON or a .umockdev dump (told apart
+// by looks_like_umockdev); `name` (the file's) starts every message.
+Result<ConfigSpec> parse_config_text(std::string_view text, const std::string& name);
 // Read and parse a file (ENOENT/EACCES/EINVAL with the file name).
 Result<ConfigSpec> load_config_file(const std::string& path);
 

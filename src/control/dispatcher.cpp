@@ -180,9 +180,16 @@ Result<json> Dispatcher::run(const proto::Request& req) {
                     {"plugins_loaded", s.plugins_loaded}, {"buses", s.buses}, {"last_event", s.last_event}};
     }
     if (cmd == "apply") {
+        // "config": the description as JSON; "text": a file's bytes, JSON or
+        // .umockdev, with "file" naming it in messages (driverfsctl apply).
+        std::string err;
+        std::optional<std::string> text = proto::get_string(b, "text", false, err);
+        if (!err.empty()) return einval(err);
+        std::optional<std::string> file = proto::get_string(b, "file", false, err);
+        if (!err.empty()) return einval(err);
         auto it = b.find("config");
-        if (it == b.end()) return einval("missing \"config\"");
-        Result<ConfigSpec> spec = parse_config(*it);
+        if (it == b.end() && !text) return einval("missing \"config\" (or \"text\")");
+        Result<ConfigSpec> spec = text ? parse_config_text(*text, file.value_or("request")) : parse_config(*it);
         if (!spec) return spec.error();
         std::lock_guard lock(apply_mu_);
         Result<ApplyReport> rep = apply_config(core_, spec.value());

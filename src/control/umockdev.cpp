@@ -1,4 +1,4 @@
-// The .umockdev importer: one dump of umockdev-record in, the schema-devices.md
+// The .umockdev importer: one dump of umockdev-record in, the driverfs(5), DEVICE DESCRIPTION FILES
 // "devices" array out. The format, as umockdev-record writes it and umockdev's
 // testbed reads it: one paragraph per device, paragraphs separated by blank
 // lines, every line "T: value" with T one of
@@ -78,7 +78,7 @@ private:
     bool open_ = false;  // a paragraph is being read
 };
 
-// A path component the tree can show (schema-devices.md "names").
+// A path component the tree can show (driverfs(5), DEVICE DESCRIPTION FILES "names").
 bool good_component(std::string_view s) {
     if (s.empty() || s.size() > 255 || s == "." || s == "..") return false;
     for (unsigned char c : s)
@@ -105,7 +105,7 @@ bool kernel_key(std::string_view k) {
     return true;
 }
 
-// Keys udev adds on top of the kernel's uevent (schema-devices.md): these go
+// Keys udev adds on top of the kernel's uevent (driverfs(5), DEVICE DESCRIPTION FILES): these go
 // to "udev", never into the uevent file.
 bool udev_key(std::string_view k) {
     return k.rfind("ID_", 0) == 0 || k == "TAGS" || k == "CURRENT_TAGS" || k == "USEC_INITIALIZED";

@@ -1,5 +1,5 @@
 // The .umockdev importer: translate a umockdev-record device dump into the
-// "devices" description of schema-devices.md. Pure: no files, no core.
+// "devices" description of driverfs(5), DEVICE DESCRIPTION FILES. Pure: no files, no core.
 #pragma once
 
 #include <string>

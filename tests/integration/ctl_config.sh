@@ -47,13 +47,16 @@ expect_eq "devices" "led0 (platform) driver=led state=active max_brightness=50
 
 # Runtime apply: invalid, then valid but failing half way: nothing changes.
 before=$(tree_snapshot)
-expect_ctl_status 1 'apply: \$\.buses\.platform\.devices\[1\]\.name: must be a device name .*\(EINVAL\)' apply "$WORK/bad.json"
+expect_ctl_status 1 'apply: [^ ]*/bad\.json: \$\.buses\.platform\.devices\[1\]\.name: must be a device name .*\(EINVAL\)' apply "$WORK/bad.json"
 cat >"$WORK/half.json" <<'JSON'
 {"buses": {"platform": {"devices": [{"name": "led7"}]},
            "nobus": {"devices": [{"name": "z0"}]}}}
 JSON
 expect_ctl_status 1 'apply: \$\.buses\.nobus\.devices\[0\]: .*\(ENOENT\)' apply "$WORK/half.json"
 expect_ctl_status 1 'broken.json: \$: malformed JSON' apply "$WORK/broken.json"
+# A .umockdev dump goes through the daemon's importer: the error names its line.
+printf 'P: /devices/platform/x0\nE: SUBSYSTEM=platform\nQ: what\n' >"$WORK/bad.umockdev"
+expect_ctl_status 1 'apply: [^ ]*/bad\.umockdev:3: .*\(EINVAL\)' apply "$WORK/bad.umockdev"
 expect_eq "tree unchanged by refused applies" "$before" "$(tree_snapshot)"
 
 # Applying the start-up file again changes nothing and succeeds.
