@@ -98,6 +98,10 @@ Properties udev_properties(const Uevent& ev) {
         if (key == "ACTION" || key == "DEVPATH" || key == "SUBSYSTEM" || key == "SEQNUM") continue;
         if (key == "DEVTYPE") devtype = v;
         else if (key == "DRIVER") driver = v;
+        // The kernel's DEVNAME is below /dev; udevd's events and database
+        // carry the whole path, and libudev takes theirs over the uevent
+        // file's (udevadm info would print "E: DEVNAME=tty").
+        else if (key == "DEVNAME" && !v.empty() && v[0] != '/') rest.emplace_back(std::move(key), "/dev/" + v);
         else rest.emplace_back(std::move(key), v);
     }
     if (!devtype.empty()) out.emplace_back("DEVTYPE", devtype);

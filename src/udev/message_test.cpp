@@ -73,6 +73,20 @@ int main() {
     check(murmur_hash2("") == 0, "MurmurHash2 of \"\" with seed 0 is 0");
     check(murmur_hash2("abc") != murmur_hash2("abcd"), "tail bytes count");
 
+    Uevent node;
+    node.action = "add";
+    node.devpath = "devices/virtual/tty/tty";
+    node.subsystem = "tty";
+    node.env = {{"MAJOR", "5"}, {"MINOR", "0"}, {"DEVNAME", "tty"}};
+    auto devname = [](const Properties& props) {
+        for (const auto& [k, v] : props)
+            if (k == "DEVNAME") return v;
+        return std::string("(none)");
+    };
+    check(devname(udev_properties(node)) == "/dev/tty", "DEVNAME below /dev in the uevent file is /dev/NAME for udev");
+    node.env = {{"DEVNAME", "/dev/input/event3"}};
+    check(devname(udev_properties(node)) == "/dev/input/event3", "a DEVNAME that is already a path stays as it is");
+
     Uevent mod;
     mod.seqnum = 3;
     mod.action = "load";
