@@ -3,7 +3,12 @@
 //      against the driver list and bound);
 //   2. suspend + resume over the N bound devices (each call pinned);
 //   3. devices first: add N devices, then load the D drivers.
-// Prints wall times; the targets are in bench/README.md.
+// Prints wall times; the targets are in bench/README.md. --rounds R repeats
+// the three R times in one process: the first round also pays for the heap's
+// first touch of its pages (the kernel's page faults), which later rounds,
+// reusing freed memory, do not; compare the two paths within a round after
+// the first. --first devices runs the devices-first path first in each
+// round, to show which of the two pays for that.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -34,16 +39,19 @@ size_t bound(const driverfs::Core& core) { return core.stats().bound_devices; }
 }  // namespace
 
 int main(int argc, char** argv) {
-    long drivers = 1000, devices = 100000;
+    long drivers = 1000, devices = 100000, rounds = 1;
+    bool devices_first_first = false;
     std::string plugin;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         if (a == "--drivers") drivers = std::strtol(argv[i + 1], nullptr, 10);
         else if (a == "--devices") devices = std::strtol(argv[i + 1], nullptr, 10);
         else if (a == "--plugin") plugin = argv[i + 1];
+        else if (a == "--rounds") rounds = std::strtol(argv[i + 1], nullptr, 10);
+        else if (a == "--first") devices_first_first = std::string(argv[i + 1]) == "devices";
     }
-    if (plugin.empty() || drivers < 1 || devices < 1) {
-        std::fprintf(stderr, "usage: %s --plugin bench_drivers.so [--drivers D] [--devices N]\n", argv[0]);
+    if (plugin.empty() || drivers < 1 || devices < 1 || rounds < 1) {
+        std::fprintf(stderr, "usage: %s --plugin bench_drivers.so [--drivers D] [--devices N] [--rounds R] [--first drivers|devices]\n", argv[0]);
         return 2;
     }
     // Plugins are refused from directories others can write: use a private copy.
@@ -55,7 +63,7 @@ int main(int argc, char** argv) {
     driverfs::set_log_threshold(driverfs::LogLevel::warning);
     auto name = [&](long i) { return "dev" + std::to_string(i % drivers) + "." + std::to_string(i); };
     int failures = 0;
-    {
+    auto drivers_first = [&] {
         driverfs::Core core({dir.string(), std::chrono::milliseconds(5000)});
         auto t0 = Clock::now();
         if (auto r = core.load_plugin("bench_drivers"); !r) check(r.error(), "load");
@@ -74,8 +82,8 @@ int main(int argc, char** argv) {
         double res_s = seconds_since(t0);
         std::printf("power walk over %ld bound devices: suspend %.3f s, resume %.3f s, both %.3f s\n", devices, sus_s,
                     res_s, sus_s + res_s);
-    }
-    {
+    };
+    auto devices_first = [&] {
         driverfs::Core core({dir.string(), std::chrono::milliseconds(5000)});
         auto t0 = Clock::now();
         for (long i = 0; i < devices; ++i) check(core.add_device("platform", name(i), {}), "add_device");
@@ -86,6 +94,16 @@ int main(int argc, char** argv) {
         std::printf("devices first: add %ld unbound devices %.3f s; load %ld drivers + match+bind %.3f s; bound %zu\n",
                     devices, add_s, drivers, load_s, bound(core));
         failures += bound(core) != static_cast<size_t>(devices);
+    };
+    for (long round = 1; round <= rounds; ++round) {
+        if (rounds > 1) std::printf("round %ld\n", round);
+        if (devices_first_first) {
+            devices_first();
+            drivers_first();
+        } else {
+            drivers_first();
+            devices_first();
+        }
     }
     std::filesystem::remove_all(dir);
     if (failures) std::fprintf(stderr, "not every device was bound\n");
