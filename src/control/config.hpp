@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "driverfs/core.hpp"
+#include "driverfs/declared.hpp"
 #include "driverfs/error.hpp"
 
 namespace driverfs::control {
@@ -22,6 +23,10 @@ struct DeviceSpec {
 struct ConfigSpec {
     std::vector<std::string> plugins;
     std::vector<DeviceSpec> devices;  // in file order; parents before children
+    // "devices": declarative devices, in file order (ancestors first), and
+    // the JSON path of each ("$.devices[3]") for messages.
+    std::vector<DeclaredDevice> declared;
+    std::vector<std::string> declared_where;
 };
 
 // Check the whole description; EINVAL naming the JSON path of the first
