@@ -302,6 +302,8 @@ Result<ConfigSpec> load_config_file(const std::string& path) {
 Result<ApplyReport> apply_config(Core& core, const ConfigSpec& spec) {
     ApplyReport rep;
     auto rollback = [&] {
+        for (auto it = rep.declared_added.rbegin(); it != rep.declared_added.rend(); ++it)
+            (void)core.remove_declared_device(*it);
         for (auto it = rep.added.rbegin(); it != rep.added.rend(); ++it) (void)core.remove_device(*it);
         for (auto it = rep.loaded.rbegin(); it != rep.loaded.rend(); ++it) (void)core.unload_plugin(*it);
     };
@@ -345,12 +347,23 @@ Result<ApplyReport> apply_config(Core& core, const ConfigSpec& spec) {
         rep.added.push_back(d.name);
         existing[d.name] = d.bus;
     }
+    // Declarative devices last: a plugin loaded above may bind to them.
+    for (size_t i = 0; i < spec.declared.size(); ++i) {
+        Result<bool> r = core.add_declared_device(spec.declared[i]);
+        if (!r) {
+            rollback();
+            const std::string where = i < spec.declared_where.size() ? spec.declared_where[i] : "$.devices[" + std::to_string(i) + "]";
+            return Error::of(r.error().code, where + "." + r.error().message);
+        }
+        (r.value() ? rep.declared_added : rep.declared_present).push_back(spec.declared[i].path);
+    }
     return rep;
 }
 
 json to_json(const ApplyReport& r) {
     return json{{"loaded", r.loaded}, {"plugins_present", r.plugins_present}, {"added", r.added},
-                {"devices_present", r.devices_present}};
+                {"devices_present", r.devices_present}, {"declared_added", r.declared_added},
+                {"declared_present", r.declared_present}};
 }
 
 }  // namespace driverfs::control

@@ -39,6 +39,7 @@ Result<ConfigSpec> load_config_file(const std::string& path);
 // name, same bus) are skipped, so applying the same file twice is harmless.
 struct ApplyReport {
     std::vector<std::string> loaded, plugins_present, added, devices_present;
+    std::vector<std::string> declared_added, declared_present;  // paths of declarative devices
 };
 
 // Load the plugins, then add the devices in order. On the first failure

@@ -4,6 +4,7 @@
 #include "core_attr.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "declared.hpp"
 #include "driverfs/validate.hpp"
 
 namespace driverfs {
@@ -48,6 +49,7 @@ void Core::emit(const std::string& action, const Device& dev, std::map<std::stri
         ev.env["MINOR"] = std::to_string(dev.minor);
         ev.env["DEVNAME"] = dev.name();
     }
+    if (dev.declared) declared_event_env(dev, ev.env);
     for (auto& [k, v] : extra) ev.env[k] = std::move(v);
     events_.publish(std::move(ev));
 }
@@ -86,6 +88,11 @@ Result<DevicePtr> Core::register_device(const std::string& bus_name, const std::
         Bus& bus = *bus_it->second;
         if (devices_by_name_.count(name)) return Error::of(EEXIST, "a device named " + name + " already exists");
         dev = std::make_shared<Device>(name, bus, std::move(properties));
+        if (!bus.devices_root) {  // a bus a description made: devices/<bus> on first use
+            Result<NodePtr> root = tree_.ensure_dir(devices_dir_, bus_name);
+            if (!root) return root.error();
+            bus.devices_root = root.value();
+        }
         NodePtr where = bus.devices_root;
         if (!parent_name.empty()) {
             auto it = devices_by_name_.find(parent_name);
@@ -133,6 +140,17 @@ Status Core::remove_device(const std::string& name) {
 }
 
 Status Core::remove_device(const DevicePtr& dev) {
+    // A declarative device goes with what the description made of it (and
+    // the declarative devices below it): remove_declared_device comes back
+    // here for its model part once it has marked it `removing`.
+    if (dev->declared) {
+        bool tearing;
+        {
+            std::lock_guard lock(model_mu_);
+            tearing = dev->declared->removing;
+        }
+        if (!tearing) return remove_declared_device(dev->path);
+    }
     // Children first, newest first, as Linux tears down a subtree.
     // `removing`, set in the same section as the snapshot, keeps a new
     // child from joining after it (see register_device).
@@ -171,6 +189,28 @@ Status Core::remove_device(const DevicePtr& dev) {
     return {};
 }
 
+Status Core::uevent_write(Device& dev, std::string_view data) {
+    std::vector<std::string> words = split_words(data);
+    static const char* const kActions[] = {"add", "remove", "change", "move", "online", "offline", "bind", "unbind"};
+    if (words.empty() ||
+        std::none_of(std::begin(kActions), std::end(kActions), [&](const char* a) { return words[0] == a; }))
+        return logged(Error::of(EINVAL, "write add, remove, change, ... optionally followed by a UUID and KEY=VALUE pairs"),
+                      "uevent");
+    std::map<std::string, std::string> extra;
+    size_t first = 1;
+    if (words.size() > 1 && words[1].find('=') == std::string::npos) {
+        extra["SYNTH_UUID"] = words[1];
+        first = 2;
+    } else {
+        extra["SYNTH_UUID"] = "0";
+    }
+    Result<std::map<std::string, std::string>> props = parse_properties(words, first);
+    if (!props) return logged(props.error(), "uevent");
+    for (auto& [k, v] : props.value()) extra["SYNTH_ARG_" + k] = v;
+    emit(words[0], dev, std::move(extra));
+    return {};
+}
+
 std::vector<DeviceInfo> Core::devices() const {
     std::lock_guard lock(model_mu_);
     std::vector<DeviceInfo> out;
@@ -185,7 +225,9 @@ std::vector<DeviceInfo> Core::devices() const {
 Status Core::add_device_files(const DevicePtr& dev) {
     // The nodes hold the device weakly: the device owns its directory.
     std::weak_ptr<Device> weak = dev;
-    if (!dev->is_class_device()) {  // a class device is never bound
+    // A class device is never bound; a declarative device's driver_override
+    // would clash with the recorded file of that name.
+    if (!dev->is_class_device() && !dev->declared) {
         tree_.add_attr(dev->dir, "driver_override", 0644,
                        std::make_unique<CoreAttr>(
                            [this, weak]() -> Result<std::string> {
@@ -213,6 +255,7 @@ Status Core::add_device_files(const DevicePtr& dev) {
                        [this, weak]() -> Result<std::string> {
                            DevicePtr d = weak.lock();
                            if (!d) return Error::of(ENODEV, "device removed");
+                           if (d->declared) return declared_uevent(*d);
                            std::string out;
                            if (d->is_class_device()) {
                                // As Linux: a class device's own uevent has its number, no driver.
@@ -238,28 +281,7 @@ Status Core::add_device_files(const DevicePtr& dev) {
                        [this, weak](std::string_view data) -> Status {
                            DevicePtr d = weak.lock();
                            if (!d) return Error::of(ENODEV, "device removed");
-                           std::vector<std::string> words = split_words(data);
-                           static const char* const kActions[] = {"add", "remove", "change", "move",
-                                                                  "online", "offline", "bind", "unbind"};
-                           if (words.empty() ||
-                               std::none_of(std::begin(kActions), std::end(kActions),
-                                            [&](const char* a) { return words[0] == a; }))
-                               return logged(Error::of(EINVAL, "write add, remove, change, ... "
-                                                               "optionally followed by a UUID and KEY=VALUE pairs"),
-                                             "uevent");
-                           std::map<std::string, std::string> extra;
-                           size_t first = 1;
-                           if (words.size() > 1 && words[1].find('=') == std::string::npos) {
-                               extra["SYNTH_UUID"] = words[1];
-                               first = 2;
-                           } else {
-                               extra["SYNTH_UUID"] = "0";
-                           }
-                           Result<std::map<std::string, std::string>> props = parse_properties(words, first);
-                           if (!props) return logged(props.error(), "uevent");
-                           for (auto& [k, v] : props.value()) extra["SYNTH_ARG_" + k] = v;
-                           emit(words[0], *d, std::move(extra));
-                           return {};
+                           return uevent_write(*d, data);
                        }));
     Result<NodePtr> power = tree_.add_dir(dev->dir, "power");
     if (!power) return power.error();
