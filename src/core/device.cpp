@@ -285,6 +285,10 @@ Status Core::add_device_files(const DevicePtr& dev) {
                        }));
     Result<NodePtr> power = tree_.add_dir(dev->dir, "power");
     if (!power) return power.error();
+    // A declarative device is a recording of Linux, which has no
+    // power/state: its power/ holds what was recorded (control,
+    // runtime_status, ...), so udevadm sees what it saw on the machine.
+    if (dev->declared) return {};
     tree_.add_attr(power.value(), "state", 0444,
                    std::make_unique<CoreAttr>(
                        [this, weak]() -> Result<std::string> {

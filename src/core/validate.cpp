@@ -126,7 +126,6 @@ Status check_declared(const DeclaredDevice& dev) {
         for (const char* core : kCoreFiles)
             if (first == core) return bad_key(key, "'" + first + "' is made by the core and cannot be an attribute");
         if (a.path == "power") return bad_key(key, "'power' is a directory the core makes: give power/NAME");
-        if (a.path == "power/state") return bad_key(key, "power/state is made by the core");
         if ((a.mode & ~0666u) != 0) return bad_key(key, "mode must use only the bits 0666");
         if (!a.binary && a.value.size() > DeclaredAttr::kMaxText)
             return bad_key(key, "a text value is at most 4096 bytes (one page); this one is " +
