@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -105,6 +106,9 @@ public:
     // declarative device below it, deepest first: unbound, remove events
     // sent, files gone. ENODEV if none is at `path`.
     Status remove_declared_device(const std::string& path);
+    // Take away the buses descriptions made that no device or driver is on
+    // (an apply's rollback: nothing of a refused description stays).
+    void drop_unused_declared_buses();
 
     std::vector<ModuleInfo> modules() const;
     std::vector<DeviceInfo> devices() const;  // in registration order
@@ -264,11 +268,16 @@ private:
     // Code-less drivers' directories (bus/X/drivers/Y), by "X/Y"; made on
     // first use, never removed, under model_mu_.
     std::map<std::string, NodePtr, std::less<>> static_drivers_;
+    std::set<std::string> declared_buses_;  // buses descriptions made, under model_mu_
     Result<NodePtr> static_driver_dir_locked(const std::string& bus, const std::string& driver);
     // The declarative device `device` of bus `bus` (ENODEV if none).
     Result<DevicePtr> find_declared(const std::string& bus, const std::string& device);
     Status static_bind(const std::string& bus, const std::string& driver, const std::string& device);
     Status static_unbind(const std::string& bus, const std::string& driver, const std::string& device);
+    // A plugin driver named like a code-less one registers: the devices
+    // bound to the code-less one are unbound (matching then gives them to
+    // the plugin's) and its directory goes. No lock held.
+    void retire_static_driver(const std::string& bus, const std::string& driver);
     // Link `dev` to its code-less driver; model_mu_ held.
     Status static_bind_locked(DeclaredEntry& entry, const std::string& driver);
     void static_unbind_locked(DeclaredEntry& entry);

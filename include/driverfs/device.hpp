@@ -27,7 +27,9 @@ struct DeclaredEntry;
 
 class Device : public dfs_device, public std::enable_shared_from_this<Device> {
 public:
-    Device(std::string name, Bus& bus, std::map<std::string, std::string> props);
+    // `match_key`: what the platform rule compares (empty: the
+    // `compatible` property, else the name without its instance number).
+    Device(std::string name, Bus& bus, std::map<std::string, std::string> props, std::string match_key = "");
 
     const std::string& name() const { return name_; }
     Bus& bus() const { return *bus_; }

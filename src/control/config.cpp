@@ -304,6 +304,7 @@ Result<ApplyReport> apply_config(Core& core, const ConfigSpec& spec) {
     auto rollback = [&] {
         for (auto it = rep.declared_added.rbegin(); it != rep.declared_added.rend(); ++it)
             (void)core.remove_declared_device(*it);
+        core.drop_unused_declared_buses();
         for (auto it = rep.added.rbegin(); it != rep.added.rend(); ++it) (void)core.remove_device(*it);
         for (auto it = rep.loaded.rbegin(); it != rep.loaded.rend(); ++it) (void)core.unload_plugin(*it);
     };

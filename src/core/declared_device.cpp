@@ -156,6 +156,32 @@ Status Core::static_unbind(const std::string& bus_name, const std::string& drive
     return {};
 }
 
+void Core::retire_static_driver(const std::string& bus_name, const std::string& driver) {
+    std::vector<DevicePtr> bound;
+    NodePtr dir;
+    {
+        std::lock_guard lock(model_mu_);
+        auto it = static_drivers_.find(bus_name + "/" + driver);
+        if (it == static_drivers_.end()) return;
+        dir = it->second;
+        static_drivers_.erase(it);
+        for (const auto& [path, e] : declared_)
+            if (e->dev && e->static_driver == driver && e->dev->bus().name() == bus_name) bound.push_back(e->dev);
+    }
+    for (const DevicePtr& dev : bound) {
+        {
+            std::lock_guard dev_lock(dev->lock);
+            std::lock_guard lock(model_mu_);
+            if (dev->static_driver != driver) continue;
+            static_unbind_locked(*dev->declared);
+        }
+        emit("unbind", *dev);
+    }
+    tree_.remove(dir);
+    if (log_enabled(LogLevel::info))
+        log(LogLevel::info, "code-less driver " + bus_name + "/" + driver + " gives way to the plugin driver of that name");
+}
+
 Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
     if (Status s = check_declared(spec); !s) return s.error();
     const std::string name = spec.name();
@@ -223,8 +249,12 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
         made.push_back(dir.value());
         entry->dir = dir.value();
         if (bus) {
-            dev = std::make_shared<Device>(name, *bus, std::map<std::string, std::string>(spec.properties.begin(),
-                                                                                           spec.properties.end()));
+            // A recorded driver's name is what a plugin driver of that name
+            // matches by (platform rule): record a machine, load your
+            // driver, and it binds where the recorded one was.
+            dev = std::make_shared<Device>(name, *bus,
+                                           std::map<std::string, std::string>(spec.properties.begin(), spec.properties.end()),
+                                           spec.driver);
             dev->dir = entry->dir;
             dev->path = spec.path;
             dev->declared = entry;
@@ -300,7 +330,10 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
             if (!at) return fail("links." + path, at.error());
             if (Result<NodePtr> l = tree_.add_symlink(at.value(), leaf, target); !l) return fail("links." + path, l.error());
         }
-        if (!spec.driver.empty())
+        // The recorded driver, code-less, unless a plugin driver of that
+        // name is on the bus: then matching gives it the device.
+        if (!spec.driver.empty() &&
+            std::none_of(bus->drivers.begin(), bus->drivers.end(), [&](const DriverPtr& d) { return d->name() == spec.driver; }))
             if (Status s = static_bind_locked(*entry, spec.driver); !s) return fail("driver", s.error());
         if (dev) {
             if (bus->is_class) {
@@ -312,11 +345,12 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
             }
         }
         declared_.emplace(spec.path, entry);
+        if (bus_made) declared_buses_.insert(spec.bus);
     }
     if (log_enabled(LogLevel::info)) log(LogLevel::info, "declarative device " + spec.path + " added");
     if (dev) {
         emit("add", *dev);
-        if (!dev->is_class_device() && spec.driver.empty() && dev->bus().autoprobe) match_device(dev);
+        if (!dev->is_class_device() && dev->bus().autoprobe) match_device(dev);  // skips a code-less binding
         retry_deferred();
     }
     return true;
@@ -374,6 +408,26 @@ Status Core::remove_declared_entry(const std::shared_ptr<DeclaredEntry>& entry) 
     }
     if (log_enabled(LogLevel::info)) log(LogLevel::info, "declarative device " + entry->spec.path + " removed");
     return {};
+}
+
+void Core::drop_unused_declared_buses() {
+    std::lock_guard lock(model_mu_);
+    for (auto it = declared_buses_.begin(); it != declared_buses_.end();) {
+        auto b = buses_.find(*it);
+        if (b != buses_.end() && (!b->second->devices.empty() || !b->second->drivers.empty())) {
+            ++it;
+            continue;
+        }
+        if (b != buses_.end()) {
+            tree_.remove(b->second->dir);
+            if (b->second->devices_root) tree_.remove(b->second->devices_root);
+            buses_.erase(b);
+        }
+        const std::string prefix = *it + "/";
+        for (auto s = static_drivers_.lower_bound(prefix); s != static_drivers_.end() && s->first.rfind(prefix, 0) == 0;)
+            s = static_drivers_.erase(s);
+        it = declared_buses_.erase(it);
+    }
 }
 
 bool Core::hide_recorded(Device& dev, const std::string& name) {

@@ -17,9 +17,11 @@ std::string strip_instance_number(const std::string& name) {
     return end == 0 ? name : name.substr(0, end);
 }
 
-Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> props)
+Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> props, std::string match_key)
     : name_(std::move(name)), bus_(bus.shared_from_this()), props_(std::move(props)),
-      match_key_(props_.count("compatible") ? props_.at("compatible") : strip_instance_number(name_)) {}
+      match_key_(!match_key.empty()           ? std::move(match_key)
+                 : props_.count("compatible") ? props_.at("compatible")
+                                              : strip_instance_number(name_)) {}
 
 DevicePtr Core::find_device(Bus& bus, const std::string& name) {
     std::lock_guard lock(model_mu_);

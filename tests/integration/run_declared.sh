@@ -72,7 +72,7 @@ printf '%s' '{"devices": [{"path": "devices/x", "links": {"l": "/etc/passwd"}}]}
 printf '%s' '{"devices": [{"path": "devices/x", "bus": "pci", "class": "tty"}]}' > "$WORK/bad_both.json"
 printf '%s' '{"devices": [{"path": "devices/x", "attributes": {"a": {"value": "1", "mode": "0777"}}}]}' > "$WORK/bad_mode.json"
 printf '%s' '{"devices": [{"path": "devices/x/y"}, {"path": "devices/x"}]}' > "$WORK/bad_order.json"
-printf '%s' '{"devices": [{"path": "devices/ok"}, {"path": "devices/y", "class": "mem", "devnum": {"type": "char", "major": 1, "minor": 3}}]}' > "$WORK/bad_late.json"
+printf '%s' '{"devices": [{"path": "devices/ok", "bus": "isa"}, {"path": "devices/y", "class": "mem", "devnum": {"type": "char", "major": 1, "minor": 3}}]}' > "$WORK/bad_late.json"
 export WORK
 
 cat > "$WORK/inner.sh" <<'INNER'
@@ -119,6 +119,7 @@ for b in bad_link bad_both bad_mode bad_order bad_late; do
     driverfsctl apply "$WORK/$b.json" > /dev/null 2> "$OUT/$b.err" && echo "$b was accepted" >> "$OUT/errors"
 done
 [[ -e /sys/devices/ok ]] && echo "devices/ok of a refused description stayed" >> "$OUT/errors"
+[[ -e /sys/bus/isa ]] && echo "bus isa of a refused description stayed" >> "$OUT/errors"
 driverfsctl ping > "$OUT/ping" 2>&1 || echo "daemon gone after bad descriptions" >> "$OUT/errors"
 driverfsctl apply "$WORK/devices.json" > "$OUT/apply_again" 2>&1 || echo "applying again failed" >> "$OUT/errors"
 

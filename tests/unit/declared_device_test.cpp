@@ -239,6 +239,46 @@ TEST_F(DeclaredTest, ACodeLessDriverIsBoundUntilUnbound) {
     EXPECT_EQ(target("devices/platform/pm0/driver"), "../../../bus/platform/drivers/recorded_pm")
         << "a device bound to a code-less driver is not matched";
     EXPECT_EQ(write_attr(core(), "bus/platform/drivers/recorded_pm/unbind", "pm0\n").err, 0);
-    EXPECT_EQ(target("devices/platform/pm0/driver"), "../../../bus/platform/drivers/pm") << "free: the plugin takes it";
+    EXPECT_EQ(target("devices/platform/pm0/driver"), "<missing>")
+        << "free, but matched by its recorded driver's name, which pm is not";
+    EXPECT_EQ(listing(core(), "bus/platform/drivers/recorded_pm"), "bind unbind");
+    EXPECT_EQ(write_attr(core(), "bus/platform/drivers/recorded_pm/bind", "pm0\n").err, 0);
+    EXPECT_EQ(target("devices/platform/pm0/driver"), "../../../bus/platform/drivers/recorded_pm");
     EXPECT_EQ(write_attr(core(), "bus/platform/drivers/recorded_pm/bind", "pm0\n").err, EBUSY);
+    EXPECT_EQ(write_attr(core(), "bus/platform/drivers/recorded_pm/unbind", "nosuch\n").err, ENODEV);
+}
+
+TEST_F(DeclaredTest, APluginDriverNamedLikeTheRecordedOneTakesItsPlace) {
+    DeclaredDevice d;
+    d.path = "devices/pci0000:00/0000:00:02.0";
+    d.bus = "platform";  // fx_pm's bus
+    d.driver = "pm";
+    ASSERT_TRUE(core().add_declared_device(d));
+    EXPECT_EQ(target("devices/pci0000:00/0000:00:02.0/driver"), "../../../bus/platform/drivers/pm");
+    EXPECT_EQ(listing(core(), "bus/platform/drivers/pm"), "0000:00:02.0 bind unbind") << "code-less: no module link";
+    auto r = core().load_plugin("fx_pm");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_NE(core().tree().resolve("bus/platform/drivers/pm/module"), nullptr) << "the plugin's driver now";
+    EXPECT_EQ(target("devices/pci0000:00/0000:00:02.0/driver"), "../../../bus/platform/drivers/pm");
+    EXPECT_NE(core().tree().resolve("devices/pci0000:00/0000:00:02.0/pmlog"), nullptr) << "bound to the plugin";
+    // A device recorded with that driver while the plugin is loaded goes to it.
+    d.path = "devices/pci0000:00/0000:00:03.0";
+    ASSERT_TRUE(core().add_declared_device(d));
+    EXPECT_NE(core().tree().resolve("devices/pci0000:00/0000:00:03.0/pmlog"), nullptr);
+    ASSERT_TRUE(core().unload_plugin("fx_pm"));
+    EXPECT_EQ(core().tree().resolve("devices/pci0000:00/0000:00:03.0/driver"), nullptr);
+}
+
+TEST_F(DeclaredTest, ARollbackDropsTheBusesItMade) {
+    DeclaredDevice d = pci_dev();
+    ASSERT_TRUE(core().add_declared_device(d));
+    EXPECT_NE(listing(core(), "bus/pci"), "<none>");
+    core().drop_unused_declared_buses();
+    EXPECT_NE(listing(core(), "bus/pci"), "<none>") << "a device is on it: kept";
+    ASSERT_TRUE(core().remove_declared_device(d.path));
+    core().drop_unused_declared_buses();
+    EXPECT_EQ(listing(core(), "bus/pci"), "<none>");
+    EXPECT_NE(listing(core(), "bus/platform"), "<none>") << "not made by a description: kept";
+    ASSERT_TRUE(core().add_declared_device(d)) << "and made again";
+    EXPECT_EQ(target("devices/pci0000:00/0000:00:1f.3/driver"), "../../../bus/pci/drivers/snd_hda_intel");
 }
