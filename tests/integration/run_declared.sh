@@ -75,6 +75,13 @@ printf '%s' '{"devices": [{"path": "devices/x/y"}, {"path": "devices/x"}]}' > "$
 printf '%s' '{"devices": [{"path": "devices/ok", "bus": "isa"}, {"path": "devices/y", "class": "mem", "devnum": {"type": "char", "major": 1, "minor": 3}}]}' > "$WORK/bad_late.json"
 export WORK
 
+# A refused --device: nothing runs, status 1, the key named.
+drun --device "$WORK/bad_both.json" -- touch "$OUT/ran" 2> "$WORK/bad_run.err"
+rc=$?
+expect_eq "driverfs-run with a refused --device exits 1" 1 "$rc"
+[[ ! -e "$OUT/ran" ]] || fail "COMMAND ran although --device was refused"
+expect_match "driverfs-run names the key" '\$\.devices\[0\]\.class: a device has a bus or a class' "$(cat "$WORK/bad_run.err")"
+
 cat > "$WORK/inner.sh" <<'INNER'
 source "$INNER_LIB_FILE"
 D=/devices/pci0000:00/0000:00:1f.3
