@@ -269,6 +269,7 @@ private:
     // first use, never removed, under model_mu_.
     std::map<std::string, NodePtr, std::less<>> static_drivers_;
     std::set<std::string> declared_buses_;  // buses descriptions made, under model_mu_
+    std::set<NodePtr> declared_plain_;      // their undescribed ancestors' directories, under model_mu_
     Result<NodePtr> static_driver_dir_locked(const std::string& bus, const std::string& driver);
     // The declarative device `device` of bus `bus` (ENODEV if none).
     Result<DevicePtr> find_declared(const std::string& bus, const std::string& device);

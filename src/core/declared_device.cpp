@@ -196,6 +196,7 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
         }
         // Everything made in this section, to undo on the first failure.
         std::vector<NodePtr> made;
+        std::vector<NodePtr> plain;  // the undescribed ancestors among them
         Bus* bus = nullptr;
         bool bus_made = false;
         auto fail = [&](const std::string& key, const Error& e) -> Error {
@@ -231,17 +232,31 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
         // Its ancestors: plain directories where not there.
         std::vector<std::string> parts = split_path(spec.path);
         NodePtr where = devices_dir_;
+        std::string ancestor = "devices";
         for (size_t i = 1; i + 1 < parts.size(); ++i) {
+            ancestor += "/" + parts[i];
+            // An ancestor being removed takes its directory with it: do not
+            // build below it (remove_declared_device marked it first).
+            if (auto a = declared_.find(ancestor); a != declared_.end() && a->second->removing)
+                return fail("path", Error::of(ENODEV, ancestor + " is being removed"));
             Result<NodePtr> next = tree_.lookup(where->ino, parts[i], false);
             if (next) {
                 if (next.value()->kind != NodeKind::dir)
                     return fail("path", Error::of(ENOTDIR, tree_.path_of(*next.value()) + " is not a directory"));
+                // Below a device that is not declarative (a plugin's, the
+                // control plane's): its removal would take the directory
+                // without the core knowing what is declared there.
+                if (auto d = devices_by_name_.find(parts[i]);
+                    d != devices_by_name_.end() && d->second->dir == next.value() && !d->second->declared)
+                    return fail("path", Error::of(EINVAL, ancestor + " is a device that is not declarative; "
+                                                                     "declarative devices go below declarative ones or plain directories"));
                 where = next.value();
                 continue;
             }
             Result<NodePtr> dir = tree_.add_dir(where, parts[i]);
             if (!dir) return fail("path", dir.error());
             made.push_back(dir.value());
+            plain.push_back(dir.value());
             where = dir.value();
         }
         Result<NodePtr> dir = tree_.add_dir(where, name);
@@ -346,6 +361,7 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
         }
         declared_.emplace(spec.path, entry);
         if (bus_made) declared_buses_.insert(spec.bus);
+        declared_plain_.insert(plain.begin(), plain.end());
     }
     if (log_enabled(LogLevel::info)) log(LogLevel::info, "declarative device " + spec.path + " added");
     if (dev) {
@@ -400,11 +416,23 @@ Status Core::remove_declared_entry(const std::shared_ptr<DeclaredEntry>& entry) 
         emit("remove", *entry->dev);
     }
     for (const NodePtr& n : entry->outside) tree_.remove(n);
+    NodePtr up = entry->dir->parent();
     tree_.remove(entry->dir);
     {
         std::lock_guard lock(model_mu_);
         declared_.erase(entry->spec.path);
         entry->dev.reset();  // the device holds its entry: no cycle left
+        // The plain directories made for it go once empty, so the path is
+        // free for a later description (one that describes them, say).
+        // Under model_mu_, like every add below them.
+        while (up && declared_plain_.count(up)) {
+            Result<std::vector<DirEntry>> left = tree_.list(up->ino);
+            if (!left || !left.value().empty()) break;
+            NodePtr next = up->parent();
+            tree_.remove(up);
+            declared_plain_.erase(up);
+            up = next;
+        }
     }
     if (log_enabled(LogLevel::info)) log(LogLevel::info, "declarative device " + entry->spec.path + " removed");
     return {};

@@ -3,7 +3,9 @@
 // adds, removal by path, events, and a plugin driver binding over them.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <optional>
+#include <thread>
 
 #include "driverfs/core.hpp"
 #include "driverfs/declared.hpp"
@@ -202,6 +204,13 @@ TEST_F(DeclaredTest, RemovalByPathTakesTheSubtreeDeepestFirst) {
     }
     EXPECT_NE(child, 0u);
     EXPECT_GT(parent, child);
+    ASSERT_TRUE(core().remove_declared_device("devices/pci0000:00"));
+    EXPECT_EQ(listing(core(), "devices"), "platform") << "the plain directories made for them go too";
+    ASSERT_TRUE(core().add_declared_device(sound_card()));
+    EXPECT_EQ(core().tree().resolve("devices/pci0000:00/0000:00:1f.3/uevent"), nullptr);
+    ASSERT_TRUE(core().remove_declared_device("devices/pci0000:00/0000:00:1f.3/sound/card0/controlC0"));
+    EXPECT_EQ(listing(core(), "devices"), "platform");
+    ASSERT_TRUE(core().add_declared_device(pci_host()));
     EXPECT_EQ(core().remove_declared_device("devices/pci0000:00/0000:00:1f.3").error().code, ENODEV);
     // Removable by name too, as any bus device (remove-device NAME).
     ASSERT_TRUE(core().add_declared_device(pci_dev()));
@@ -281,4 +290,48 @@ TEST_F(DeclaredTest, ARollbackDropsTheBusesItMade) {
     EXPECT_NE(listing(core(), "bus/platform"), "<none>") << "not made by a description: kept";
     ASSERT_TRUE(core().add_declared_device(d)) << "and made again";
     EXPECT_EQ(target("devices/pci0000:00/0000:00:1f.3/driver"), "../../../bus/pci/drivers/snd_hda_intel");
+}
+
+TEST_F(DeclaredTest, NotBelowADeviceThatIsNotDeclarative) {
+    ASSERT_TRUE(core().add_device("platform", "hub0", {}));
+    DeclaredDevice d;
+    d.path = "devices/platform/hub0/child";
+    auto r = core().add_declared_device(d);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, EINVAL);
+    EXPECT_EQ(r.error().message, "path: devices/platform/hub0 is a device that is not declarative; declarative devices "
+                                 "go below declarative ones or plain directories");
+    EXPECT_EQ(core().tree().resolve("devices/platform/hub0/child"), nullptr);
+}
+
+// Adds, removals and reads at once: every add either lands whole or is
+// refused, removal by path never leaves an entry whose directory is gone,
+// and readers only ever see a recorded value or ENODEV/ENOENT.
+TEST_F(DeclaredTest, AddRemoveAndReadAtOnce) {
+    std::atomic<bool> stop{false};
+    std::atomic<int> bad_reads{0};
+    std::thread reader([&] {
+        while (!stop.load()) {
+            auto io = read_attr(core(), "devices/pci0000:00/0000:00:1f.3/vendor");
+            if (io.err == 0 ? io.data != "0x8086\n" : (io.err != ENOENT && io.err != ENODEV)) ++bad_reads;
+        }
+    });
+    std::thread child_adder([&] {
+        for (int i = 0; i < 300; ++i) (void)core().add_declared_device(sound_card());
+    });
+    for (int i = 0; i < 300; ++i) {
+        (void)core().add_declared_device(pci_dev());
+        (void)core().remove_declared_device("devices/pci0000:00/0000:00:1f.3");
+    }
+    child_adder.join();
+    stop = true;
+    reader.join();
+    EXPECT_EQ(bad_reads.load(), 0);
+    // Whatever is left is whole: removable, and then nothing of it stays.
+    (void)core().remove_declared_device("devices/pci0000:00/0000:00:1f.3");
+    (void)core().remove_declared_device("devices/pci0000:00/0000:00:1f.3/sound/card0/controlC0");
+    EXPECT_EQ(core().tree().resolve("class/sound/controlC0"), nullptr);
+    EXPECT_EQ(core().tree().resolve("dev/char/116:2"), nullptr);
+    ASSERT_TRUE(core().add_declared_device(pci_dev()));
+    ASSERT_TRUE(core().add_declared_device(sound_card())) << "the paths are free again";
 }
