@@ -119,6 +119,22 @@ TEST(ConfigDevices, TheSchemaExampleParsesWithEveryField) {
     EXPECT_TRUE(n_is_text);
 }
 
+TEST(ConfigDevices, SpacesInValuesSlashesInNodesAndDanglingLinksAreFine) {
+    auto r = driverfs::control::parse_config(json::parse(R"({"devices": [
+        {"path": "devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/0003:046D:C077.0001/input/input3/event3",
+         "class": "input", "devnode": "input/event3", "devnum": {"type": "char", "major": 13, "minor": 67},
+         "properties": {"HID_NAME": "Logitech USB Mouse"},
+         "links": {"firmware_node": "../../../../../../../../../LNXSYSTM:00/nowhere"}}]})"));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r.value().declared[0].properties[0].second, "Logitech USB Mouse");
+    EXPECT_EQ(r.value().declared[0].devnode, "input/event3");
+    EXPECT_EQ(devices_error(R"([{"path": "devices/a", "devnode": "../x"}])"), "$.devices[0].devnode: '..' is not allowed as a name");
+    EXPECT_EQ(devices_error(R"([{"path": "devices/a", "devnode": "/dev/x"}])"),
+              "$.devices[0].devnode: the node name is relative to /dev (\"ttyS0\", \"bus/usb/001/002\")");
+    EXPECT_EQ(devices_error(R"([{"path": "devices/a", "devnum": {"type": "char", "major": 4096, "minor": 0}}])"),
+              "$.devices[0].devnum.major: must be an integer 0..4095");
+}
+
 TEST(ConfigDevices, EveryRefusalNamesTheKey) {
     const std::string page(4097, 'x');
     EXPECT_EQ(devices_error(R"({})"), "$.devices: must be an array of device objects");
