@@ -117,8 +117,9 @@ void Core::static_unbind_locked(DeclaredEntry& entry) {
 }
 
 Result<DevicePtr> Core::find_declared(const std::string& bus_name, const std::string& device) {
-    DevicePtr dev = find_device(device);
-    if (!dev || !dev->declared || dev->bus().name() != bus_name)
+    std::shared_ptr<Bus> bus = find_bus(bus_name);
+    DevicePtr dev = bus ? find_device(*bus, device) : nullptr;
+    if (!dev || !dev->declared)
         return Error::of(ENODEV, "no declarative device '" + device + "' on bus " + bus_name);
     return dev;
 }
@@ -220,8 +221,8 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
             } else {
                 bus = it->second.get();
             }
-            if (devices_by_name_.count(name))
-                return fail("path", Error::of(EEXIST, "a device named " + name + " is on a bus already (bus device names are unique)"));
+            // A name is unique per bus, as in Linux: bus/<bus>/devices/<name>
+            // below is the index that refuses a second one (EEXIST).
         } else if (!spec.cls.empty()) {
             Result<Bus*> cls = class_locked(spec.cls);
             if (!cls) return Error::of(cls.error().code, "class: " + cls.error().message);
@@ -289,7 +290,9 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
             NodePtr listing = bus->is_class ? bus->dir : bus->devices_dir;
             const std::string listing_path = bus->is_class ? sub : sub + "/devices";
             Result<NodePtr> l = tree_.add_symlink(listing, name, relative_link(listing_path, spec.path));
-            if (!l) return fail(bus->is_class ? "class" : "bus", l.error());
+            if (!l)
+                return fail("path", Error::of(l.error().code, std::string(bus->is_class ? "class " : "bus ") + bus->name() +
+                                                                  " already has a device named " + name));
             made.push_back(l.value());
             entry->outside.push_back(l.value());
         } else {
@@ -356,6 +359,9 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
             } else {
                 bus->add_device(dev);
                 all_devices_.push_back(dev);
+                // The by-name index keeps the first device of a name (names
+                // of other devices are unique across buses); this one is
+                // found through its bus then.
                 devices_by_name_.emplace(name, dev);
             }
         }

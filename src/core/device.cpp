@@ -182,7 +182,10 @@ Status Core::remove_device(const DevicePtr& dev) {
         dev->dead = true;
         bus.remove_device(dev);
         all_devices_.erase(std::remove(all_devices_.begin(), all_devices_.end(), dev), all_devices_.end());
-        devices_by_name_.erase(dev->name());
+        // Only if it is this device's: a declarative device may share its
+        // name with a device of another bus (declared_device.cpp).
+        if (auto it = devices_by_name_.find(dev->name()); it != devices_by_name_.end() && it->second == dev)
+            devices_by_name_.erase(it);
     }
     emit("remove", *dev);
     if (NodePtr link = tree_.resolve("bus/" + bus.name() + "/devices/" + dev->name())) tree_.remove(link);

@@ -335,3 +335,33 @@ TEST_F(DeclaredTest, AddRemoveAndReadAtOnce) {
     ASSERT_TRUE(core().add_declared_device(pci_dev()));
     ASSERT_TRUE(core().add_declared_device(sound_card())) << "the paths are free again";
 }
+
+TEST_F(DeclaredTest, ANameIsUniquePerBusNotGlobally) {
+    DeclaredDevice a;
+    a.path = "devices/pnp0/00:01";
+    a.bus = "pnp";
+    a.attributes = {{"id", "PNP0501\n", 0444, false}};
+    DeclaredDevice b;
+    b.path = "devices/LNXSYSTM:00/00:01";
+    b.bus = "acpi";
+    b.driver = "button";
+    ASSERT_TRUE(core().add_declared_device(a));
+    auto r = core().add_declared_device(b);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(target("bus/acpi/devices/00:01"), "../../../devices/LNXSYSTM:00/00:01");
+    EXPECT_EQ(target("bus/acpi/drivers/button/00:01"), "../../../../devices/LNXSYSTM:00/00:01");
+    DeclaredDevice c = a;
+    c.path = "devices/pnp1/00:01";  // the same bus, the same name
+    auto clash = core().add_declared_device(c);
+    ASSERT_FALSE(clash);
+    EXPECT_EQ(clash.error().code, EEXIST);
+    EXPECT_EQ(clash.error().message, "path: bus pnp already has a device named 00:01");
+    EXPECT_EQ(core().tree().resolve("devices/pnp1"), nullptr);
+    // The code-less driver finds its device through its bus.
+    EXPECT_EQ(write_attr(core(), "bus/acpi/drivers/button/unbind", "00:01\n").err, 0);
+    EXPECT_EQ(core().tree().resolve("devices/LNXSYSTM:00/00:01/driver"), nullptr);
+    // Removing one leaves the other findable by name.
+    ASSERT_TRUE(core().remove_declared_device("devices/LNXSYSTM:00/00:01"));
+    ASSERT_TRUE(core().remove_device("00:01"));
+    EXPECT_EQ(core().tree().resolve("devices/pnp0/00:01"), nullptr);
+}
