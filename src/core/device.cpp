@@ -221,7 +221,7 @@ std::vector<DeviceInfo> Core::devices() const {
     std::vector<DeviceInfo> out;
     for (const DevicePtr& d : all_devices_) {
         out.push_back({d->name(), d->bus().name(), d->parent ? d->parent->name() : "",
-                       d->driver ? d->driver->name() : "", d->path, d->suspended,
+                       d->driver ? d->driver->name() : d->static_driver, d->path, d->suspended,
                        d->properties()});
     }
     return out;

@@ -98,6 +98,11 @@ TEST_F(DeclaredTest, MakesTheTreeLinuxHas) {
     EXPECT_EQ(target(dev + "subsystem"), "../../../bus/pci");
     EXPECT_EQ(target(dev + "driver"), "../../../bus/pci/drivers/snd_hda_intel");
     EXPECT_EQ(target("bus/pci/drivers/snd_hda_intel/0000:00:1f.3"), "../../../../devices/pci0000:00/0000:00:1f.3");
+    bool listed = false;
+    for (const auto& info : core().devices())
+        if (info.name == "0000:00:1f.3") listed = info.driver == "snd_hda_intel" && info.bus == "pci" &&
+                                                  info.path == "devices/pci0000:00/0000:00:1f.3";
+    EXPECT_TRUE(listed) << "driverfsctl devices lists it with its code-less driver";
     EXPECT_EQ(read_attr(core(), dev + "uevent").data,
               "DRIVER=snd_hda_intel\nPCI_ID=8086:A348\nMODALIAS=pci:v00008086d0000A348\n") << "properties in the given order";
     EXPECT_EQ(read_attr(core(), dev + "vendor").data, "0x8086\n");
