@@ -8,11 +8,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "driverfs/bus.hpp"
+#include "driverfs/declared.hpp"
 #include "driverfs/error.hpp"
 #include "driverfs/events.hpp"
 #include "driverfs/node.hpp"
@@ -91,6 +93,23 @@ public:
     Status bind(const std::string& bus, const std::string& driver, const std::string& device);
     Status unbind(const std::string& bus, const std::string& driver, const std::string& device);
 
+    // Declarative devices (declared_device.cpp). Add the device `spec`
+    // describes (checked with check_declared first): its undescribed
+    // ancestors as plain directories, its subsystem (a bus or class, made
+    // if absent), files, links, device number and code-less driver; then
+    // its add event, and matching against plugin drivers of its bus.
+    // Returns false, changing nothing, if a declarative device with the same
+    // path and subsystem is there already; EEXIST if something else is.
+    // All or nothing: on error nothing of it stays.
+    Result<bool> add_declared_device(const DeclaredDevice& spec);
+    // Remove the declarative device at `path` (devices/...) and every
+    // declarative device below it, deepest first: unbound, remove events
+    // sent, files gone. ENODEV if none is at `path`.
+    Status remove_declared_device(const std::string& path);
+    // Take away the buses descriptions made that no device or driver is on
+    // (an apply's rollback: nothing of a refused description stays).
+    void drop_unused_declared_buses();
+
     std::vector<ModuleInfo> modules() const;
     std::vector<DeviceInfo> devices() const;  // in registration order
     CoreStats stats() const;
@@ -140,7 +159,9 @@ private:
     // the last device or driver that holds it (an open file may keep one).
     void remove_bus(const std::string& name);
     void build_fixed_tree();
-    Status add_bus_files(Bus& bus);
+    // `with_root`: also devices/<bus>, where its devices go (a bus a
+    // description makes has none: its devices say where they are).
+    Status add_bus_files(Bus& bus, bool with_root = true);
     void add_driver_files(Driver& drv);
     Status add_device_files(const DevicePtr& dev);
     // add_device without the matching: the device joins its bus and the
@@ -236,9 +257,44 @@ private:
     std::map<std::string, std::shared_ptr<Bus>, std::less<>> buses_;
     std::map<std::string, std::shared_ptr<Bus>, std::less<>> classes_;  // never removed
     std::list<DevicePtr> all_devices_;  // registration order: the power walks' list
-    std::unordered_map<std::string, DevicePtr> devices_by_name_;  // names are unique across buses
+    // Name -> device. Names of plugin and control-plane devices are unique
+    // across buses; a declarative device's only on its bus, so a name may
+    // map to more than one (declared_device.cpp).
+    std::unordered_multimap<std::string, DevicePtr> devices_by_name_;
     std::vector<std::weak_ptr<Device>> deferred_;  // probe said EPROBE_DEFER
     std::atomic<bool> bound_since_retry_{false};   // a device bound: retry deferred_
+
+    // Declarative devices by path (declared_device.cpp), under model_mu_:
+    // they are part of the model the bus and class lists describe, and are
+    // made and taken away in the same sections as those.
+    std::map<std::string, std::shared_ptr<DeclaredEntry>, std::less<>> declared_;
+    // Code-less drivers' directories (bus/X/drivers/Y), by "X/Y"; made on
+    // first use, never removed, under model_mu_.
+    std::map<std::string, NodePtr, std::less<>> static_drivers_;
+    std::set<std::string> declared_buses_;  // buses descriptions made, under model_mu_
+    std::set<NodePtr> declared_plain_;      // their undescribed ancestors' directories, under model_mu_
+    Result<NodePtr> static_driver_dir_locked(const std::string& bus, const std::string& driver);
+    // The declarative device `device` of bus `bus` (ENODEV if none).
+    Result<DevicePtr> find_declared(const std::string& bus, const std::string& device);
+    Status static_bind(const std::string& bus, const std::string& driver, const std::string& device);
+    Status static_unbind(const std::string& bus, const std::string& driver, const std::string& device);
+    // A plugin driver named like a code-less one registers: the devices
+    // bound to the code-less one are unbound (matching then gives them to
+    // the plugin's) and its directory goes. No lock held.
+    void retire_static_driver(const std::string& bus, const std::string& driver);
+    // Link `dev` to its code-less driver; model_mu_ held.
+    Status static_bind_locked(DeclaredEntry& entry, const std::string& driver);
+    void static_unbind_locked(DeclaredEntry& entry);
+    Status remove_declared_entry(const std::shared_ptr<DeclaredEntry>& entry);
+    // A declarative device's uevent lines and event keys (declared_device.cpp).
+    std::string declared_uevent(const Device& dev);
+    void declared_event_env(const Device& dev, std::map<std::string, std::string>& env);
+    // A bound driver's file named like a recorded attribute of dev hides
+    // it; at unbind the recorded ones come back. model_mu_ not held.
+    bool hide_recorded(Device& dev, const std::string& name);
+    void restore_recorded(Device& dev);
+    // Linux's uevent_store: ACTION [UUID [KEY=VALUE ...]] (device.cpp).
+    Status uevent_write(Device& dev, std::string_view data);
 
     EventQueue events_;
 

@@ -24,10 +24,13 @@ namespace driverfs {
 class Bus;
 class Core;
 class Driver;
+struct DeclaredEntry;
 
 class Device : public dfs_device, public std::enable_shared_from_this<Device> {
 public:
-    Device(std::string name, Bus& bus, std::map<std::string, std::string> props);
+    // `match_key`: what the platform rule compares (empty: the
+    // `compatible` property, else the name without its instance number).
+    Device(std::string name, Bus& bus, std::map<std::string, std::string> props, std::string match_key = "");
 
     const std::string& name() const { return name_; }
     Bus& bus() const { return *bus_; }
@@ -103,6 +106,15 @@ public:
     // groups_mu): an evaluation that a later one overtook is not applied,
     // so the files end up matching the newest answers of is_visible.
     std::map<const dfs_attribute_group*, uint64_t> group_ticket;
+
+    // Declarative devices only (declared_device.cpp): what the description
+    // made of it; fixed at creation, null for every other device. Its
+    // mutable fields are under Core::model_mu_.
+    std::shared_ptr<DeclaredEntry> declared;
+    // The code-less driver of a description it is bound to (empty: none).
+    // Written with `lock` and Core::model_mu_ held, like `driver`; a device
+    // with one is bound as far as matching is concerned.
+    std::string static_driver;
 
     std::atomic<void*> drvdata{nullptr};
     NodeTree* tree = nullptr;  // set at creation; for change notifications

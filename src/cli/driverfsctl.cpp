@@ -48,7 +48,8 @@ void usage(FILE* out) {
         "  list                                 loaded and known modules (like lsmod)\n"
         "  devices                              the device tree with drivers and state\n"
         "  add-device BUS NAME [KEY=VALUE...] [--parent[=]DEV]\n"
-        "  remove-device NAME                   remove a device and its children\n"
+        "  remove-device NAME|PATH              remove a device and its children; a PATH\n"
+        "                                       (devices/...) names a declarative device\n"
         "  bind BUS DRIVER DEVICE               bind a device to a driver\n"
         "  unbind BUS DRIVER DEVICE             unbind it\n"
         "  suspend | resume                     system suspend / resume of every device\n"
@@ -397,7 +398,7 @@ int main(int argc, char** argv) {
         req["properties"] = props;
         if (parent) req["parent"] = *parent;
     } else if (cmd == "remove-device") {
-        if (!arity(1, 1, "remove-device NAME")) return kUsage;
+        if (!arity(1, 1, "remove-device NAME|PATH")) return kUsage;
         req["name"] = pos[0];
     } else if (cmd == "bind" || cmd == "unbind") {
         if (!arity(3, 3, (cmd + " BUS DRIVER DEVICE").c_str())) return kUsage;
@@ -479,7 +480,8 @@ int main(int argc, char** argv) {
             return s.empty() ? std::string(" -") : s;
         };
         std::printf("loaded:%s\nadded:%s\nalready present:%s\n", names({"loaded"}).c_str(),
-                    names({"added"}).c_str(), names({"plugins_present", "devices_present"}).c_str());
+                    names({"added", "declared_added"}).c_str(),
+                    names({"plugins_present", "devices_present", "declared_present"}).c_str());
     }
     return kOk;
 }

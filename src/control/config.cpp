@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -23,6 +24,156 @@ std::string module_name_of(const std::string& name_or_path) {
     return base;
 }
 
+// Standard base64 (RFC 4648, with padding; white space ignored).
+std::optional<std::string> decode_base64(const std::string& in) {
+    auto value = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    };
+    std::string out;
+    uint32_t acc = 0;
+    int bits = 0, pad = 0;
+    size_t count = 0;
+    for (char c : in) {
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        ++count;
+        if (c == '=') {
+            ++pad;
+            continue;
+        }
+        if (pad) return std::nullopt;  // data after padding
+        int v = value(c);
+        if (v < 0) return std::nullopt;
+        acc = (acc << 6) | static_cast<uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    if (count % 4 != 0 || pad > 2) return std::nullopt;
+    return out;
+}
+
+// "0644" -> 0644; nullopt unless 1-4 octal digits.
+std::optional<uint32_t> parse_mode(const json& v) {
+    if (!v.is_string()) return std::nullopt;
+    const std::string s = v.get<std::string>();
+    if (s.empty() || s.size() > 4) return std::nullopt;
+    uint32_t m = 0;
+    for (char c : s) {
+        if (c < '0' || c > '7') return std::nullopt;
+        m = m * 8 + static_cast<uint32_t>(c - '0');
+    }
+    return m;
+}
+
+// A "string or integer" property value as its text.
+std::optional<std::string> scalar_text(const json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number_integer()) return v.dump();
+    return std::nullopt;
+}
+
+Result<DeclaredDevice> parse_declared(const json& d, const std::string& where) {
+    if (!d.is_object()) return bad(where, "must be an object");
+    DeclaredDevice dd;
+    for (auto& [key, value] : d.items()) {
+        const std::string kwhere = where + "." + key;
+        if (key == "path" || key == "bus" || key == "class" || key == "driver" || key == "devnode") {
+            if (!value.is_string() || value.get<std::string>().empty()) return bad(kwhere, "must be a non-empty string");
+            std::string text = value.get<std::string>();
+            if (key == "path") dd.path = std::move(text);
+            else if (key == "bus") dd.bus = std::move(text);
+            else if (key == "class") dd.cls = std::move(text);
+            else if (key == "driver") dd.driver = std::move(text);
+            else dd.devnode = std::move(text);
+        } else if (key == "attributes") {
+            if (!value.is_object()) return bad(kwhere, "must be an object mapping relative paths to values");
+            for (auto& [apath, av] : value.items()) {
+                const std::string awhere = kwhere + "." + apath;
+                DeclaredAttr a;
+                a.path = apath;
+                if (av.is_string()) {
+                    a.value = av.get<std::string>();
+                } else if (av.is_object()) {
+                    bool has_value = av.contains("value"), has_b64 = av.contains("base64");
+                    if (has_value == has_b64) return bad(awhere, "give exactly one of \"value\" (text) or \"base64\" (binary)");
+                    for (auto& [ak, akv] : av.items()) {
+                        (void)akv;
+                        if (ak != "value" && ak != "base64" && ak != "mode")
+                            return bad(awhere + "." + ak, "unknown key (expected value, base64, mode)");
+                    }
+                    if (has_value) {
+                        if (!av["value"].is_string()) return bad(awhere + ".value", "must be a string");
+                        a.value = av["value"].get<std::string>();
+                    } else {
+                        if (!av["base64"].is_string()) return bad(awhere + ".base64", "must be a base64 string");
+                        std::optional<std::string> bytes = decode_base64(av["base64"].get<std::string>());
+                        if (!bytes) return bad(awhere + ".base64", "is not valid base64");
+                        a.value = std::move(*bytes);
+                        a.binary = true;
+                    }
+                    if (av.contains("mode")) {
+                        std::optional<uint32_t> m = parse_mode(av["mode"]);
+                        if (!m) return bad(awhere + ".mode", "must be an octal string such as \"0644\"");
+                        if (*m & ~0666u) return bad(awhere + ".mode", "only the bits 0666 are allowed (no execute, no special bits)");
+                        a.mode = *m;
+                    }
+                } else {
+                    return bad(awhere, "must be a string or {\"value\"|\"base64\": ..., \"mode\": \"0644\"}");
+                }
+                dd.attributes.push_back(std::move(a));
+            }
+        } else if (key == "links" || key == "udev" || key == "properties") {
+            if (!value.is_object()) return bad(kwhere, "must be an object");
+            for (auto& [k, v] : value.items()) {
+                std::optional<std::string> text = key == "links" ? (v.is_string() ? std::optional(v.get<std::string>()) : std::nullopt) : scalar_text(v);
+                if (!text) return bad(kwhere + "." + k, key == "links" ? "must be a relative target path" : "must be a string or an integer");
+                (key == "links" ? dd.links : key == "udev" ? dd.udev : dd.properties).emplace_back(k, std::move(*text));
+            }
+        } else if (key == "devlinks") {
+            if (!value.is_array()) return bad(kwhere, "must be an array of /dev/... paths");
+            for (size_t i = 0; i < value.size(); ++i) {
+                if (!value[i].is_string()) return bad(kwhere + "[" + std::to_string(i) + "]", "must be a string");
+                dd.devlinks.push_back(value[i].get<std::string>());
+            }
+        } else if (key == "devnum") {
+            if (!value.is_object()) return bad(kwhere, "must be {\"type\": \"char\"|\"block\", \"major\": M, \"minor\": N}");
+            DeclaredDevnum n;
+            for (auto& [nk, nv] : value.items()) {
+                if (nk == "type") {
+                    if (!nv.is_string() || (nv != "char" && nv != "block")) return bad(kwhere + ".type", "must be \"char\" or \"block\"");
+                    n.block = nv == "block";
+                } else if (nk == "major" || nk == "minor") {
+                    // Linux: 12 bits of major, 20 of minor.
+                    const uint64_t limit = nk == "major" ? 0xfff : 0xfffff;
+                    if (!nv.is_number_integer() || nv.get<int64_t>() < 0 || nv.get<uint64_t>() > limit)
+                        return bad(kwhere + "." + nk, "must be an integer 0.." + std::to_string(limit));
+                    (nk == "major" ? n.major : n.minor) = static_cast<uint32_t>(nv.get<uint64_t>());
+                } else {
+                    return bad(kwhere + "." + nk, "unknown key (expected type, major, minor)");
+                }
+            }
+            for (const char* k : {"type", "major", "minor"})
+                if (!value.contains(k)) return bad(kwhere + "." + k, "missing");
+            dd.devnum = n;
+        } else {
+            return bad(kwhere, "unknown key (expected path, bus, class, driver, attributes, links, properties, udev, "
+                               "devnum, devnode, devlinks)");
+        }
+    }
+    if (dd.path.empty()) return bad(where + ".path", "missing");
+    // The rules that need no JSON live in the core, so every way in checks
+    // the same; its message starts with the key at fault.
+    if (Status s = check_declared(dd); !s) return Error::of(EINVAL, where + "." + s.error().message);
+    return dd;
+}
+
 }  // namespace
 
 Result<ConfigSpec> parse_config(const json& doc) {
@@ -30,7 +181,8 @@ Result<ConfigSpec> parse_config(const json& doc) {
     if (!doc.is_object()) return bad("$", "the description must be a JSON object");
     for (auto& [key, value] : doc.items()) {
         (void)value;
-        if (key != "plugins" && key != "buses") return bad("$." + key, "unknown key (expected \"plugins\" or \"buses\")");
+        if (key != "plugins" && key != "buses" && key != "devices")
+            return bad("$." + key, "unknown key (expected \"plugins\", \"buses\" or \"devices\")");
     }
     if (auto it = doc.find("plugins"); it != doc.end()) {
         if (!it->is_array()) return bad("$.plugins", "must be an array of plugin names or paths");
@@ -108,6 +260,28 @@ Result<ConfigSpec> parse_config(const json& doc) {
             return bad(d.where + ".parent", "parent '" + d.parent + "' is described after its child");
         seen.insert(d.name);
     }
+    if (auto it = doc.find("devices"); it != doc.end()) {
+        if (!it->is_array()) return bad("$.devices", "must be an array of device objects");
+        // Paths so far, to refuse a second description of one path and an
+        // ancestor described after its descendant.
+        std::map<std::string, size_t> paths;
+        for (size_t i = 0; i < it->size(); ++i) {
+            const std::string where = "$.devices[" + std::to_string(i) + "]";
+            Result<DeclaredDevice> d = parse_declared((*it)[i], where);
+            if (!d) return d.error();
+            const std::string& path = d.value().path;
+            if (auto p = paths.find(path); p != paths.end())
+                return bad(where + ".path", "'" + path + "' is described twice (first at $.devices[" +
+                                                std::to_string(p->second) + "])");
+            if (auto below = paths.lower_bound(path + "/");
+                below != paths.end() && below->first.rfind(path + "/", 0) == 0)
+                return bad(where + ".path", "'" + path + "' is an ancestor of $.devices[" + std::to_string(below->second) +
+                                                "] and must come before it");
+            paths.emplace(path, i);
+            spec.declared.push_back(std::move(d.value()));
+            spec.declared_where.push_back(where);
+        }
+    }
     return spec;
 }
 
@@ -140,6 +314,9 @@ Result<ConfigSpec> load_config_file(const std::string& path) {
 Result<ApplyReport> apply_config(Core& core, const ConfigSpec& spec) {
     ApplyReport rep;
     auto rollback = [&] {
+        for (auto it = rep.declared_added.rbegin(); it != rep.declared_added.rend(); ++it)
+            (void)core.remove_declared_device(*it);
+        core.drop_unused_declared_buses();
         for (auto it = rep.added.rbegin(); it != rep.added.rend(); ++it) (void)core.remove_device(*it);
         for (auto it = rep.loaded.rbegin(); it != rep.loaded.rend(); ++it) (void)core.unload_plugin(*it);
     };
@@ -183,12 +360,23 @@ Result<ApplyReport> apply_config(Core& core, const ConfigSpec& spec) {
         rep.added.push_back(d.name);
         existing[d.name] = d.bus;
     }
+    // Declarative devices last: a plugin loaded above may bind to them.
+    for (size_t i = 0; i < spec.declared.size(); ++i) {
+        Result<bool> r = core.add_declared_device(spec.declared[i]);
+        if (!r) {
+            rollback();
+            const std::string where = i < spec.declared_where.size() ? spec.declared_where[i] : "$.devices[" + std::to_string(i) + "]";
+            return Error::of(r.error().code, where + "." + r.error().message);
+        }
+        (r.value() ? rep.declared_added : rep.declared_present).push_back(spec.declared[i].path);
+    }
     return rep;
 }
 
 json to_json(const ApplyReport& r) {
     return json{{"loaded", r.loaded}, {"plugins_present", r.plugins_present}, {"added", r.added},
-                {"devices_present", r.devices_present}};
+                {"devices_present", r.devices_present}, {"declared_added", r.declared_added},
+                {"declared_present", r.declared_present}};
 }
 
 }  // namespace driverfs::control

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "driverfs/core.hpp"
+#include "driverfs/declared.hpp"
 #include "driverfs/error.hpp"
 
 namespace driverfs::control {
@@ -23,6 +24,10 @@ struct DeviceSpec {
 struct ConfigSpec {
     std::vector<std::string> plugins;
     std::vector<DeviceSpec> devices;  // in file order; parents before children
+    // "devices": declarative devices, in file order (ancestors first), and
+    // the JSON path of each ("$.devices[3]") for messages.
+    std::vector<DeclaredDevice> declared;
+    std::vector<std::string> declared_where;
 };
 
 // Check the whole description; EINVAL naming the JSON path of the first
@@ -38,6 +43,7 @@ Result<ConfigSpec> load_config_file(const std::string& path);
 // name, same bus) are skipped, so applying the same file twice is harmless.
 struct ApplyReport {
     std::vector<std::string> loaded, plugins_present, added, devices_present;
+    std::vector<std::string> declared_added, declared_present;  // paths of declarative devices
 };
 
 // Load the plugins, then add the devices in order. On the first failure

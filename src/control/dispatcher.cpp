@@ -160,7 +160,13 @@ Result<json> Dispatcher::run(const proto::Request& req) {
     if (cmd == "remove-device") {
         auto v = strings({"name"});
         if (!v) return einval(err);
-        Status s = core_.remove_device((*v)[0]);
+        // A path (devices/..., as udevadm prints it with or without the
+        // leading /sys or /) names a declarative device and what is below it.
+        std::string target = (*v)[0];
+        if (target.rfind("/sys/", 0) == 0) target.erase(0, 5);
+        if (!target.empty() && target[0] == '/') target.erase(0, 1);
+        Status s = target.find('/') != std::string::npos ? core_.remove_declared_device(target)
+                                                          : core_.remove_device(target);
         if (!s) return s.error();
         return json{{"device", (*v)[0]}};
     }

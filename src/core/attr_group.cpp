@@ -151,6 +151,8 @@ void Core::apply_group(Device& dev, const DriverPtr& drv, const dfs_attribute_gr
             dir = sub.value();
             added.push_back(dir);
         }
+        // As at bind: it hides a recorded file of the same name (declared_device.cpp).
+        if (dev.declared && dir == dev.dir) hide_recorded(dev, (*a)->name);
         Result<NodePtr> node = tree_.add_attr(dir, (*a)->name, *want & 0777,
                                               std::make_unique<DriverAttr>(drv, *a, dev.shared_from_this(), (*a)->name));
         if (node)

@@ -61,6 +61,9 @@ std::vector<NodePtr> Core::add_driver_attrs(Device& dev, const NodePtr& dir, con
     const dfs_driver* ops = drv->stub().driver();  // the caller pins drv
     std::vector<NodePtr> nodes;
     auto add = [&](const std::string& name, uint32_t mode, std::unique_ptr<AttrOps> attr) {
+        // A driver's file hides a recorded attribute of the same name of a
+        // declarative device while bound (declared_device.cpp).
+        if (dev.declared && dir == dev.dir) hide_recorded(dev, name);
         Result<NodePtr> node = tree_.add_attr(dir, name, mode & 0777, std::move(attr));
         if (!node) {
             log(LogLevel::warning, "driver " + drv->name() + ": attribute " + name + " of " + dev.name() +
@@ -210,6 +213,7 @@ void Core::detach_binding(Device& dev) {
     }
     for (const std::weak_ptr<Node>& w : nodes)
         if (NodePtr n = w.lock()) tree_.remove(n);
+    if (dev.declared) restore_recorded(dev);
 }
 
 Status Core::bind(const std::string& bus_name, const std::string& driver, const std::string& device) {
@@ -227,6 +231,9 @@ Status Core::bind(const std::string& bus_name, const std::string& driver, const 
     std::unique_lock dev_lock(dev->lock);
     if (dev->dead) return Error::of(ENODEV, "device " + device + " is being removed");
     if (dev->driver) return Error::of(EBUSY, "device " + device + " is already bound to " + dev->driver->name());
+    if (!dev->static_driver.empty())
+        return Error::of(EBUSY, "device " + device + " is bound to the code-less driver " + dev->static_driver +
+                                    "; write its name to bus/" + bus_name + "/drivers/" + dev->static_driver + "/unbind first");
     if (!bus->matches(*dev, dev->driver_override, *drv))
         return Error::of(ENODEV, "driver " + driver + " does not match device " + device);
     Status s = probe_locked(*dev, drv);

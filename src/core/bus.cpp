@@ -84,7 +84,7 @@ std::vector<DriverPtr> Bus::driver_candidates(const Device& dev) const {
 
 std::vector<DevicePtr> Bus::device_candidates(const Driver& drv) const {
     std::vector<DevicePtr> out;
-    auto usable = [](const DevicePtr& d) { return !d->driver && !d->dead; };
+    auto usable = [](const DevicePtr& d) { return !d->driver && d->static_driver.empty() && !d->dead; };
     if (!core_match()) {
         for (const DevicePtr& d : devices)
             if (usable(d)) out.push_back(d);

@@ -2,6 +2,7 @@
 #include "driverfs/core.hpp"
 
 #include "core_attr.hpp"
+#include "declared.hpp"
 #include "driverfs/log.hpp"
 #include "driverfs/validate.hpp"
 
@@ -20,6 +21,8 @@ Core::~Core() {
     std::lock_guard lock(model_mu_);
     for (auto& [name, bus] : buses_) bus->forget_members();
     for (auto& [name, cls] : classes_) cls->forget_members();
+    // A declarative device and its entry hold each other.
+    for (auto& [path, entry] : declared_) entry->dev.reset();
 }
 
 void Core::build_fixed_tree() {
@@ -76,17 +79,17 @@ void Core::remove_bus(const std::string& name) {
     buses_.erase(name);
 }
 
-Status Core::add_bus_files(Bus& bus) {
+Status Core::add_bus_files(Bus& bus, bool with_root) {
     Result<NodePtr> dir = tree_.add_dir(bus_dir_, bus.name());
     if (!dir) return dir.error();
     bus.dir = dir.value();
     Result<NodePtr> devices = tree_.add_dir(bus.dir, "devices");
     Result<NodePtr> drivers = tree_.add_dir(bus.dir, "drivers");
-    Result<NodePtr> root = tree_.ensure_dir(devices_dir_, bus.name());
+    Result<NodePtr> root = with_root ? tree_.ensure_dir(devices_dir_, bus.name()) : Result<NodePtr>(NodePtr{});
     for (const Result<NodePtr>* made : {&devices, &drivers, &root})
         if (!*made) {
             tree_.remove(bus.dir);
-            if (root) tree_.remove(root.value());
+            if (root && root.value()) tree_.remove(root.value());
             return made->error();
         }
     bus.devices_dir = devices.value();

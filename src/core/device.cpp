@@ -4,6 +4,7 @@
 #include "core_attr.hpp"
 #include "driverfs/core.hpp"
 #include "driverfs/log.hpp"
+#include "declared.hpp"
 #include "driverfs/validate.hpp"
 
 namespace driverfs {
@@ -16,14 +17,18 @@ std::string strip_instance_number(const std::string& name) {
     return end == 0 ? name : name.substr(0, end);
 }
 
-Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> props)
+Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> props, std::string match_key)
     : name_(std::move(name)), bus_(bus.shared_from_this()), props_(std::move(props)),
-      match_key_(props_.count("compatible") ? props_.at("compatible") : strip_instance_number(name_)) {}
+      match_key_(!match_key.empty()           ? std::move(match_key)
+                 : props_.count("compatible") ? props_.at("compatible")
+                                              : strip_instance_number(name_)) {}
 
 DevicePtr Core::find_device(Bus& bus, const std::string& name) {
     std::lock_guard lock(model_mu_);
-    auto it = devices_by_name_.find(name);  // names are unique across buses
-    return it != devices_by_name_.end() && &it->second->bus() == &bus ? it->second : nullptr;
+    auto [first, last] = devices_by_name_.equal_range(name);
+    for (auto it = first; it != last; ++it)
+        if (&it->second->bus() == &bus) return it->second;
+    return nullptr;
 }
 
 DevicePtr Core::find_device(const std::string& name) {
@@ -47,6 +52,7 @@ void Core::emit(const std::string& action, const Device& dev, std::map<std::stri
         ev.env["MINOR"] = std::to_string(dev.minor);
         ev.env["DEVNAME"] = dev.name();
     }
+    if (dev.declared) declared_event_env(dev, ev.env);
     for (auto& [k, v] : extra) ev.env[k] = std::move(v);
     events_.publish(std::move(ev));
 }
@@ -85,6 +91,11 @@ Result<DevicePtr> Core::register_device(const std::string& bus_name, const std::
         Bus& bus = *bus_it->second;
         if (devices_by_name_.count(name)) return Error::of(EEXIST, "a device named " + name + " already exists");
         dev = std::make_shared<Device>(name, bus, std::move(properties));
+        if (!bus.devices_root) {  // a bus a description made: devices/<bus> on first use
+            Result<NodePtr> root = tree_.ensure_dir(devices_dir_, bus_name);
+            if (!root) return root.error();
+            bus.devices_root = root.value();
+        }
         NodePtr where = bus.devices_root;
         if (!parent_name.empty()) {
             auto it = devices_by_name_.find(parent_name);
@@ -133,6 +144,17 @@ Status Core::remove_device(const std::string& name) {
 }
 
 Status Core::remove_device(const DevicePtr& dev) {
+    // A declarative device goes with what the description made of it (and
+    // the declarative devices below it): remove_declared_device comes back
+    // here for its model part once it has marked it `removing`.
+    if (dev->declared) {
+        bool tearing;
+        {
+            std::lock_guard lock(model_mu_);
+            tearing = dev->declared->removing;
+        }
+        if (!tearing) return remove_declared_device(dev->path);
+    }
     // Children first, newest first, as Linux tears down a subtree.
     // `removing`, set in the same section as the snapshot, keeps a new
     // child from joining after it (see register_device).
@@ -165,7 +187,14 @@ Status Core::remove_device(const DevicePtr& dev) {
         bus.remove_device(dev);
         all_devices_.erase(dev->all_pos);
         if (dev->parent) --dev->parent->child_count;
-        devices_by_name_.erase(dev->name());
+        // Only if it is this device's: a declarative device may share its
+        // name with a device of another bus (declared_device.cpp).
+        auto [first, last] = devices_by_name_.equal_range(dev->name());
+        for (auto it = first; it != last; ++it)
+            if (it->second == dev) {
+                devices_by_name_.erase(it);
+                break;
+            }
     }
     emit("remove", *dev);
     if (NodePtr link = tree_.resolve("bus/" + bus.name() + "/devices/" + dev->name())) tree_.remove(link);
@@ -174,12 +203,34 @@ Status Core::remove_device(const DevicePtr& dev) {
     return {};
 }
 
+Status Core::uevent_write(Device& dev, std::string_view data) {
+    std::vector<std::string> words = split_words(data);
+    static const char* const kActions[] = {"add", "remove", "change", "move", "online", "offline", "bind", "unbind"};
+    if (words.empty() ||
+        std::none_of(std::begin(kActions), std::end(kActions), [&](const char* a) { return words[0] == a; }))
+        return logged(Error::of(EINVAL, "write add, remove, change, ... optionally followed by a UUID and KEY=VALUE pairs"),
+                      "uevent");
+    std::map<std::string, std::string> extra;
+    size_t first = 1;
+    if (words.size() > 1 && words[1].find('=') == std::string::npos) {
+        extra["SYNTH_UUID"] = words[1];
+        first = 2;
+    } else {
+        extra["SYNTH_UUID"] = "0";
+    }
+    Result<std::map<std::string, std::string>> props = parse_properties(words, first);
+    if (!props) return logged(props.error(), "uevent");
+    for (auto& [k, v] : props.value()) extra["SYNTH_ARG_" + k] = v;
+    emit(words[0], dev, std::move(extra));
+    return {};
+}
+
 std::vector<DeviceInfo> Core::devices() const {
     std::lock_guard lock(model_mu_);
     std::vector<DeviceInfo> out;
     for (const DevicePtr& d : all_devices_) {
         out.push_back({d->name(), d->bus().name(), d->parent ? d->parent->name() : "",
-                       d->driver ? d->driver->name() : "", d->path, d->suspended,
+                       d->driver ? d->driver->name() : d->static_driver, d->path, d->suspended,
                        d->properties()});
     }
     return out;
@@ -188,7 +239,9 @@ std::vector<DeviceInfo> Core::devices() const {
 Status Core::add_device_files(const DevicePtr& dev) {
     // The nodes hold the device weakly: the device owns its directory.
     std::weak_ptr<Device> weak = dev;
-    if (!dev->is_class_device()) {  // a class device is never bound
+    // A class device is never bound; a declarative device's driver_override
+    // would clash with the recorded file of that name.
+    if (!dev->is_class_device() && !dev->declared) {
         tree_.add_attr(dev->dir, "driver_override", 0644,
                        std::make_unique<CoreAttr>(
                            [this, weak]() -> Result<std::string> {
@@ -216,6 +269,7 @@ Status Core::add_device_files(const DevicePtr& dev) {
                        [this, weak]() -> Result<std::string> {
                            DevicePtr d = weak.lock();
                            if (!d) return Error::of(ENODEV, "device removed");
+                           if (d->declared) return declared_uevent(*d);
                            std::string out;
                            if (d->is_class_device()) {
                                // As Linux: a class device's own uevent has its number, no driver.
@@ -241,31 +295,14 @@ Status Core::add_device_files(const DevicePtr& dev) {
                        [this, weak](std::string_view data) -> Status {
                            DevicePtr d = weak.lock();
                            if (!d) return Error::of(ENODEV, "device removed");
-                           std::vector<std::string> words = split_words(data);
-                           static const char* const kActions[] = {"add", "remove", "change", "move",
-                                                                  "online", "offline", "bind", "unbind"};
-                           if (words.empty() ||
-                               std::none_of(std::begin(kActions), std::end(kActions),
-                                            [&](const char* a) { return words[0] == a; }))
-                               return logged(Error::of(EINVAL, "write add, remove, change, ... "
-                                                               "optionally followed by a UUID and KEY=VALUE pairs"),
-                                             "uevent");
-                           std::map<std::string, std::string> extra;
-                           size_t first = 1;
-                           if (words.size() > 1 && words[1].find('=') == std::string::npos) {
-                               extra["SYNTH_UUID"] = words[1];
-                               first = 2;
-                           } else {
-                               extra["SYNTH_UUID"] = "0";
-                           }
-                           Result<std::map<std::string, std::string>> props = parse_properties(words, first);
-                           if (!props) return logged(props.error(), "uevent");
-                           for (auto& [k, v] : props.value()) extra["SYNTH_ARG_" + k] = v;
-                           emit(words[0], *d, std::move(extra));
-                           return {};
+                           return uevent_write(*d, data);
                        }));
     Result<NodePtr> power = tree_.add_dir(dev->dir, "power");
     if (!power) return power.error();
+    // A declarative device is a recording of Linux, which has no
+    // power/state: its power/ holds what was recorded (control,
+    // runtime_status, ...), so udevadm sees what it saw on the machine.
+    if (dev->declared) return {};
     tree_.add_attr(power.value(), "state", 0444,
                    std::make_unique<CoreAttr>(
                        [this, weak]() -> Result<std::string> {

@@ -27,7 +27,7 @@ void Core::match_device(const DevicePtr& dev) {
     }
     std::lock_guard dev_lock(dev->lock);
     for (const DriverPtr& drv : candidates) {
-        if (dev->driver || dev->dead) return;
+        if (dev->driver || !dev->static_driver.empty() || dev->dead) return;
         if (!bus.core_match() && !bus.matches(*dev, override_name, *drv)) continue;
         // probe_locked enters the plugin gate; a driver being unloaded
         // fails its pin and is skipped, never called.
@@ -53,7 +53,7 @@ void Core::match_driver(const DriverPtr& drv) {
         std::string override_name;
         {
             std::lock_guard lock(model_mu_);
-            if (dev->driver || dev->dead) continue;
+            if (dev->driver || !dev->static_driver.empty() || dev->dead) continue;
             override_name = dev->driver_override;
         }
         if (!bus.matches(*dev, override_name, *drv)) continue;

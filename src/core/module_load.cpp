@@ -175,6 +175,9 @@ Status Core::commit_plugin(Plugin& plugin) {
             std::lock_guard lock(model_mu_);
             plugin.drivers.push_back(drv);
         }
+        // A plugin driver takes the place of a description's code-less
+        // driver of the same name (declared_device.cpp).
+        retire_static_driver(bus_name, drv->name());
         Result<NodePtr> dir = tree_.add_dir(bus->drivers_dir, drv->name());
         if (!dir) return dir.error();
         drv->dir = dir.value();

@@ -96,15 +96,15 @@ int main(int argc, char** argv) {
 
     // Checked before forking, so a bad file is reported on the terminal and
     // nothing is mounted; applied once the core exists.
-    std::optional<driverfs::control::ConfigSpec> config;
-    if (!dopts.config.empty()) {
-        auto spec = driverfs::control::load_config_file(dopts.config);
+    std::vector<driverfs::control::ConfigSpec> configs;
+    for (const std::string& file : dopts.config) {
+        auto spec = driverfs::control::load_config_file(file);
         if (!spec) {
             std::fprintf(stderr, "driverfsd: --config: %s\n", spec.error().message.c_str());
             fuse_opt_free_args(&args);
             return 1;
         }
-        config = std::move(spec.value());
+        configs.push_back(std::move(spec.value()));
     }
     std::string control_path = dopts.control;
     if (control_path.empty()) {
@@ -152,10 +152,10 @@ int main(int argc, char** argv) {
         }
     }
 
-    if (config) {
-        auto applied = driverfs::control::apply_config(core, *config);
+    for (size_t i = 0; i < configs.size(); ++i) {
+        auto applied = driverfs::control::apply_config(core, configs[i]);
         if (!applied) {
-            std::fprintf(stderr, "driverfsd: --config %s: %s\n", dopts.config.c_str(), applied.error().message.c_str());
+            std::fprintf(stderr, "driverfsd: --config %s: %s\n", dopts.config[i].c_str(), applied.error().message.c_str());
             core.shutdown();
             report_ready(1);
             return 1;

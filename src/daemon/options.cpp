@@ -28,6 +28,7 @@ void print_usage(const char* prog) {
         "                           else $XDG_RUNTIME_DIR/driverfs/ID.sock; ID is the mount\n"
         "                           point escaped as systemd-escape --path does)\n"
         "    --config FILE.json     device description applied before the mount appears\n"
+        "                           (repeatable: applied in order, each all or nothing)\n"
         "    --udev-netlink         send every uevent to libudev listeners (netlink group 2);\n"
         "                           refused in the host's network namespace (driverfs-run(1))\n"
         "    --udev-db DIR          keep a udev database in DIR (what /run/udev is to libudev)\n"
@@ -88,7 +89,7 @@ bool take_daemon_options(int argc, char** argv, DaemonOptions& out, std::vector<
             out.control = v;
         } else if ((got = take("--config")) != 0) {
             if (got < 0) return false;
-            out.config = v;
+            out.config.emplace_back(v);
         } else if (a == "--udev-netlink") {
             out.udev.netlink = true;
         } else if ((got = take("--udev-db")) != 0) {

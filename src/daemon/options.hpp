@@ -14,7 +14,7 @@ struct DaemonOptions {
     std::vector<std::string> load;
     long unload_timeout_ms = 5000;
     std::string control;  // socket path; empty: the default for the mount point
-    std::string config;   // device description applied before mounting
+    std::vector<std::string> config;  // device descriptions applied, in order, before mounting
     driverfs::udev::Options udev;
 };
 

@@ -73,6 +73,9 @@ void unblock_all_signals() {
 Result<pid_t> start_daemon(const std::string& daemon, const RunOptions& opts, const State& st) {
     std::vector<std::string> args = {daemon, "-f", "--control", st.socket(), "--udev-netlink", "--udev-db", st.udev()};
     if (!opts.config.empty()) args.insert(args.end(), {"--config", opts.config});
+    // Applied by the daemon with its udev front end already subscribed, so
+    // /run/udev holds them before COMMAND starts.
+    for (const std::string& d : opts.devices) args.insert(args.end(), {"--config", d});
     if (!opts.plugin_dir.empty()) args.insert(args.end(), {"--plugin-dir", opts.plugin_dir});
     for (const std::string& l : opts.load) args.insert(args.end(), {"--load", l});
     args.push_back(st.sys());

@@ -18,6 +18,8 @@ void usage(FILE* out) {
                  "the devices' udev properties.\n"
                  "\n"
                  "    --config FILE          device description to apply (driverfsd --config)\n"
+                 "    --device FILE          a description of declarative devices (the JSON\n"
+                 "                           driverfsctl record writes) to apply too; repeatable\n"
                  "    --plugin-dir DIR       where plugin names are looked up\n"
                  "    --load NAME|PATH       load a plugin first (repeatable)\n"
                  "    -h, --help             this text\n"
@@ -55,11 +57,12 @@ int parse_args(int argc, char** argv, RunOptions& out) {
         if (auto eq = a.find('='); eq != std::string::npos) {
             flag = a.substr(0, eq);
             value = a.substr(eq + 1);
-        } else if (flag == "--config" || flag == "--plugin-dir" || flag == "--load") {
+        } else if (flag == "--config" || flag == "--device" || flag == "--plugin-dir" || flag == "--load") {
             if (i + 1 >= argc) return usage_error(flag + " needs a value");
             value = argv[++i];
         }
         if (flag == "--config") out.config = value;
+        else if (flag == "--device") out.devices.push_back(value);
         else if (flag == "--plugin-dir") out.plugin_dir = value;
         else if (flag == "--load") out.load.push_back(value);
         else return usage_error("unknown option " + a);

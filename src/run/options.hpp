@@ -12,6 +12,7 @@ constexpr int kCannotRun = 127;
 
 struct RunOptions {
     std::string config;
+    std::vector<std::string> devices;  // --device FILE, applied after --config, in order
     std::string plugin_dir;
     std::vector<std::string> load;
     std::vector<char*> command;  // NULL-terminated once parsed

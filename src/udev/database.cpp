@@ -85,8 +85,24 @@ Status Database::apply(const Properties& props) {
     auto [it, fresh] = initialized_.try_emplace(devpath, 0);
     if (fresh) it->second = monotonic_usec();
     std::string text = "I:" + std::to_string(it->second) + "\n";
-    for (const auto& [k, v] : props)
-        if (!event_only(k)) text += "E:" + k + "=" + v + "\n";
+    for (const auto& [k, v] : props) {
+        if (event_only(k)) continue;
+        // udev keeps a device's symlinks as S: lines, relative to /dev, and
+        // libudev builds DEVLINKS from them.
+        if (k == "DEVLINKS") {
+            size_t start = 0;
+            while (start < v.size()) {
+                size_t end = v.find(' ', start);
+                if (end == std::string::npos) end = v.size();
+                std::string_view link = std::string_view(v).substr(start, end - start);
+                if (link.rfind("/dev/", 0) == 0) link.remove_prefix(5);
+                if (!link.empty()) text += "S:" + std::string(link) + "\n";
+                start = end + 1;
+            }
+            continue;
+        }
+        text += "E:" + k + "=" + v + "\n";
+    }
     text += "V:1\n";
 
     // Readers never see half a file: write a temporary beside it, then rename.

@@ -7,6 +7,8 @@
 //    (names, plugin references, properties), no device twice, parents
 //    before their children, values without spaces, and a JSON path for
 //    every device;
+//  - every declarative device ("devices") passes the core's check_declared,
+//    has a JSON path, and comes after the described ancestors it has;
 //  - the spec written back as a description validates to the same spec.
 #include <cerrno>
 #include <cstdint>
@@ -15,6 +17,7 @@
 
 #include "check.hpp"
 #include "config.hpp"
+#include "driverfs/declared.hpp"
 #include "driverfs/validate.hpp"
 
 using driverfs::control::ConfigSpec;
@@ -37,6 +40,16 @@ void check_spec(const ConfigSpec& spec) {
             FUZZ_CHECK(driverfs::check_property(k, v).ok(), "property is what the core accepts");
             FUZZ_CHECK(v.find(' ') == std::string::npos, "property value has no space");
         }
+    }
+    FUZZ_CHECK(spec.declared.size() == spec.declared_where.size(), "a JSON path for every declarative device");
+    std::set<std::string> paths;
+    for (size_t i = 0; i < spec.declared.size(); ++i) {
+        const driverfs::DeclaredDevice& d = spec.declared[i];
+        FUZZ_CHECK(driverfs::check_declared(d).ok(), "a declarative device is what the core accepts");
+        FUZZ_CHECK(spec.declared_where[i] == "$.devices[" + std::to_string(i) + "]", "its JSON path");
+        for (const std::string& p : paths)
+            FUZZ_CHECK(p.rfind(d.path + "/", 0) != 0, "no ancestor after its descendant");
+        FUZZ_CHECK(paths.insert(d.path).second, "no path twice");
     }
     std::set<std::string> before;
     for (const DeviceSpec& d : spec.devices) {

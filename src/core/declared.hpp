@@ -1,0 +1,85 @@
+// Declarative devices, private to the core: what the core keeps of each one
+// (declared_device.cpp) and the attribute files it serves for them
+// (declared_attr.cpp). Nothing outside src/core/ touches these.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "driverfs/declared.hpp"
+#include "driverfs/device.hpp"
+#include "driverfs/node.hpp"
+
+namespace driverfs {
+
+// The value of one recorded attribute, shared by every node that serves it
+// (a recorded file hidden by a driver's and shown again later is a new node
+// on the same value). `mu` is a leaf lock: held only to copy bytes in or out.
+struct DeclaredValue {
+    std::mutex mu;
+    std::string bytes;
+};
+
+// A recorded attribute: text (snapshotted at open like every text file) or
+// binary (read and written at an offset, at most DeclaredAttr::kMaxBinary).
+// Daemon code: no pin, nothing to unload. A write (mode with a write bit:
+// the FUSE side refuses the others with EACCES) keeps the value and wakes
+// pollers as sysfs_notify does.
+class DeclaredAttrOps : public AttrOps {
+public:
+    DeclaredAttrOps(std::shared_ptr<DeclaredValue> value, bool binary, NodeTree& tree)
+        : value_(std::move(value)), binary_(binary), tree_(tree) {}
+    // The node serving it, for the wake-up; set right after the node is made.
+    void set_node(const NodePtr& node) { node_ = node; }
+
+    Result<size_t> show(char* page) override;
+    Result<size_t> store(std::string_view data) override;
+    size_t size() const override;
+    bool binary() const override { return binary_; }
+    Result<size_t> read_at(char* out, size_t count, size_t offset) override;
+    Result<size_t> write_at(std::string_view data, size_t offset) override;
+
+private:
+    void changed();
+
+    const std::shared_ptr<DeclaredValue> value_;
+    const bool binary_;
+    NodeTree& tree_;
+    std::weak_ptr<Node> node_;
+};
+
+// Make the node of a recorded attribute in `dir`.
+Result<NodePtr> add_declared_attr(NodeTree& tree, const NodePtr& dir, const std::string& name, uint32_t mode,
+                                  const std::shared_ptr<DeclaredValue>& value, bool binary);
+
+// What the core keeps of one declarative device. `spec` is fixed at
+// creation; the rest is under Core::model_mu_ (the lock that also guards
+// the model it is part of: Core::declared_, the bus and class lists).
+struct DeclaredEntry {
+    DeclaredDevice spec;
+    DevicePtr dev;  // null: no subsystem, a plain directory with a uevent
+    NodePtr dir;
+    // Nodes outside `dir` made for it (bus/X/devices/NAME, class/X/NAME,
+    // dev/char/M:N), removed with it.
+    std::vector<NodePtr> outside;
+    // Code-less driver it is bound to (empty: none) and the two links of
+    // that binding (dev/driver, bus/X/drivers/Y/NAME).
+    std::string static_driver;
+    NodePtr driver_link, driver_back_link;
+    // Its top-level recorded attributes by name, to show again after a
+    // plugin driver's attribute of the same name went away with its binding.
+    struct Recorded {
+        std::shared_ptr<DeclaredValue> value;
+        uint32_t mode;
+        bool binary;
+    };
+    std::map<std::string, Recorded> recorded;
+    std::set<std::string> hidden;  // recorded names a bound driver's file hides
+    bool removing = false;         // remove_declared_device has begun
+};
+
+}  // namespace driverfs
