@@ -203,11 +203,13 @@ TEST(StubTable, PinStormAgainstReload) {
     std::atomic<bool> stop{false};
     std::atomic<long> pins_ok{0}, pins_failed{0}, saw_going{0};
     std::atomic<long> null_driver{0}, bad_state{0}, unstable{0}, mismatched{0};
+    std::atomic<int> pinning{0};  // threads that have pinned at least once
 
     std::vector<std::thread> threads;
     for (int i = 0; i < 8; ++i) {
         threads.emplace_back([&, i] {
             long spin_sink = 0;
+            bool counted = false;
             while (!stop.load(std::memory_order_relaxed)) {
                 if (!stub->pin()) {
                     pins_failed.fetch_add(1, std::memory_order_relaxed);
@@ -227,9 +229,25 @@ TEST(StubTable, PinStormAgainstReload) {
                 if (stub->driver() != d1 || stub->generation() != g1) unstable++;
                 stub->unpin();
                 pins_ok.fetch_add(1, std::memory_order_relaxed);
+                if (!counted) {
+                    counted = true;
+                    pinning.fetch_add(1);
+                }
             }
             EXPECT_GE(spin_sink, 0);
         });
+    }
+
+    // The storm starts once every pinner runs: on a loaded machine the 600
+    // cycles could otherwise be over before the threads were first scheduled
+    // (seen: 600 cycles in 3 ms, 0 pins).
+    for (auto wait_start = std::chrono::steady_clock::now();
+         pinning.load() < 8 && std::chrono::steady_clock::now() - wait_start < 60s;)
+        std::this_thread::sleep_for(1ms);
+    if (pinning.load() < 8) {
+        stop = true;
+        for (auto& th : threads) th.join();
+        FAIL() << "only " << pinning.load() << " of 8 pinner threads pinned within 60 s";
     }
 
     const auto t0 = std::chrono::steady_clock::now();
