@@ -18,6 +18,7 @@
 # Every listing is checked: N entries, each name once. A failed mount, a
 # wrong listing or a daemon that dies is a failure (exit 1) with its log.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 
 die() { echo "dir_listing: FAIL: $*" >&2; exit 1; }
 
@@ -53,11 +54,7 @@ PID=""
 cleanup() {
     local rc=$?
     set +e
-    if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
-        fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
-        kill -KILL "$PID" 2>/dev/null
-        wait "$PID" 2>/dev/null
-    fi
+    stop_daemon "$PID" "$MNT"
     [[ $rc -ne 0 && -s $WORK/driverfsd.log ]] && { echo "----- driverfsd log (last 20 lines) -----" >&2; tail -20 "$WORK/driverfsd.log" >&2; }
     rmdir "$MNT" 2>/dev/null
     rm -rf "$WORK" "$SHM"
