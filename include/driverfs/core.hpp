@@ -286,6 +286,11 @@ private:
     Status static_bind_locked(DeclaredEntry& entry, const std::string& driver);
     void static_unbind_locked(DeclaredEntry& entry);
     Status remove_declared_entry(const std::shared_ptr<DeclaredEntry>& entry);
+    // Adopting a directory the core made for a declarative device without a
+    // subsystem (declared_device.cpp); under model_mu_.
+    NodePtr platform_root_locked() const;
+    bool adoptable_locked(const NodePtr& dir, const DeclaredDevice& spec) const;
+    std::vector<NodePtr> added_to_adopted(const DeclaredEntry& entry, const std::set<std::string>& before);
     // A declarative device's uevent lines and event keys (declared_device.cpp).
     std::string declared_uevent(const Device& dev);
     void declared_event_env(const Device& dev, std::map<std::string, std::string>& env);

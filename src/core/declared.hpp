@@ -80,6 +80,13 @@ struct DeclaredEntry {
     std::map<std::string, Recorded> recorded;
     std::set<std::string> hidden;  // recorded names a bound driver's file hides
     bool removing = false;         // remove_declared_device has begun
+    // Set when `dir` was there before the device: devices/platform (a
+    // device in Linux, a directory of the core here) or a plain directory
+    // made for an earlier declarative device. The device then owns only
+    // `adopted_nodes`, the entries it added to `dir`; removal takes those
+    // and leaves the directory. Set once, under Core::model_mu_.
+    bool adopted = false;
+    std::vector<NodePtr> adopted_nodes;
 };
 
 }  // namespace driverfs

@@ -183,6 +183,34 @@ void Core::retire_static_driver(const std::string& bus_name, const std::string& 
         log(LogLevel::info, "code-less driver " + bus_name + "/" + driver + " gives way to the plugin driver of that name");
 }
 
+NodePtr Core::platform_root_locked() const {
+    auto it = buses_.find("platform");
+    return it == buses_.end() ? nullptr : it->second->devices_root;
+}
+
+// A directory the core made that Linux shows as a device without a
+// subsystem may become one: devices/platform (the platform bus's root
+// device in Linux), or a plain directory made for an earlier declarative
+// device's path. Not one that is a device already (it has a uevent), and
+// not with a subsystem: a bus device's removal takes its directory.
+bool Core::adoptable_locked(const NodePtr& dir, const DeclaredDevice& spec) const {
+    if (dir->kind != NodeKind::dir || !spec.bus.empty() || !spec.cls.empty()) return false;
+    if (dir != platform_root_locked() && !declared_plain_.count(dir)) return false;
+    Result<std::vector<DirEntry>> held = tree_.list(dir->ino);
+    return held && std::none_of(held.value().begin(), held.value().end(),
+                                [](const DirEntry& e) { return e.name == "uevent"; });
+}
+
+std::vector<NodePtr> Core::added_to_adopted(const DeclaredEntry& entry, const std::set<std::string>& before) {
+    std::vector<NodePtr> added;
+    Result<std::vector<DirEntry>> now = tree_.list(entry.dir->ino);
+    if (!now) return added;
+    for (const DirEntry& e : now.value())
+        if (!before.count(e.name))
+            if (Result<NodePtr> n = tree_.lookup(entry.dir->ino, e.name, false)) added.push_back(n.value());
+    return added;
+}
+
 Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
     if (Status s = check_declared(spec); !s) return s.error();
     const std::string name = spec.name();
@@ -200,7 +228,10 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
         std::vector<NodePtr> plain;  // the undescribed ancestors among them
         Bus* bus = nullptr;
         bool bus_made = false;
+        std::set<std::string> adopted_before;  // an adopted directory's entries before
         auto fail = [&](const std::string& key, const Error& e) -> Error {
+            if (entry->adopted)
+                for (const NodePtr& n : added_to_adopted(*entry, adopted_before)) tree_.remove(n);
             for (auto it = made.rbegin(); it != made.rend(); ++it) tree_.remove(*it);
             if (bus_made) {
                 tree_.remove(bus->dir);
@@ -261,9 +292,19 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
             where = dir.value();
         }
         Result<NodePtr> dir = tree_.add_dir(where, name);
-        if (!dir) return fail("path", Error::of(dir.error().code, "something is at " + spec.path + " already"));
-        made.push_back(dir.value());
-        entry->dir = dir.value();
+        if (dir) {
+            made.push_back(dir.value());
+            entry->dir = dir.value();
+        } else {
+            Result<NodePtr> there = tree_.lookup(where->ino, name, false);
+            if (!there || !adoptable_locked(there.value(), spec))
+                return fail("path", Error::of(dir.error().code, "something is at " + spec.path + " already"));
+            entry->dir = there.value();
+            entry->adopted = true;
+            Result<std::vector<DirEntry>> held = tree_.list(entry->dir->ino);
+            if (held)
+                for (const DirEntry& e : held.value()) adopted_before.insert(e.name);
+        }
         if (bus) {
             // A recorded driver's name is what a plugin driver of that name
             // matches by (platform rule): record a machine, load your
@@ -362,6 +403,10 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
                 devices_by_name_.emplace(name, dev);  // perhaps beside a device of another bus
             }
         }
+        if (entry->adopted) {
+            entry->adopted_nodes = added_to_adopted(*entry, adopted_before);
+            declared_plain_.erase(entry->dir);  // a device now, until it goes
+        }
         declared_.emplace(spec.path, entry);
         if (bus_made) declared_buses_.insert(spec.bus);
         declared_plain_.insert(plain.begin(), plain.end());
@@ -420,9 +465,15 @@ Status Core::remove_declared_entry(const std::shared_ptr<DeclaredEntry>& entry) 
     }
     for (const NodePtr& n : entry->outside) tree_.remove(n);
     NodePtr up = entry->dir->parent();
-    tree_.remove(entry->dir);
+    if (entry->adopted) {
+        for (const NodePtr& n : entry->adopted_nodes) tree_.remove(n);
+        up = entry->dir;  // plain again: it goes below once empty, if ours
+    } else {
+        tree_.remove(entry->dir);
+    }
     {
         std::lock_guard lock(model_mu_);
+        if (entry->adopted && entry->dir != platform_root_locked()) declared_plain_.insert(entry->dir);
         declared_.erase(entry->spec.path);
         entry->dev.reset();  // the device holds its entry: no cycle left
         // The plain directories made for it go once empty, so the path is

@@ -389,3 +389,48 @@ TEST_F(DeclaredTest, ADeviceStaysFindableOnItsBusWhenItsNamesakeGoes) {
     EXPECT_EQ(write_attr(core(), "bus/acpi/drivers/button/bind", "00:01\n").err, 0);
     EXPECT_EQ(target("devices/LNXSYSTM:00/00:01/driver"), "../../../bus/acpi/drivers/button");
 }
+
+TEST_F(DeclaredTest, DevicesPlatformBecomesTheDeviceLinuxHasAndGoesBackToADirectory) {
+    ASSERT_TRUE(core().add_device("platform", "plain0", {}));
+    // Linux's /sys/devices/platform is a device without a subsystem; a
+    // recording of a whole machine describes it.
+    DeclaredDevice root;
+    root.path = "devices/platform";
+    root.properties = {{"X", "1"}};
+    root.attributes = {{"power/control", "auto\n", 0644, false}};
+    auto r = core().add_declared_device(root);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(read_attr(core(), "devices/platform/uevent").data, "X=1\n");
+    EXPECT_EQ(read_attr(core(), "devices/platform/power/control").data, "auto\n");
+    EXPECT_NE(core().tree().resolve("devices/platform/plain0/uevent"), nullptr);
+    // With a subsystem it would be a bus device, whose removal takes its
+    // directory: refused.
+    DeclaredDevice bus_dev;
+    bus_dev.path = "devices/platform";
+    bus_dev.bus = "pci";
+    EXPECT_FALSE(core().add_declared_device(bus_dev));
+    ASSERT_TRUE(core().remove_declared_device("devices/platform"));
+    EXPECT_EQ(core().tree().resolve("devices/platform/uevent"), nullptr);
+    EXPECT_EQ(core().tree().resolve("devices/platform/power"), nullptr);
+    EXPECT_NE(core().tree().resolve("devices/platform/plain0/uevent"), nullptr);
+    // And again: adopting is repeatable.
+    ASSERT_TRUE(core().add_declared_device(root));
+    EXPECT_NE(core().tree().resolve("devices/platform/uevent"), nullptr);
+}
+
+TEST_F(DeclaredTest, APlainDirectoryMadeForADeviceMayBeDescribedLater) {
+    DeclaredDevice child;
+    child.path = "devices/pci0000:00/0000:00:02.0";
+    child.bus = "pci";
+    ASSERT_TRUE(core().add_declared_device(child));
+    EXPECT_EQ(core().tree().resolve("devices/pci0000:00/uevent"), nullptr);  // plain so far
+    DeclaredDevice host = pci_host();
+    auto r = core().add_declared_device(host);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(read_attr(core(), "devices/pci0000:00/uevent").data, "X=1\n");
+    ASSERT_TRUE(core().remove_declared_device("devices/pci0000:00/0000:00:02.0"));
+    // The host's own files stay; removing it then leaves nothing behind.
+    EXPECT_NE(core().tree().resolve("devices/pci0000:00/uevent"), nullptr);
+    ASSERT_TRUE(core().remove_declared_device("devices/pci0000:00"));
+    EXPECT_EQ(core().tree().resolve("devices/pci0000:00"), nullptr);
+}
