@@ -21,6 +21,7 @@ void Core::remove_driver(Driver& drv) {
         drv.bus().remove_driver(drv);
     }
     if (drv.dir) tree_.remove(drv.dir);
+    if (drv.stats_dir) tree_.remove(drv.stats_dir);
 }
 
 // Tear down a plugin whose init succeeded, for unload and for a failed load
