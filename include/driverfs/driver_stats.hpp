@@ -32,6 +32,13 @@ struct DriverStatsSnapshot {
 // loads and is shared with the bus's match stubs; the counters belong to
 // what the files describe.)
 //
+// in_flight is calls - finished, not the stub's pin count (Stub::in_flight,
+// module/<plugin>/refcnt): a pin is also held where no callback runs (an
+// attribute's open validates with a pin, a gate lives a little longer than
+// its call, a callback that re-enters its own driver pins twice), and a bus's
+// match runs under the bus's stub. Counting at the call itself is exactly
+// the driver's running callbacks, at no more cost than a second counter.
+//
 // Cost on the call path, which every attribute read takes: two relaxed
 // fetch_adds (calls, finished), two clock reads and one relaxed load
 // (slowest_ns_). Nothing allocates: a new maximum copies the call's names into

@@ -26,9 +26,8 @@ auto contained(Fn&& fn, std::string& thrown) -> std::optional<decltype(fn())> {
     return std::nullopt;
 }
 
-// A tracked call of drv: `fn` runs inside a CallScope naming `desc`; a throw
-// is nullopt and a log line. Nothing is formatted unless it throws.
-// The call is counted in drv's statistics (calls, its time, a throw as an
+// `fn` runs inside a CallScope of `stub` naming `desc`; a throw is nullopt,
+// with `thrown` saying what. The call is counted in drv's statistics (calls, its time, a throw as an
 // error) whatever the stub it runs under: `stub` is drv's, or a bus's for
 // match. A failing return value is counted by the caller that judges it.
 template <class Fn>
@@ -44,6 +43,8 @@ auto tracked_in(const Stub& stub, const Driver& drv, const CallDesc& desc, std::
     return rc;
 }
 
+// A tracked call of drv: a throw is nullopt and a log line. Nothing is
+// formatted unless it throws.
 template <class Fn>
 auto tracked(const Driver& drv, const CallDesc& desc, Fn&& fn) {
     std::string thrown;
