@@ -8,7 +8,8 @@
 # show is held at a gate; slowest names a 300 ms show and its time; top
 # --count 2 --interval 0.2 prints two refreshes (text and --json) showing the
 # held call; a read while the unload drains is refused and counted; the files
-# go with the unload and come back, from zero, with the reload.
+# (and drivers/) go with the unload and come back, from zero, with the
+# reload.
 #
 # Every delta is measured across our own reads only: nothing else calls the
 # driver meanwhile (sleepy has no probe, no is_visible, and nothing binds).
@@ -114,6 +115,7 @@ wait "$HELD_PID" || fail "the held read failed"
 wait_until 60 "the unload to finish" test -e "$WORK/unload.rc"
 expect_eq "exit status of the unload" "0" "$(cat "$WORK/unload.rc")"
 [[ ! -e "$S" ]] || fail "module/fx_sleepy/drivers/sleepy is still there after the unload"
+[[ ! -e "$M/module/fx_sleepy/drivers" ]] || fail "module/fx_sleepy/drivers is still there after the unload"
 expect_eq "driver-stats after the unload" "" "$(ctl_ok --json driver-stats | py 'import json,sys; print(" ".join(d["driver"] for d in json.load(sys.stdin)["drivers"]))')"
 
 # ---- reload: the files are back, from zero -----------------------------------
