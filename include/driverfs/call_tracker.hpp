@@ -29,6 +29,11 @@ struct CallDesc {
     std::string text() const;
 };
 
+// CallDesc::text() from names instead of objects: `dev` and `peer` are the
+// device's and the peer driver's names (a copy kept after the call, as the
+// slowest call of DriverStats).
+std::string call_text(CallOp op, std::string_view name, std::string_view dev, std::string_view peer);
+
 struct RunningCall {
     std::string driver;  // stub name
     std::string what;    // CallDesc::text()

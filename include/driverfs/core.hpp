@@ -15,6 +15,7 @@
 
 #include "driverfs/bus.hpp"
 #include "driverfs/declared.hpp"
+#include "driverfs/driver_stats.hpp"
 #include "driverfs/error.hpp"
 #include "driverfs/events.hpp"
 #include "driverfs/node.hpp"
@@ -56,6 +57,12 @@ struct ModuleInfo {
     uint32_t generation;
     int64_t refcnt;
     std::vector<std::string> drivers;
+};
+
+// One loaded driver's statistics (module/<plugin>/drivers/<driver>/).
+struct DriverStatsInfo {
+    std::string module, driver;
+    DriverStatsSnapshot stats;
 };
 
 class Core {
@@ -113,6 +120,8 @@ public:
     std::vector<ModuleInfo> modules() const;
     std::vector<DeviceInfo> devices() const;  // in registration order
     CoreStats stats() const;
+    // Every loaded driver's statistics, by module then registration order.
+    std::vector<DriverStatsInfo> driver_stats() const;
     // Free inactive stubs nothing refers to; returns how many.
     size_t purge();
 
@@ -179,6 +188,8 @@ private:
     Status commit_plugin(Plugin& plugin);
     bool retire_plugin(Plugin& plugin);
     void publish_module(const std::shared_ptr<Plugin>& plugin);
+    void make_module_dir(const std::string& name);
+    void add_driver_stats(const NodePtr& module_dir, const DriverPtr& drv);
     void remove_driver(Driver& drv);
     Status unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout);
     // Shutdown could not drain it: keep its code mapped forever and cut the

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "driverfs/driver_stats.hpp"
 #include "driverfs/node.hpp"
 #include "driverfs/stub.hpp"
 
@@ -29,7 +30,14 @@ public:
     uint32_t generation() const { return generation_; }
     void set_generation(uint32_t g) { generation_ = g; }
 
+    // Counters of this registration's calls, kept by the plugin gate (which
+    // holds a const Driver&: counting is not a change of the driver).
+    DriverStats& stats() const { return stats_; }
+
     NodePtr dir;  // bus/<bus>/drivers/<name>; set once at registration
+    // module/<plugin>/drivers/<name>, its statistics; set once at
+    // registration (null if it could not be made), removed with dir.
+    NodePtr stats_dir;
     // Devices bound to this driver, under Core::model_mu_. The unloader
     // unbinds these, including devices already deleted from their bus.
     std::list<std::shared_ptr<Device>> bound;
@@ -44,6 +52,7 @@ private:
     Plugin& plugin_;
     std::vector<std::string> compatible_;
     uint32_t generation_ = 0;
+    mutable DriverStats stats_;
 };
 
 using DriverPtr = std::shared_ptr<Driver>;

@@ -25,7 +25,7 @@ constexpr size_t kMaxLine = 32 * 1024 * 1024;
 // Every command the daemon knows, as written in "cmd".
 inline constexpr const char* kCommands[] = {
     "ping", "load", "unload", "list", "devices", "add-device", "remove-device", "bind",
-    "unbind", "suspend", "resume", "purge", "stats", "monitor", "apply", "log",
+    "unbind", "suspend", "resume", "purge", "stats", "driver-stats", "monitor", "apply", "log",
 };
 
 // A request that parsed: `id` is echoed in the reply (any JSON scalar);

@@ -19,6 +19,7 @@
 #include "driverfs/protocol.hpp"
 #include "driverfs_config.h"
 #include "record.hpp"
+#include "top.hpp"
 
 namespace {
 
@@ -55,6 +56,8 @@ void usage(FILE* out) {
         "  suspend | resume                     system suspend / resume of every device\n"
         "  purge                                free inactive driver stubs\n"
         "  stats                                core counters\n"
+        "  driver-stats                         per-driver calls, errors, in_flight, refused, slowest\n"
+        "  top [--interval SECS] [--count N]    driver-stats refreshed, with calls/s (like top)\n"
         "  monitor                              print events as they happen (until interrupted)\n"
         "  log [-f|--follow]                    the daemon's recent messages (the newest 2048,\n"
         "                                       1 MiB of text at most);\n"
@@ -229,6 +232,18 @@ void print_stats(const json& r) {
     for (auto& [k, v] : r.items()) std::printf("%-16s %s\n", k.c_str(), v.dump().c_str());
 }
 
+void print_driver_stats(const json& r) {
+    std::printf("%-16s %-16s %10s %7s %9s %7s  %s\n", "MODULE", "DRIVER", "CALLS", "ERRORS", "IN_FLIGHT", "REFUSED",
+                "SLOWEST");
+    for (const json& d : r.value("drivers", json::array())) {
+        const json s = d.value("slowest", json());
+        const std::string slowest = s.is_object() ? str(s, "call") + " " + str(s, "us") + " us" : "-";
+        std::printf("%-16s %-16s %10s %7s %9s %7s  %s\n", str(d, "module").c_str(), str(d, "driver").c_str(),
+                    str(d, "calls").c_str(), str(d, "errors").c_str(), str(d, "in_flight").c_str(),
+                    str(d, "refused").c_str(), slowest.c_str());
+    }
+}
+
 // One log record: "TIME LEVEL: MESSAGE", or its JSON object on one line.
 void print_log_record(const json& rec, bool as_json) {
     if (as_json)
@@ -330,6 +345,7 @@ int main(int argc, char** argv) {
     if (socket_path.empty()) socket_path = proto::default_socket_path(absolute(mountpoint), geteuid(), getenv("XDG_RUNTIME_DIR"));
 
     const std::string cmd = args[0];
+    if (cmd == "top") return driverfs::cli::top_main(socket_path, as_json, {args.begin() + 1, args.end()});
     std::vector<std::string> pos;  // positional arguments after the command
     std::optional<std::string> timeout, parent;
     bool follow = false;
@@ -380,7 +396,7 @@ int main(int argc, char** argv) {
             req["timeout"] = t;
         }
     } else if (cmd == "list" || cmd == "devices" || cmd == "suspend" || cmd == "resume" || cmd == "purge" ||
-               cmd == "stats" || cmd == "monitor" || cmd == "ping") {
+               cmd == "stats" || cmd == "driver-stats" || cmd == "monitor" || cmd == "ping") {
         if (!arity(0, 0, (cmd + " (takes no arguments)").c_str())) return kUsage;
     } else if (cmd == "log") {
         if (!arity(0, 0, "log [-f|--follow]")) return kUsage;
@@ -466,6 +482,8 @@ int main(int argc, char** argv) {
         print_devices(result);
     } else if (cmd == "stats") {
         print_stats(result);
+    } else if (cmd == "driver-stats") {
+        print_driver_stats(result);
     } else if (cmd == "purge") {
         std::printf("freed %s inactive stubs\n", str(result, "freed").c_str());
     } else if (cmd == "ping") {

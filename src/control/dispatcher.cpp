@@ -185,6 +185,19 @@ Result<json> Dispatcher::run(const proto::Request& req) {
                     {"devices", s.devices}, {"bound_devices", s.bound_devices},
                     {"plugins_loaded", s.plugins_loaded}, {"buses", s.buses}, {"last_event", s.last_event}};
     }
+    if (cmd == "driver-stats") {
+        // What module/<plugin>/drivers/<driver>/ shows, every driver at once.
+        json out = json::array();
+        for (const DriverStatsInfo& d : core_.driver_stats()) {
+            const DriverStatsSnapshot& s = d.stats;
+            json slowest = nullptr;
+            if (!s.slowest.empty()) slowest = json{{"call", s.slowest}, {"us", s.slowest_us}};
+            out.push_back(json{{"module", d.module}, {"driver", d.driver}, {"calls", s.calls},
+                               {"errors", s.errors}, {"in_flight", s.in_flight}, {"refused", s.refused},
+                               {"slowest", slowest}});
+        }
+        return json{{"drivers", out}};
+    }
     if (cmd == "apply") {
         // "config": the description as JSON; "text": a file's bytes, JSON or
         // .umockdev, with "file" naming it in messages (driverfsctl apply).

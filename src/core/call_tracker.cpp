@@ -54,7 +54,7 @@ thread_local unsigned t_callback_depth = 0;
 
 }  // namespace
 
-std::string CallDesc::text() const {
+std::string call_text(CallOp op, std::string_view name, std::string_view dev, std::string_view peer) {
     static constexpr const char* kOpNames[] = {"show",    "store",  "read",     "write",      "probe", "remove",
                                                "suspend", "resume", "shutdown", "is_visible", "match"};
     std::string out = kOpNames[static_cast<size_t>(op)];
@@ -63,14 +63,19 @@ std::string CallDesc::text() const {
     case CallOp::store:
     case CallOp::read:
     case CallOp::write:
-        return out.append(" ").append(name).append(" of ").append(dev->name());
+        return out.append(" ").append(name).append(" of ").append(dev);
     case CallOp::is_visible:
         return out.append(" ").append(name);
     case CallOp::match:
-        return out.append(" ").append(dev->name()).append(" with ").append(peer->name());
+        return out.append(" ").append(dev).append(" with ").append(peer);
     default:
-        return out.append(" ").append(dev->name());
+        return out.append(" ").append(dev);
     }
+}
+
+std::string CallDesc::text() const {
+    return call_text(op, name, dev ? std::string_view(dev->name()) : std::string_view(),
+                     peer ? std::string_view(peer->name()) : std::string_view());
 }
 
 CallScope::CallScope(const Stub& stub, const CallDesc& what) {

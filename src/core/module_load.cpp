@@ -205,7 +205,17 @@ void Core::publish_module(const std::shared_ptr<Plugin>& plugin) {
         rec.state = StubState::live;
         rec.plugin = plugin;
     }
-    if (!fresh) return;
+    if (fresh) make_module_dir(name);
+    NodePtr dir;
+    {
+        std::lock_guard lock(model_mu_);
+        dir = modules_[name].dir;
+    }
+    if (!dir) return;
+    for (const DriverPtr& drv : plugin->drivers) add_driver_stats(dir, drv);
+}
+
+void Core::make_module_dir(const std::string& name) {
     Result<NodePtr> made = tree_.add_dir(module_dir_, name);
     if (!made) {
         // The plugin works without its module/ directory; say why it is missing.
@@ -237,6 +247,40 @@ void Core::publish_module(const std::shared_ptr<Plugin>& plugin) {
     modules_[name].dir = dir;
 }
 
+// module/<plugin>/drivers/<driver>/: the driver's statistics, answered by the
+// daemon from its DriverStats (a read here is no call into the driver, so it
+// counts nowhere). The files hold the Driver weakly: they go with the
+// registration (remove_driver), and a read racing that finds ENODEV.
+void Core::add_driver_stats(const NodePtr& module_dir, const DriverPtr& drv) {
+    Result<NodePtr> drivers = tree_.ensure_dir(module_dir, "drivers");
+    Result<NodePtr> made = drivers ? tree_.add_dir(drivers.value(), drv->name()) : drivers;
+    if (!made) {
+        log(LogLevel::err, "module/.../drivers/" + drv->name() + " not created: " + made.error().message);
+        return;
+    }
+    const std::weak_ptr<Driver> weak = drv;
+    auto field = [weak](std::string (*fmt)(const DriverStatsSnapshot&)) {
+        return std::make_unique<CoreAttr>(
+            [weak, fmt]() -> Result<std::string> {
+                DriverPtr d = weak.lock();
+                if (!d) return Error::of(ENODEV, "the driver is gone");
+                return fmt(d->stats().snapshot()) + "\n";
+            },
+            nullptr);
+    };
+    NodePtr dir = made.value();
+    tree_.add_attr(dir, "calls", 0444, field([](const DriverStatsSnapshot& s) { return std::to_string(s.calls); }));
+    tree_.add_attr(dir, "errors", 0444, field([](const DriverStatsSnapshot& s) { return std::to_string(s.errors); }));
+    tree_.add_attr(dir, "in_flight", 0444,
+                   field([](const DriverStatsSnapshot& s) { return std::to_string(s.in_flight); }));
+    tree_.add_attr(dir, "refused", 0444, field([](const DriverStatsSnapshot& s) { return std::to_string(s.refused); }));
+    tree_.add_attr(dir, "slowest", 0444, field([](const DriverStatsSnapshot& s) {
+                       if (s.slowest.empty()) return std::string("none");
+                       return s.slowest + " " + std::to_string(s.slowest_us) + " us";
+                   }));
+    drv->stats_dir = dir;
+}
+
 std::vector<ModuleInfo> Core::modules() const {
     std::lock_guard lock(model_mu_);
     std::vector<ModuleInfo> out;
@@ -249,6 +293,15 @@ std::vector<ModuleInfo> Core::modules() const {
             }
         out.push_back(std::move(info));
     }
+    return out;
+}
+
+std::vector<DriverStatsInfo> Core::driver_stats() const {
+    std::lock_guard lock(model_mu_);
+    std::vector<DriverStatsInfo> out;
+    for (const auto& [name, rec] : modules_)
+        if (rec.plugin)
+            for (const DriverPtr& d : rec.plugin->drivers) out.push_back({name, d->name(), d->stats().snapshot()});
     return out;
 }
 

@@ -21,6 +21,7 @@ void Core::remove_driver(Driver& drv) {
         drv.bus().remove_driver(drv);
     }
     if (drv.dir) tree_.remove(drv.dir);
+    if (drv.stats_dir) tree_.remove(drv.stats_dir);
 }
 
 // Tear down a plugin whose init succeeded, for unload and for a failed load
@@ -108,6 +109,9 @@ Status Core::unload_locked(ModuleRecord& rec, std::chrono::milliseconds timeout)
     // stubs. No plugin code can start now; only the unloader calls into it.
     // Already drained above, so this cannot time out.
     retire_plugin(*plugin);
+    // module/<name>/drivers/ goes with the last of the drivers whose
+    // statistics it held (remove_driver took each); module/<name>/ stays.
+    if (NodePtr drivers = tree_.resolve("module/" + rec.name + "/drivers")) tree_.remove(drivers);
     // 6. Unmap.
     if (Status s = unmap(plugin->take_object()); !s) log(LogLevel::err, "plugin " + rec.name + ": " + s.error().message);
     {

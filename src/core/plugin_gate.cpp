@@ -1,6 +1,7 @@
 // The one gate into plugin code: the only file that calls a plugin's function pointers.
 #include "plugin_gate.hpp"
 
+#include <chrono>
 #include <exception>
 
 #include "abi.hpp"
@@ -25,13 +26,29 @@ auto contained(Fn&& fn, std::string& thrown) -> std::optional<decltype(fn())> {
     return std::nullopt;
 }
 
-// A tracked call of drv: `fn` runs inside a CallScope naming `desc`; a throw
-// is nullopt and a log line. Nothing is formatted unless it throws.
+// `fn` runs inside a CallScope of `stub` naming `desc`; a throw is nullopt,
+// with `thrown` saying what. The call is counted in drv's statistics (calls, its time, a throw as an
+// error) whatever the stub it runs under: `stub` is drv's, or a bus's for
+// match. A failing return value is counted by the caller that judges it.
+template <class Fn>
+auto tracked_in(const Stub& stub, const Driver& drv, const CallDesc& desc, std::string& thrown, Fn&& fn) {
+    DriverStats& stats = drv.stats();
+    stats.begin();
+    const auto start = std::chrono::steady_clock::now();
+    auto rc = [&] {
+        CallScope scope(stub, desc);
+        return contained(std::forward<Fn>(fn), thrown);
+    }();
+    stats.end(desc, std::chrono::steady_clock::now() - start, !rc);
+    return rc;
+}
+
+// A tracked call of drv: a throw is nullopt and a log line. Nothing is
+// formatted unless it throws.
 template <class Fn>
 auto tracked(const Driver& drv, const CallDesc& desc, Fn&& fn) {
-    CallScope scope(drv.stub(), desc);
     std::string thrown;
-    auto rc = contained(std::forward<Fn>(fn), thrown);
+    auto rc = tracked_in(drv.stub(), drv, desc, thrown, std::forward<Fn>(fn));
     if (!rc) log(LogLevel::err, "driver " + drv.name() + ": " + desc.text() + " " + thrown);
     return rc;
 }
@@ -39,6 +56,7 @@ auto tracked(const Driver& drv, const CallDesc& desc, Fn&& fn) {
 // An attribute callback's ssize_t as a count of at most `limit` bytes.
 Result<size_t> attr_result(const Driver& drv, const CallDesc& desc, std::optional<ssize_t> rc, size_t limit) {
     if (!rc) return Error::of(EIO, desc.text() + " threw");
+    if (*rc < 0 || static_cast<size_t>(*rc) > limit) drv.stats().failed();
     if (*rc < 0)
         return Error::of(errno_from_plugin(*rc, "driver " + drv.name() + ": " + desc.text()), desc.text() + " failed");
     if (static_cast<size_t>(*rc) > limit) {
@@ -52,6 +70,7 @@ Result<size_t> attr_result(const Driver& drv, const CallDesc& desc, std::optiona
 // A driver callback's int: a throw is -EIO, a failure's errno is clamped.
 Returned int_result(const Driver& drv, const CallDesc& desc, std::optional<int> rc) {
     Returned r{rc.value_or(-EIO), 0};
+    if (rc && *rc != 0) drv.stats().failed();  // a throw was counted by tracked()
     if (r.raw != 0) r.err = errno_from_plugin(r.raw, "driver " + drv.name() + ": " + desc.text());
     return r;
 }
@@ -78,8 +97,10 @@ void void_call(const Driver& drv, CallOp op, Device& dev, void (*fn)(dfs_device*
 Result<DriverGate> DriverGate::enter(const Driver& drv) {
     Stub& stub = drv.stub();
     Pin pin(stub.active());
-    if (!pin || stub.generation() != drv.generation())
+    if (!pin || stub.generation() != drv.generation()) {
+        drv.stats().refused();
         return Error::of(ENODEV, "driver " + drv.name() + " is unloading or gone");
+    }
     return DriverGate(drv, std::move(pin));
 }
 
@@ -160,9 +181,11 @@ bool gate_bus_match(Stub& stub, uint32_t generation, const dfs_bus* bus, const D
     Pin pin(stub.active());
     if (!pin || stub.generation() != generation) return false;
     const CallDesc desc{CallOp::match, {}, &dev, &drv};
-    CallScope scope(stub, desc);
+    // Counted as a call of the driver matched: the bus has no statistics of
+    // its own, and a refusal here is the bus's, not the driver's.
     std::string thrown;
-    std::optional<bool> matched = contained([&] { return bus->match(&dev, drv.name().c_str()) != 0; }, thrown);
+    std::optional<bool> matched =
+        tracked_in(stub, drv, desc, thrown, [&] { return bus->match(&dev, drv.name().c_str()) != 0; });
     if (!matched) log(LogLevel::err, stub.name() + ": " + desc.text() + " " + thrown + "; treated as no match");
     return matched.value_or(false);
 }

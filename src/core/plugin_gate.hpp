@@ -1,7 +1,7 @@
 // The one gate into plugin code: every call of a plugin's function pointer
 // goes through here. Private to the core.
 //
-// The gate owns, for every call, the five things its safety rests on:
+// The gate owns, for every call, the six things its safety rests on:
 //   1. the pin: DriverGate::enter pins the driver's stub (ActiveRef::pin, one
 //      atomic op) and keeps it for the gate's lifetime;
 //   2. the generation check: the pinned stub must still publish the
@@ -11,6 +11,8 @@
 //      value (EIO) and a log line, never a C++ exception in the daemon;
 //   5. errno clamping: a failing return value that is not a negative errno
 //      this system names becomes EIO and a log line (errno_from_plugin).
+//   6. statistics: every call, failure, refusal and the slowest call are
+//      counted in the driver's DriverStats (driver_stats.hpp), allocation-free.
 //
 // Why a call through the gate cannot run plugin code that is unmapped, or
 // that belongs to another load of the same driver name:

@@ -129,6 +129,17 @@ TEST_F(DispatcherTest, EveryCommandDrivesTheCore) {
     EXPECT_EQ(st["bound_devices"], 2);
     EXPECT_EQ(st["plugins_loaded"], 1);
 
+    // led probed, removed, suspended and resumed its devices: all counted.
+    json ds = ok({{"cmd", "driver-stats"}})["drivers"];
+    ASSERT_EQ(ds.size(), 1u) << ds.dump();
+    EXPECT_EQ(ds[0]["module"], "led");
+    EXPECT_EQ(ds[0]["driver"], "led");
+    EXPECT_GT(ds[0]["calls"].get<uint64_t>(), 0u);
+    EXPECT_EQ(ds[0]["errors"], 0);
+    EXPECT_EQ(ds[0]["in_flight"], 0);
+    EXPECT_EQ(ds[0]["refused"], 0);
+    EXPECT_TRUE(ds[0]["slowest"].is_object() && ds[0]["slowest"]["call"].is_string()) << ds.dump();
+
     ok({{"cmd", "remove-device"}, {"name", "led0"}});  // and its child
     EXPECT_EQ(ok({{"cmd", "devices"}})["devices"].size(), 0u);
     EXPECT_EQ(err({{"cmd", "remove-device"}, {"name", "led0"}}), ENODEV);
@@ -136,6 +147,7 @@ TEST_F(DispatcherTest, EveryCommandDrivesTheCore) {
     EXPECT_EQ(ok({{"cmd", "unload"}, {"module", "led"}, {"timeout", 1.5}})["module"], "led");
     EXPECT_EQ(err({{"cmd", "unload"}, {"module", "led"}}), ENOENT);
     EXPECT_EQ(ok({{"cmd", "list"}})["modules"][0]["state"], "gone");
+    EXPECT_EQ(ok({{"cmd", "driver-stats"}})["drivers"], json::array());
     EXPECT_EQ(ok({{"cmd", "purge"}})["freed"], 1);
     EXPECT_EQ(ok({{"cmd", "stats"}})["inactive_stubs"], 0);
 }

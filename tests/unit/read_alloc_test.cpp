@@ -75,6 +75,12 @@ TEST(ReadAllocTest, TenThousandReadsOfATextAttributeAllocateNothingAfterTheFirst
     counting = false;
     EXPECT_EQ(failed, 0u);
     EXPECT_EQ(allocations.load(), 0u) << "heap allocations during 10,000 reads after the first";
+    // The reads went through the gate's statistics (counted, timed), so
+    // those are allocation-free too.
+    std::vector<driverfs::DriverStatsInfo> stats = core.driver_stats();
+    ASSERT_EQ(stats.size(), 1u);
+    EXPECT_EQ(stats[0].stats.calls, 10001u);
+    EXPECT_EQ(stats[0].stats.in_flight, 0u);
 
     file.value().reset();
     EXPECT_TRUE(core.unload_plugin("fx_abi_v1"));
