@@ -121,10 +121,18 @@ timed() {
 }
 
 : >"$WORK/raw"
+# record KEY CMD...: CMD prints seconds; a failure inside $(...) would only
+# end the subshell, so its status is checked here.
+record() {
+    local key=$1 t
+    shift
+    t=$("$@") || exit 1
+    echo "$key $t" >>"$WORK/raw"
+}
 for ((r = 0; r < REPS; r++)); do
-    echo "apply $(apply_once)" >>"$WORK/raw"
-    echo "run $(timed "$DRIVERFS_RUN" --device "$WORK/devs.json" -- true)" >>"$WORK/raw"
-    [[ $r -eq 0 ]] && echo "umockdev $(timed umockdev-run -d "$WORK/devs.umockdev" -- true)" >>"$WORK/raw"
+    record apply apply_once
+    record run timed "$DRIVERFS_RUN" --device "$WORK/devs.json" -- true
+    [[ $r -ne 0 ]] || record umockdev timed umockdev-run -d "$WORK/devs.umockdev" -- true
 done
 
 # This machine's /sys/devices, recorded both ways.
@@ -142,9 +150,9 @@ else
 fi
 t1=$(now)
 echo "umockdev-record $(elapsed "$t0" "$t1")" >>"$WORK/raw"
-echo "replay $(timed "$DRIVERFS_RUN" --device "$WORK/sys.json" -- true)" >>"$WORK/raw"
-echo "replay-umockdev-file $(timed "$DRIVERFS_RUN" --device "$WORK/sys.umockdev" -- true)" >>"$WORK/raw"
-echo "umockdev-replay $(timed umockdev-run -d "$WORK/sys.umockdev" -- true)" >>"$WORK/raw"
+record replay timed "$DRIVERFS_RUN" --device "$WORK/sys.json" -- true
+record replay-umockdev-file timed "$DRIVERFS_RUN" --device "$WORK/sys.umockdev" -- true
+record umockdev-replay timed umockdev-run -d "$WORK/sys.umockdev" -- true
 
 python3 - "$WORK/raw" "$N" "$WORK/sys.json" "$WORK/sys.umockdev" "$WORK/record.err" <<'PY'
 import json, statistics, sys
