@@ -73,6 +73,11 @@ printf '%s' '{"devices": [{"path": "devices/x", "bus": "pci", "class": "tty"}]}'
 printf '%s' '{"devices": [{"path": "devices/x", "attributes": {"a": {"value": "1", "mode": "0777"}}}]}' > "$WORK/bad_mode.json"
 printf '%s' '{"devices": [{"path": "devices/x/y"}, {"path": "devices/x"}]}' > "$WORK/bad_order.json"
 printf '%s' '{"devices": [{"path": "devices/ok", "bus": "isa"}, {"path": "devices/y", "class": "mem", "devnum": {"type": "char", "major": 1, "minor": 3}}]}' > "$WORK/bad_late.json"
+printf '%s' '{"devices": [{"path": "devices/x", "attributes": {"../escape": "1"}}]}' > "$WORK/bad_name.json"
+python3 -c 'import json; print(json.dumps({"devices": [{"path": "devices/x", "attributes": {"big": "x" * 4097}}]}))' > "$WORK/bad_big.json"
+printf '%s' '{"devices": [{"path": "devices/x", "links": {"l": "../../../.."}}]}' > "$WORK/bad_leave.json"
+printf '%s' '{"devices": [{"path": "bus/x"}]}' > "$WORK/bad_where.json"
+printf 'P: /devices/platform/u0\nE: SUBSYSTEM=platform\nA: ok=1\nZ: what\n' > "$WORK/bad_dump.json"
 export WORK
 
 # A refused --device: nothing runs, status 1, the key named.
@@ -122,11 +127,12 @@ print("second", second.decode().strip())
 PY
 
 # Bad descriptions: refused naming the key, nothing of them applied, the daemon alive.
-for b in bad_link bad_both bad_mode bad_order bad_late; do
+for b in bad_link bad_both bad_mode bad_order bad_late bad_name bad_big bad_leave bad_where bad_dump; do
     driverfsctl apply "$WORK/$b.json" > /dev/null 2> "$OUT/$b.err" && echo "$b was accepted" >> "$OUT/errors"
 done
 [[ -e /sys/devices/ok ]] && echo "devices/ok of a refused description stayed" >> "$OUT/errors"
 [[ -e /sys/bus/isa ]] && echo "bus isa of a refused description stayed" >> "$OUT/errors"
+[[ -e /sys/devices/x || -e /sys/devices/platform/u0 ]] && echo "a device of a refused description is there" >> "$OUT/errors"
 driverfsctl ping > "$OUT/ping" 2>&1 || echo "daemon gone after bad descriptions" >> "$OUT/errors"
 driverfsctl apply "$WORK/devices.json" > "$OUT/apply_again" 2>&1 || echo "applying again failed" >> "$OUT/errors"
 
@@ -189,6 +195,11 @@ expect_match "bus and class refused naming the key" '\$\.devices\[0\]\.class: a 
 expect_match "bad mode refused naming the key" '\$\.devices\[0\]\.attributes\.a\.mode: ' "$(cat "$OUT/bad_mode.err")"
 expect_match "ancestor after descendant refused" '\$\.devices\[1\]\.path: .*must come before it' "$(cat "$OUT/bad_order.err")"
 expect_match "a clash at apply is refused naming the device and undone" '\$\.devices\[1\]\.devnum: device number 1:3 is taken' "$(cat "$OUT/bad_late.err")"
+expect_match "an attribute name with .. refused naming the key" '\$\.devices\[0\]\.attributes\.\.\./escape: ' "$(cat "$OUT/bad_name.err")"
+expect_match "a value over a page refused naming the key" '\$\.devices\[0\]\.attributes\.big: .*at most 4096 bytes' "$(cat "$OUT/bad_big.err")"
+expect_match "a link leaving the tree refused naming the key" '\$\.devices\[0\]\.links\.l: .*leaves the tree' "$(cat "$OUT/bad_leave.err")"
+expect_match "a path outside devices/ refused naming the key" '\$\.devices\[0\]\.path: ' "$(cat "$OUT/bad_where.err")"
+expect_match "a malformed .umockdev line refused naming the line" 'bad_dump\.json:4: ' "$(cat "$OUT/bad_dump.err")"
 expect_match "applying twice is harmless" "already present:.*devices/pci0000:00/0000:00:1f.3" "$(cat "$OUT/apply_again")"
 expect_eq "recorded pmlog before the plugin" "recorded" "$(cat "$OUT/pm_before")"
 expect_eq "fx_pm binds to the declarative pm0" "../../../bus/platform/drivers/pm" "$(cat "$OUT/pm_driver")"
