@@ -2,8 +2,6 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,19 +9,23 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "connection.hpp"
 #include "driverfs/protocol.hpp"
 #include "driverfs_config.h"
+#include "output.hpp"
 #include "record.hpp"
 #include "top.hpp"
 
 namespace {
 
 namespace proto = driverfs::protocol;
+using driverfs::cli::Conn;
+using driverfs::cli::read_reply;
+using namespace driverfs::cli::output;
 using proto::json;
 
 constexpr int kOk = 0, kFailed = 1, kUsage = 2;
@@ -96,68 +98,6 @@ int fail(int code, const std::string& msg, bool name_errno = false) {
     return kFailed;
 }
 
-// A line-oriented connection to the daemon.
-class Conn {
-public:
-    ~Conn() {
-        if (fd_ >= 0) close(fd_);
-    }
-    // 0, or the errno with a message in `err`.
-    int open(const std::string& path, std::string& err) {
-        sockaddr_un sa{};
-        if (path.size() >= sizeof sa.sun_path) {
-            err = "socket path too long (" + std::to_string(path.size()) + " bytes, at most " +
-                  std::to_string(sizeof sa.sun_path - 1) + "): " + path;
-            return ENAMETOOLONG;
-        }
-        fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd_ < 0) {
-            const int e = errno;
-            err = std::string("socket: ") + std::strerror(e);
-            return e;
-        }
-        sa.sun_family = AF_UNIX;
-        std::memcpy(sa.sun_path, path.c_str(), path.size());
-        if (connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-            const int e = errno;
-            err = "cannot connect to " + path + ": " + std::strerror(e) +
-                  (e == ENOENT || e == ECONNREFUSED ? " (is driverfsd running? see --socket/--mount)" : "");
-            return e;
-        }
-        return 0;
-    }
-    bool send_line(const std::string& line) {
-        std::string data = line + "\n";
-        size_t off = 0;
-        while (off < data.size()) {
-            ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            off += static_cast<size_t>(n);
-        }
-        return true;
-    }
-    // False at end of stream.
-    bool read_line(std::string& line) {
-        for (;;) {
-            auto nl = buf_.find('\n');
-            if (nl != std::string::npos) {
-                line = buf_.substr(0, nl);
-                buf_.erase(0, nl + 1);
-                return true;
-            }
-            char chunk[65536];
-            ssize_t n = ::read(fd_, chunk, sizeof chunk);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            buf_.append(chunk, static_cast<size_t>(n));
-        }
-    }
-
-private:
-    int fd_ = -1;
-    std::string buf_;
-};
 
 std::string absolute(const std::string& p) {
     char buf[PATH_MAX];
@@ -168,100 +108,6 @@ std::string absolute(const std::string& p) {
     return p;
 }
 
-// Read one reply: 0, or the errno with a message in `err`.
-int read_reply(Conn& c, json& reply, std::string& err) {
-    std::string line;
-    if (!c.read_line(line)) {
-        err = "the daemon closed the connection without answering";
-        return ECONNRESET;
-    }
-    reply = json::parse(line, nullptr, false);
-    if (reply.is_discarded() || !reply.is_object()) {
-        err = "the daemon sent something that is not a JSON object: " + line.substr(0, 200);
-        return EPROTO;
-    }
-    return 0;
-}
-
-std::string str(const json& j, const char* key) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return "";
-    return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-void print_list(const json& r) {
-    std::printf("%-20s %4s %-6s %6s %7s  %s\n", "Module", "Gen", "State", "Refcnt", "Devices", "Drivers");
-    const json mods = r.value("modules", json::array());
-    for (const json& m : mods) {
-        std::string drivers;
-        const json drvs = m.value("drivers", json::array());
-        for (const json& d : drvs) drivers += (drivers.empty() ? "" : ",") + d.get<std::string>();
-        std::printf("%-20s %4s %-6s %6s %7s  %s\n", str(m, "name").c_str(), str(m, "generation").c_str(),
-                    str(m, "state").c_str(), str(m, "refcnt").c_str(), str(m, "devices").c_str(),
-                    drivers.empty() ? "-" : drivers.c_str());
-    }
-}
-
-void print_devices(const json& r) {
-    const json devs = r.value("devices", json::array());
-    std::map<std::string, std::vector<const json*>> children;
-    std::vector<const json*> roots;
-    std::map<std::string, bool> present;
-    for (const json& d : devs) present[str(d, "name")] = true;
-    for (const json& d : devs) {
-        const std::string parent = str(d, "parent");
-        if (parent.empty() || !present.count(parent))
-            roots.push_back(&d);
-        else
-            children[parent].push_back(&d);
-    }
-    auto show = [&](auto&& self, const json* d, int depth) -> void {
-        const std::string drv = str(*d, "driver");
-        std::string props;
-        const json pj = d->value("properties", json::object());
-        for (auto& [k, v] : pj.items())
-            props += " " + k + "=" + (v.is_string() ? v.template get<std::string>() : v.dump());
-        std::printf("%*s%s (%s) driver=%s state=%s%s\n", depth * 2, "", str(*d, "name").c_str(),
-                    str(*d, "bus").c_str(), drv.empty() ? "-" : drv.c_str(), str(*d, "state").c_str(), props.c_str());
-        for (const json* c : children[str(*d, "name")]) self(self, c, depth + 1);
-    };
-    for (const json* d : roots) show(show, d, 0);
-}
-
-void print_stats(const json& r) {
-    for (auto& [k, v] : r.items()) std::printf("%-16s %s\n", k.c_str(), v.dump().c_str());
-}
-
-void print_driver_stats(const json& r) {
-    std::printf("%-16s %-16s %10s %7s %9s %7s  %s\n", "MODULE", "DRIVER", "CALLS", "ERRORS", "IN_FLIGHT", "REFUSED",
-                "SLOWEST");
-    for (const json& d : r.value("drivers", json::array())) {
-        const json s = d.value("slowest", json());
-        const std::string slowest = s.is_object() ? str(s, "call") + " " + str(s, "us") + " us" : "-";
-        std::printf("%-16s %-16s %10s %7s %9s %7s  %s\n", str(d, "module").c_str(), str(d, "driver").c_str(),
-                    str(d, "calls").c_str(), str(d, "errors").c_str(), str(d, "in_flight").c_str(),
-                    str(d, "refused").c_str(), slowest.c_str());
-    }
-}
-
-// One log record: "TIME LEVEL: MESSAGE", or its JSON object on one line.
-void print_log_record(const json& rec, bool as_json) {
-    if (as_json)
-        std::printf("%s\n", rec.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
-    else
-        std::printf("%s %s: %s\n", str(rec, "time").c_str(), str(rec, "level").c_str(), str(rec, "message").c_str());
-    std::fflush(stdout);
-}
-
-void print_event(const json& ev, bool as_json) {
-    if (as_json) {
-        std::printf("%s\n", ev.dump().c_str());
-    } else {
-        std::printf("UEVENT[%s] %-7s %s (%s)\n", str(ev, "seqnum").c_str(), str(ev, "action").c_str(),
-                    str(ev, "devpath").c_str(), str(ev, "subsystem").c_str());
-    }
-    std::fflush(stdout);
-}
 
 // Print the `key` object of each streamed line until the daemon hangs up
 // (monitor, log -f); an interrupt or a closed stdout ends us earlier.

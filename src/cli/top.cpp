@@ -1,10 +1,6 @@
 // driverfsctl top: sample "driver-stats" twice per refresh and print calls/s and the counters.
 #include "top.hpp"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -14,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "connection.hpp"
 #include "driverfs/protocol.hpp"
 
 namespace driverfs::cli {
@@ -45,40 +42,13 @@ int failed(bool as_json, int code, const std::string& msg) {
 // One connection, one "driver-stats" request per sample.
 class Sampler {
 public:
-    ~Sampler() {
-        if (fd_ >= 0) close(fd_);
-    }
-    // 0, or the errno with a message in `err`.
-    int connect_to(const std::string& path, std::string& err) {
-        sockaddr_un sa{};
-        if (path.size() >= sizeof sa.sun_path) {
-            err = "socket path too long: " + path;
-            return ENAMETOOLONG;
-        }
-        fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd_ < 0) return err = std::string("socket: ") + std::strerror(errno), errno;
-        sa.sun_family = AF_UNIX;
-        std::memcpy(sa.sun_path, path.c_str(), path.size());
-        if (connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-            const int e = errno;
-            err = "cannot connect to " + path + ": " + std::strerror(e) + " (is driverfsd running?)";
-            return e;
-        }
-        return 0;
-    }
+    int connect_to(const std::string& path, std::string& err) { return conn_.open(path, err); }
     // The result object of one "driver-stats", or the errno with `err`.
     int sample(json& result, std::string& err) {
-        const std::string req = json{{"id", ++id_}, {"cmd", "driver-stats"}}.dump() + "\n";
-        for (size_t off = 0; off < req.size();) {
-            ssize_t n = ::send(fd_, req.data() + off, req.size() - off, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return err = "the daemon closed the connection", ECONNRESET;
-            off += static_cast<size_t>(n);
-        }
-        std::string line;
-        if (!read_line(line)) return err = "the daemon closed the connection without answering", ECONNRESET;
-        json reply = json::parse(line, nullptr, false);
-        if (reply.is_discarded() || !reply.is_object()) return err = "the daemon's reply is not JSON", EPROTO;
+        if (!conn_.send_line(json{{"id", ++id_}, {"cmd", "driver-stats"}}.dump()))
+            return err = "the daemon closed the connection", ECONNRESET;
+        json reply;
+        if (int e = read_reply(conn_, reply, err); e != 0) return e;
         if (auto e = reply.find("error"); e != reply.end()) {
             int code = EPROTO;
             if (e->is_object() && e->contains("errno") && (*e)["errno"].is_number_integer())
@@ -91,24 +61,8 @@ public:
     }
 
 private:
-    bool read_line(std::string& line) {
-        for (;;) {
-            if (auto nl = buf_.find('\n'); nl != std::string::npos) {
-                line = buf_.substr(0, nl);
-                buf_.erase(0, nl + 1);
-                return true;
-            }
-            char chunk[65536];
-            ssize_t n = ::read(fd_, chunk, sizeof chunk);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0 || buf_.size() > proto::kMaxLine) return false;
-            buf_.append(chunk, static_cast<size_t>(n));
-        }
-    }
-
-    int fd_ = -1;
+    Conn conn_;
     int id_ = 0;
-    std::string buf_;
 };
 
 uint64_t count_of(const json& d, const char* key) {
