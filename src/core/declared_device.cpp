@@ -230,6 +230,9 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
         bool bus_made = false;
         std::set<std::string> adopted_before;  // an adopted directory's entries before
         auto fail = [&](const std::string& key, const Error& e) -> Error {
+            // The device and its entry hold each other once both exist:
+            // let go here, or neither is ever freed.
+            entry->dev.reset();
             if (entry->adopted)
                 for (const NodePtr& n : added_to_adopted(*entry, adopted_before)) tree_.remove(n);
             for (auto it = made.rbegin(); it != made.rend(); ++it) tree_.remove(*it);
