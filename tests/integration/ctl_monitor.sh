@@ -14,21 +14,8 @@ install_plugin "$(plugin_file led)" led.so
 background ctl monitor >"$WORK/mon.txt" 2>"$WORK/mon.err"
 background ctl monitor --json >"$WORK/mon.json" 2>"$WORK/monj.err"
 
-# Both monitors subscribed once both see a marker device being added.
-# A marker added before a monitor subscribed is never reported, so markers
-# are added until one is seen by both; each is given a while to arrive (a
-# late one is harmless: it is removed and its events come before the mark
-# taken below). Up to 60 s in all, for a slow machine.
-synced=""
-end=$((SECONDS + 60))
-seen_sync() { grep -q "sync$1" "$WORK/mon.txt" && grep -q "sync$1" "$WORK/mon.json"; }
-for ((i = 0; SECONDS < end; i++)); do
-    ctl_ok add-device platform sync$i >/dev/null
-    for ((j = 0; j < 10; j++)); do seen_sync "$i" && break; sleep 0.1; done
-    if seen_sync "$i"; then synced=sync$i; break; fi
-    ctl_ok remove-device sync$i >/dev/null
-done
-[[ -n "$synced" ]] || fail "monitors never reported an event within 60 s ($(cat "$WORK/mon.err" "$WORK/monj.err"))"
+await_monitors "$WORK/mon.txt" "$WORK/mon.json"
+synced=$MONITOR_MARKER
 pass "both monitors are subscribed ($synced)"
 start_line=$(wc -l <"$WORK/mon.txt")
 start_json=$(wc -l <"$WORK/mon.json")

@@ -40,6 +40,8 @@ expect_write_ok "$M/bus/platform/new_device" "led0 trigger=timer"
 ctl monitor >"$WORK/monitor.out" 2>"$WORK/monitor.err" &
 MON=$!
 EXTRA_PIDS+=("$MON")
+await_monitors "$WORK/monitor.out"
+ctl_ok remove-device "$MONITOR_MARKER" >/dev/null
 # A client subscribed to events (it has the monitor's first reply) and one
 # that connected and sent nothing; each reports when the daemon hangs up.
 exec 7< <(python3 -c '

@@ -456,6 +456,30 @@ ctl_ok() {
     printf '%s' "$out"
 }
 
+# await_monitors FILE...: return once every monitor writing to a FILE is
+# subscribed, which it shows by reporting a marker device being added. A
+# marker added before a monitor subscribed is never reported, so markers are
+# added until one is seen in every FILE; each is given a second to arrive (a
+# late one is harmless: it is removed, and its events come before anything
+# the caller does next). Up to 60 s in all, for a slow machine. Sets
+# MONITOR_MARKER to the marker left in place (the caller removes it).
+await_monitors() {
+    local i j f seen end=$((SECONDS + 60))
+    MONITOR_MARKER=""
+    for ((i = 0; SECONDS < end; i++)); do
+        ctl_ok add-device platform "sync$i" >/dev/null
+        for ((j = 0; j < 10; j++)); do
+            seen=1
+            for f in "$@"; do grep -q "sync$i" "$f" || { seen=""; break; }; done
+            [[ -n "$seen" ]] && break
+            sleep 0.1
+        done
+        if [[ -n "$seen" ]]; then MONITOR_MARKER=sync$i; return 0; fi
+        ctl_ok remove-device "sync$i" >/dev/null
+    done
+    fail "monitors never reported an event within 60 s (in $*)"
+}
+
 # expect_ctl_status RC STDERR_REGEX ARGS...: exit status RC and a matching message.
 expect_ctl_status() {
     local want=$1 re=$2 rc=0
