@@ -16,8 +16,8 @@
 #include <string>
 #include <unistd.h>
 
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
 
 namespace {
 

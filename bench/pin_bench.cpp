@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "driverfs/plugin.h"
-#include "driverfs/stub.hpp"
+#include "core/stub.hpp"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "connection.hpp"
-#include "driverfs/protocol.hpp"
+#include "control/protocol.hpp"
 #include "driverfs_config.h"
 #include "output.hpp"
 #include "record.hpp"

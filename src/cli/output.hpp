@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "driverfs/protocol.hpp"
+#include "control/protocol.hpp"
 
 namespace driverfs::cli::output {
 

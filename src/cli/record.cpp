@@ -23,7 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bounded_read.hpp"
-#include "driverfs/protocol.hpp"
+#include "control/protocol.hpp"
 #include "src/control/attr_value.hpp"
 
 namespace driverfs::cli {

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "connection.hpp"
-#include "driverfs/protocol.hpp"
+#include "control/protocol.hpp"
 
 namespace driverfs::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "driverfs/validate.hpp"
+#include "core/validate.hpp"
 
 namespace driverfs::control {
 

@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "driverfs/core.hpp"
-#include "driverfs/declared.hpp"
-#include "driverfs/error.hpp"
+#include "core/core.hpp"
+#include "core/device_description.hpp"
+#include "core/error.hpp"
 
 namespace driverfs::control {
 

@@ -9,7 +9,7 @@
 #include <exception>
 
 #include "config.hpp"
-#include "driverfs/validate.hpp"
+#include "core/validate.hpp"
 #include "driverfs_config.h"
 
 namespace driverfs::control {

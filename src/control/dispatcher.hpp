@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
-#include "driverfs/protocol.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
+#include "control/protocol.hpp"
 
 namespace driverfs::control {
 

@@ -1,5 +1,5 @@
 // Control protocol: parse request lines, build reply lines (no sockets, no core).
-#include "driverfs/protocol.hpp"
+#include "control/protocol.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "driverfs/core.hpp"
-#include "driverfs/error.hpp"
+#include "core/core.hpp"
+#include "core/error.hpp"
 
 namespace driverfs::control {
 

@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "driverfs/log.hpp"
-#include "driverfs/protocol.hpp"
+#include "core/log.hpp"
+#include "control/protocol.hpp"
 #include "server_impl.hpp"
 
 namespace driverfs::control {

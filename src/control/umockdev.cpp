@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "attr_value.hpp"
-#include "driverfs/validate.hpp"
+#include "core/validate.hpp"
 
 namespace driverfs::control {
 

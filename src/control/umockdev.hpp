@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "driverfs/error.hpp"
+#include "core/error.hpp"
 
 namespace driverfs::control {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "driverfs/log.hpp"
+#include "core/log.hpp"
 
 #include "driverfs/plugin.h"
 

@@ -23,8 +23,8 @@
 
 #include "abi.hpp"
 #include "driver_attr.hpp"
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
 #include "plugin_gate.hpp"
 
 namespace driverfs {

@@ -4,8 +4,8 @@
 #include "abi.hpp"
 #include "core_attr.hpp"
 #include "driver_attr.hpp"
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
 #include "plugin_gate.hpp"
 
 namespace driverfs {

@@ -1,5 +1,5 @@
 // Buses: membership and the indexes that make platform matching cheap.
-#include "driverfs/bus.hpp"
+#include "core/bus.hpp"
 
 #include <algorithm>
 

@@ -1,13 +1,13 @@
 // In-flight call records, one slot per thread, scanned only by a stuck unload.
-#include "driverfs/call_tracker.hpp"
+#include "core/call_tracker.hpp"
 
 #include <algorithm>
 #include <mutex>
 #include <unistd.h>
 
-#include "driverfs/device.hpp"
-#include "driverfs/driver.hpp"
-#include "driverfs/stub.hpp"
+#include "core/device.hpp"
+#include "core/driver.hpp"
+#include "core/stub.hpp"
 
 namespace driverfs {
 namespace {

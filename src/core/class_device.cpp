@@ -26,10 +26,10 @@
 #include "abi.hpp"
 #include "core_attr.hpp"
 #include "driver_attr.hpp"
-#include "driverfs/call_tracker.hpp"
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
-#include "driverfs/validate.hpp"
+#include "core/call_tracker.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
+#include "core/validate.hpp"
 #include "plugin_gate.hpp"
 
 namespace driverfs {

@@ -1,10 +1,10 @@
 // The core object: the fixed top of the tree, buses and their files.
-#include "driverfs/core.hpp"
+#include "core/core.hpp"
 
 #include "core_attr.hpp"
 #include "declared.hpp"
-#include "driverfs/log.hpp"
-#include "driverfs/validate.hpp"
+#include "core/log.hpp"
+#include "core/validate.hpp"
 
 namespace driverfs {
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "driverfs/log.hpp"
+#include "core/log.hpp"
 
 namespace driverfs {
 

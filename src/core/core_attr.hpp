@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "driverfs/node.hpp"
+#include "core/node.hpp"
 
 namespace driverfs {
 

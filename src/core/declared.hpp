@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "driverfs/declared.hpp"
-#include "driverfs/device.hpp"
-#include "driverfs/node.hpp"
+#include "core/device_description.hpp"
+#include "core/device.hpp"
+#include "core/node.hpp"
 
 namespace driverfs {
 

@@ -14,8 +14,8 @@
 
 #include "core_attr.hpp"
 #include "declared.hpp"
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
 
 namespace driverfs {
 

@@ -2,10 +2,10 @@
 #include <algorithm>
 
 #include "core_attr.hpp"
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
 #include "declared.hpp"
-#include "driverfs/validate.hpp"
+#include "core/validate.hpp"
 
 namespace driverfs {
 

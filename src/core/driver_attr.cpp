@@ -9,9 +9,9 @@
 #include <random>
 
 #include "abi.hpp"
-#include "driverfs/call_tracker.hpp"
-#include "driverfs/log.hpp"
-#include "driverfs/plugin_loader.hpp"
+#include "core/call_tracker.hpp"
+#include "core/log.hpp"
+#include "core/plugin_loader.hpp"
 #include "plugin_gate.hpp"
 
 namespace driverfs {

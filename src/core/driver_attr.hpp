@@ -1,9 +1,9 @@
 // Driver attributes: a plugin's show/store reached through a stub pin.
 #pragma once
 
-#include "driverfs/device.hpp"
-#include "driverfs/driver.hpp"
-#include "driverfs/node.hpp"
+#include "core/device.hpp"
+#include "core/driver.hpp"
+#include "core/node.hpp"
 #include "driverfs/plugin.h"
 
 namespace driverfs {

@@ -1,10 +1,10 @@
 // Driver statistics: the slowest call's record and the snapshot the files and the control plane read.
-#include "driverfs/driver_stats.hpp"
+#include "core/driver_stats.hpp"
 
 #include <algorithm>
 
-#include "driverfs/device.hpp"
-#include "driverfs/driver.hpp"
+#include "core/device.hpp"
+#include "core/driver.hpp"
 
 namespace driverfs {
 namespace {

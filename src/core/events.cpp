@@ -1,5 +1,5 @@
 // The uevent queue: numbering, backlog and delivery to subscribers.
-#include "driverfs/events.hpp"
+#include "core/events.hpp"
 
 namespace driverfs {
 

@@ -3,12 +3,12 @@
 
 #include <string>
 
-#include "driverfs/call_tracker.hpp"
-#include "driverfs/core.hpp"
-#include "driverfs/device.hpp"
-#include "driverfs/log.hpp"
-#include "driverfs/plugin_loader.hpp"
-#include "driverfs/validate.hpp"
+#include "core/call_tracker.hpp"
+#include "core/core.hpp"
+#include "core/device.hpp"
+#include "core/log.hpp"
+#include "core/plugin_loader.hpp"
+#include "core/validate.hpp"
 
 namespace driverfs {
 namespace {

@@ -1,6 +1,6 @@
 // Logging: the default sink writes one line per message to stderr; every
 // message written also goes to the ring that `driverfsctl log` reads.
-#include "driverfs/log.hpp"
+#include "core/log.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -1,6 +1,6 @@
 // Matching devices with drivers: the platform rule, the walks, deferred probes.
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
 
 namespace driverfs {
 

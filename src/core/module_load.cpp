@@ -1,9 +1,9 @@
 // Plugin lifecycle, loading: stage what init() registers, load, commit, publish module/<name>.
 #include "abi.hpp"
 #include "core_attr.hpp"
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
-#include "driverfs/validate.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
+#include "core/validate.hpp"
 #include "host_services.hpp"
 #include "plugin_gate.hpp"
 

@@ -1,9 +1,9 @@
 // Plugin lifecycle, unloading: drain, retire (unbind, exit), unmap or abandon, shutdown, purge.
 #include <algorithm>
 
-#include "driverfs/call_tracker.hpp"
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
+#include "core/call_tracker.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
 #include "plugin_gate.hpp"
 
 namespace driverfs {

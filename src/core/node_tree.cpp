@@ -1,5 +1,5 @@
 // The node tree: creation, lookup, listing and removal of nodes.
-#include "driverfs/node.hpp"
+#include "core/node.hpp"
 
 #include <algorithm>
 #include <mutex>

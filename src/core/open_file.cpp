@@ -1,5 +1,5 @@
 // The shared file operations for attributes, and the current value of one.
-#include "driverfs/open_file.hpp"
+#include "core/open_file.hpp"
 
 #include <fcntl.h>
 

@@ -5,9 +5,9 @@
 #include <exception>
 
 #include "abi.hpp"
-#include "driverfs/call_tracker.hpp"
-#include "driverfs/log.hpp"
-#include "driverfs/plugin_loader.hpp"
+#include "core/call_tracker.hpp"
+#include "core/log.hpp"
+#include "core/plugin_loader.hpp"
 
 namespace driverfs {
 namespace {

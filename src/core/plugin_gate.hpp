@@ -44,10 +44,10 @@
 #include <string>
 #include <string_view>
 
-#include "driverfs/active_ref.hpp"
-#include "driverfs/device.hpp"
-#include "driverfs/driver.hpp"
-#include "driverfs/error.hpp"
+#include "core/active_ref.hpp"
+#include "core/device.hpp"
+#include "core/driver.hpp"
+#include "core/error.hpp"
 #include "driverfs/plugin.h"
 
 namespace driverfs {

@@ -1,5 +1,5 @@
 // Plugin objects: resolve, vet, copy, dlopen, find the entry symbol, dlclose.
-#include "driverfs/plugin_loader.hpp"
+#include "core/plugin_loader.hpp"
 
 #include <cstring>
 #include <dlfcn.h>
@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "driverfs/log.hpp"
-#include "driverfs/validate.hpp"
+#include "core/log.hpp"
+#include "core/validate.hpp"
 #include "plugin_gate.hpp"
 #include "stray_threads.hpp"
 

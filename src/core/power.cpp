@@ -1,6 +1,6 @@
 // Power: the system suspend/resume walks and the shutdown walk, each through the plugin gate.
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
 #include "plugin_gate.hpp"
 
 namespace driverfs {

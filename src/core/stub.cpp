@@ -1,5 +1,5 @@
 // Stub records: registration, reuse, the unload state machine and purge.
-#include "driverfs/stub.hpp"
+#include "core/stub.hpp"
 
 #include <new>
 

@@ -1,11 +1,11 @@
 // The input rules every way into the core checks: names, properties, plugin references.
-#include "driverfs/validate.hpp"
+#include "core/validate.hpp"
 
 #include <algorithm>
 #include <cctype>
 
-#include "driverfs/declared.hpp"
-#include "driverfs/log.hpp"
+#include "core/device_description.hpp"
+#include "core/log.hpp"
 
 namespace driverfs {
 
@@ -61,7 +61,7 @@ Result<std::map<std::string, std::string>> parse_properties(const std::vector<st
 
 }  // namespace driverfs
 
-// ---- declarative devices (include/driverfs/declared.hpp) ----
+// ---- declarative devices (src/core/device_description.hpp) ----
 
 namespace driverfs {
 

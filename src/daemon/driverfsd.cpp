@@ -13,17 +13,17 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
+#include "control/config.hpp"
 #include "daemonize.hpp"
-#include "driverfs/core.hpp"
-#include "driverfs/log.hpp"
-#include "driverfs/protocol.hpp"
+#include "core/core.hpp"
+#include "core/log.hpp"
+#include "control/protocol.hpp"
 #include "driverfs_config.h"
 #include "fuse/fs.hpp"
 #include "mount_point.hpp"
 #include "options.hpp"
-#include "server.hpp"
-#include "udev.hpp"
+#include "control/server.hpp"
+#include "udev/udev.hpp"
 
 namespace {
 

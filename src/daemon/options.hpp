@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "fuse/fs.hpp"
-#include "udev.hpp"
+#include "udev/udev.hpp"
 
 namespace driverfs::daemon {
 

@@ -6,7 +6,7 @@
 #include <utility>
 #include <unistd.h>
 
-#include "driverfs/log.hpp"
+#include "core/log.hpp"
 
 namespace driverfs::fuse {
 

@@ -15,8 +15,8 @@
 #include <thread>
 #include <variant>
 
-#include "driverfs/core.hpp"
-#include "driverfs/open_file.hpp"
+#include "core/core.hpp"
+#include "core/open_file.hpp"
 
 namespace driverfs::fuse {
 

@@ -31,7 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include "driverfs/error.hpp"
+#include "core/error.hpp"
 #include "driverfs_run_config.h"
 #include "locate.hpp"
 #include "options.hpp"

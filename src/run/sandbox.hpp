@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "driverfs/error.hpp"
+#include "core/error.hpp"
 
 namespace driverfs::run {
 

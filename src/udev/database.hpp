@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "driverfs/error.hpp"
+#include "core/error.hpp"
 #include "message.hpp"
 
 namespace driverfs::udev {

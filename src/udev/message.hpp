@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "driverfs/events.hpp"
+#include "core/events.hpp"
 
 namespace driverfs::udev {
 

@@ -10,7 +10,7 @@
 #include <climits>
 #include <cstring>
 
-#include "driverfs/log.hpp"
+#include "core/log.hpp"
 #include "message.hpp"
 
 namespace driverfs::udev {

@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "database.hpp"
-#include "driverfs/error.hpp"
-#include "driverfs/events.hpp"
+#include "core/error.hpp"
+#include "core/events.hpp"
 
 namespace driverfs::udev {
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "config.hpp"
+#include "control/config.hpp"
 
 namespace {
 

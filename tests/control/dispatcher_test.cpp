@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <string>
 
-#include "dispatcher.hpp"
-#include "driverfs/protocol.hpp"
+#include "control/dispatcher.hpp"
+#include "control/protocol.hpp"
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "driverfs/protocol.hpp"
+#include "control/protocol.hpp"
 
 namespace {
 

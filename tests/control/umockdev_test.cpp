@@ -11,8 +11,8 @@
 #include <map>
 #include <string>
 
-#include "config.hpp"
-#include "umockdev.hpp"
+#include "control/config.hpp"
+#include "control/umockdev.hpp"
 
 namespace {
 

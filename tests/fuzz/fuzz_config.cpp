@@ -16,9 +16,9 @@
 #include <string>
 
 #include "check.hpp"
-#include "config.hpp"
-#include "driverfs/declared.hpp"
-#include "driverfs/validate.hpp"
+#include "control/config.hpp"
+#include "core/device_description.hpp"
+#include "core/validate.hpp"
 
 using driverfs::control::ConfigSpec;
 using driverfs::control::DeviceSpec;

@@ -19,7 +19,7 @@
 
 #include "check.hpp"
 #include "core_attr.hpp"
-#include "driverfs/validate.hpp"
+#include "core/validate.hpp"
 
 using namespace driverfs;
 

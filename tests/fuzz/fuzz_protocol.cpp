@@ -15,7 +15,7 @@
 #include <variant>
 
 #include "check.hpp"
-#include "driverfs/protocol.hpp"
+#include "control/protocol.hpp"
 
 namespace proto = driverfs::protocol;
 using proto::json;

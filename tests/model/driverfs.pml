@@ -7,7 +7,7 @@
  * the one real step it belongs to.
  *
  * Objects (one driver, "led", one attribute node per load):
- *   stub record r (StubTable entry, include/driverfs/stub.hpp):
+ *   stub record r (StubTable entry, src/core/stub.hpp):
  *     cnt[r]   ActiveRef::count_ (>= 0 active, < 0 deactivated, BIAS = kBias)
  *     drv[r]   Stub::driver_ (0 = nullptr, else the load number that owns it)
  *     gen[r]   Stub::generation_

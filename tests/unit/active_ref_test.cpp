@@ -5,7 +5,7 @@
 #include <chrono>
 #include <thread>
 
-#include "driverfs/active_ref.hpp"
+#include "core/active_ref.hpp"
 
 using driverfs::ActiveRef;
 using driverfs::Pin;

@@ -10,8 +10,8 @@
 #include <optional>
 #include <thread>
 
-#include "driverfs/core.hpp"
-#include "driverfs/open_file.hpp"
+#include "core/core.hpp"
+#include "core/open_file.hpp"
 #include "test_util.hpp"
 
 using driverfs::Core;

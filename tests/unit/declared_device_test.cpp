@@ -7,8 +7,8 @@
 #include <optional>
 #include <thread>
 
-#include "driverfs/core.hpp"
-#include "driverfs/declared.hpp"
+#include "core/core.hpp"
+#include "core/device_description.hpp"
 #include "test_util.hpp"
 
 using driverfs::Core;

@@ -11,9 +11,9 @@
 #include <optional>
 #include <thread>
 
-#include "driverfs/call_tracker.hpp"
-#include "driverfs/core.hpp"
-#include "driverfs/open_file.hpp"
+#include "core/call_tracker.hpp"
+#include "core/core.hpp"
+#include "core/open_file.hpp"
 #include "test_util.hpp"
 
 using driverfs::Core;

@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "driverfs/core.hpp"
-#include "driverfs/open_file.hpp"
+#include "core/core.hpp"
+#include "core/open_file.hpp"
 #include "test_util.hpp"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <optional>
 
-#include "driverfs/core.hpp"
+#include "core/core.hpp"
 #include "driverfs/plugin.h"
 #include "test_util.hpp"
 

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "driverfs/log.hpp"
+#include "core/log.hpp"
 #include "test_util.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "driverfs/node.hpp"
+#include "core/node.hpp"
 
 using driverfs::AttrOps;
 using driverfs::NodeKind;

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "driverfs/node.hpp"
-#include "driverfs/open_file.hpp"
+#include "core/node.hpp"
+#include "core/open_file.hpp"
 
 using driverfs::AttrOps;
 using driverfs::NodePtr;

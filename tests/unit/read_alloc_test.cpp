@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <new>
 
-#include "driverfs/core.hpp"
-#include "driverfs/open_file.hpp"
+#include "core/core.hpp"
+#include "core/open_file.hpp"
 #include "test_util.hpp"
 
 namespace {

@@ -16,7 +16,7 @@
 #include <optional>
 #include <thread>
 
-#include "driverfs/core.hpp"
+#include "core/core.hpp"
 #include "test_util.hpp"
 
 using driverfs::Core;

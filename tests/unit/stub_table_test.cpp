@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "driverfs/plugin.h"
-#include "driverfs/stub.hpp"
+#include "core/stub.hpp"
 
 using driverfs::Stub;
 using driverfs::StubState;

@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "driverfs/log.hpp"
+#include "core/log.hpp"
 #include "driverfs_config.h"
 
 namespace dfs_test {

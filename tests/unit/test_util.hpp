@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "driverfs/core.hpp"
-#include "driverfs/open_file.hpp"
+#include "core/core.hpp"
+#include "core/open_file.hpp"
 
 namespace dfs_test {
 

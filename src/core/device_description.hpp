@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "driverfs/error.hpp"
+#include "core/error.hpp"
 
 namespace driverfs {
 

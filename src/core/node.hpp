@@ -14,9 +14,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "driverfs/active_ref.hpp"
-#include "driverfs/error.hpp"
-#include "driverfs/inode_table.hpp"
+#include "core/active_ref.hpp"
+#include "core/error.hpp"
+#include "core/inode_table.hpp"
 
 namespace driverfs {
 

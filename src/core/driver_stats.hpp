@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "driverfs/call_tracker.hpp"
+#include "core/call_tracker.hpp"
 
 namespace driverfs {
 

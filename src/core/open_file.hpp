@@ -9,8 +9,8 @@
 #include <string_view>
 #include <sys/types.h>
 
-#include "driverfs/error.hpp"
-#include "driverfs/node.hpp"
+#include "core/error.hpp"
+#include "core/node.hpp"
 
 namespace driverfs {
 

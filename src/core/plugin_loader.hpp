@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "driverfs/driver.hpp"
-#include "driverfs/error.hpp"
+#include "core/driver.hpp"
+#include "core/error.hpp"
 #include "driverfs/plugin.h"
 
 // The opaque handle a plugin gets in init() is the Plugin itself.

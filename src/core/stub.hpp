@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "driverfs/active_ref.hpp"
+#include "core/active_ref.hpp"
 
 struct dfs_driver;
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "driverfs/node.hpp"
+#include "core/node.hpp"
 #include "driverfs/plugin.h"
 
 // The opaque handle plugins hold is the Device itself.

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "driverfs/driver_stats.hpp"
-#include "driverfs/node.hpp"
-#include "driverfs/stub.hpp"
+#include "core/driver_stats.hpp"
+#include "core/node.hpp"
+#include "core/stub.hpp"
 
 namespace driverfs {
 

@@ -13,14 +13,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include "driverfs/bus.hpp"
-#include "driverfs/declared.hpp"
-#include "driverfs/driver_stats.hpp"
-#include "driverfs/error.hpp"
-#include "driverfs/events.hpp"
-#include "driverfs/node.hpp"
-#include "driverfs/plugin_loader.hpp"
-#include "driverfs/stub.hpp"
+#include "core/bus.hpp"
+#include "core/device_description.hpp"
+#include "core/driver_stats.hpp"
+#include "core/error.hpp"
+#include "core/events.hpp"
+#include "core/node.hpp"
+#include "core/plugin_loader.hpp"
+#include "core/stub.hpp"
 
 namespace driverfs {
 

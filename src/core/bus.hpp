@@ -10,8 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "driverfs/device.hpp"
-#include "driverfs/driver.hpp"
+#include "core/device.hpp"
+#include "core/driver.hpp"
 
 namespace driverfs {
 
