@@ -1,17 +1,9 @@
-// The .umockdev importer: one dump of umockdev-record in, the driverfs(5), DEVICE DESCRIPTION FILES
-// "devices" array out. The format, as umockdev-record writes it and umockdev's
-// testbed reads it: one paragraph per device, paragraphs separated by blank
-// lines, every line "T: value" with T one of
-//   P: /devices/...     the device (first line of a paragraph, once)
-//   E: KEY=VALUE        a udev property (kernel uevent keys and udev's own)
-//   A: NAME=TEXT        a text attribute, escaped as GLib's g_strescape does
-//   H: NAME=HEX         a binary attribute, two hex digits a byte
-//   L: NAME=TARGET      a symlink below the device (driver, firmware_node, ...)
-//   N: NAME[=HEX]       the node below /dev (and, for umockdev, its contents)
-//   S: LINK             a /dev symlink, without the /dev/ prefix
-// We also take '#' lines as comments, which umockdev does not: a hand-edited
-// dump can then say where it came from.
+// The .umockdev importer: a dump's devices as read (umockdev_dump.hpp) into the description's "devices" array.
+// Each device's E:, A:, H:, L:, N: and S: lines become the keys of
+// driverfs(5), DEVICE DESCRIPTION FILES: its bus or class, driver, device
+// number and node, uevent and udev properties, attributes and links.
 #include "umockdev.hpp"
+#include "umockdev_dump.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -45,59 +37,6 @@ const std::set<std::string, std::less<>> kKnownBuses = {
 // describe one uevent (not the device): not copied into "properties".
 const std::set<std::string, std::less<>> kDroppedKeys = {"DEVPATH", "ACTION", "SEQNUM", "__DEVCONTEXT"};
 
-// One paragraph, as read.
-struct Dump {
-    size_t line = 0;  // of its P:
-    std::string path;  // "devices/..."
-    std::vector<std::pair<std::string, std::string>> env;  // E:, in order
-    std::map<std::string, size_t> env_line;
-    std::map<std::string, std::string> text_attrs;  // A:, unescaped
-    std::map<std::string, std::string> bin_attrs;   // H:, decoded
-    std::map<std::string, size_t> attr_line;
-    std::map<std::string, std::string> links;  // L:
-    std::optional<std::string> node;           // N:
-    std::vector<std::string> devlinks;         // S:, as "/dev/..."
-};
-
-class Importer {
-public:
-    explicit Importer(const std::string& file) : file_(file) {}
-
-    Error at(size_t line, const std::string& what) const {
-        return Error::of(EINVAL, file_ + ":" + std::to_string(line) + ": " + what);
-    }
-
-    Result<json> run(std::string_view text);
-
-private:
-    Status take_line(std::string_view line, size_t n);
-    Result<json> finish(const Dump& d) const;
-
-    std::string file_;
-    std::vector<Dump> dumps_;
-    bool open_ = false;  // a paragraph is being read
-};
-
-// A path component the tree can show (driverfs(5), DEVICE DESCRIPTION FILES "names").
-bool good_component(std::string_view s) {
-    if (s.empty() || s.size() > 255 || s == "." || s == "..") return false;
-    for (unsigned char c : s)
-        if (c < 0x20 || c == 0x7f || c == '/') return false;
-    return true;
-}
-
-// A relative path of good components: "power/control", "input/event3".
-bool good_relative(std::string_view s) {
-    if (s.empty() || !is_text(s)) return false;
-    size_t start = 0;
-    for (;;) {
-        const size_t slash = s.find('/', start);
-        if (!good_component(s.substr(start, slash == std::string_view::npos ? slash : slash - start))) return false;
-        if (slash == std::string_view::npos) return true;
-        start = slash + 1;
-    }
-}
-
 bool kernel_key(std::string_view k) {
     if (k.empty()) return false;
     for (char c : k)
@@ -109,77 +48,6 @@ bool kernel_key(std::string_view k) {
 // to "udev", never into the uevent file.
 bool udev_key(std::string_view k) {
     return k.rfind("ID_", 0) == 0 || k == "TAGS" || k == "CURRENT_TAGS" || k == "USEC_INITIALIZED";
-}
-
-// The reverse of g_strescape: \b \f \n \r \t \v \\ \" and \ooo (one to three
-// octal digits, at most \377). GLib turns any other "\c" into "c" without a
-// word; umockdev-record never writes one, so here it is an error, as is a
-// backslash at the end of the line.
-std::optional<std::string> unescape(std::string_view s, std::string& why) {
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '\\') {
-            out += s[i];
-            continue;
-        }
-        if (++i == s.size()) {
-            why = "a backslash at the end of the value escapes nothing";
-            return std::nullopt;
-        }
-        const char c = s[i];
-        if (c >= '0' && c <= '7') {
-            unsigned v = 0;
-            size_t k = 0;
-            for (; k < 3 && i + k < s.size() && s[i + k] >= '0' && s[i + k] <= '7'; ++k) v = v * 8 + unsigned(s[i + k] - '0');
-            if (v > 0xFF) {
-                why = "octal escape \\" + std::string(s.substr(i, k)) + " is more than one byte (\\377)";
-                return std::nullopt;
-            }
-            out += static_cast<char>(v);
-            i += k - 1;
-            continue;
-        }
-        switch (c) {
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'v': out += '\v'; break;
-            case '\\': out += '\\'; break;
-            case '"': out += '"'; break;
-            default:
-                why = std::string("unknown escape \\") + c + " (known: \\b \\f \\n \\r \\t \\v \\\\ \\\" \\ooo)";
-                return std::nullopt;
-        }
-    }
-    return out;
-}
-
-std::optional<std::string> unhex(std::string_view s, std::string& why) {
-    if (s.size() % 2) {
-        why = "odd number of hex digits (" + std::to_string(s.size()) + ")";
-        return std::nullopt;
-    }
-    auto digit = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    std::string out;
-    out.reserve(s.size() / 2);
-    for (size_t i = 0; i < s.size(); i += 2) {
-        const int hi = digit(s[i]), lo = digit(s[i + 1]);
-        if (hi < 0 || lo < 0) {
-            why = "'" + std::string(s.substr(hi < 0 ? i : i + 1, 1)) + "' at offset " + std::to_string(hi < 0 ? i : i + 1) +
-                  " is not a hex digit";
-            return std::nullopt;
-        }
-        out += static_cast<char>(hi << 4 | lo);
-    }
-    return out;
 }
 
 // The bus or class of a device. umockdev's testbed, when it replays a dump,
@@ -203,96 +71,9 @@ std::string bus_or_class(const std::string& subsystem, const std::map<std::strin
     return "class";
 }
 
-Status Importer::take_line(std::string_view line, size_t n) {
-    if (line.empty()) {  // a blank line ends a paragraph; more than one is harmless
-        open_ = false;
-        return {};
-    }
-    if (line[0] == '#') return {};
-    if (line.size() < 3 || line[1] != ':' || line[2] != ' ')
-        return at(n, "not a \"T: value\" line (a letter, a colon and a space)");
-    const char type = line[0];
-    const std::string_view rest = line.substr(3);
-    if (std::string_view("PEAHLNS").find(type) == std::string_view::npos)
-        return at(n, std::string("unknown line type '") + type + ":' (known: P E A H L N S)");
-    if (type == 'P') {
-        if (open_)
-            return at(n, "P: inside the description of /" + dumps_.back().path +
-                             " (devices are separated by a blank line)");
-        if (rest.rfind("/devices/", 0) != 0) return at(n, "device path '" + std::string(rest) + "' does not start with /devices/");
-        if (!good_relative(rest.substr(1)))
-            return at(n, "device path '" + std::string(rest) +
-                             "' has an empty, '.', '..' or over-long component, or a control character");
-        Dump d;
-        d.line = n;
-        d.path = std::string(rest.substr(1));
-        for (const Dump& o : dumps_)
-            if (o.path == d.path) return at(n, "device /" + d.path + " is described twice (first at line " + std::to_string(o.line) + ")");
-        dumps_.push_back(std::move(d));
-        open_ = true;
-        return {};
-    }
-    if (!open_) return at(n, std::string(1, type) + ": line outside a device (each starts with \"P: /devices/...\", a blank line ends it)");
-    Dump& d = dumps_.back();
-
-    if (type == 'S') {
-        if (!good_relative(rest)) return at(n, "link name '" + std::string(rest) + "' is not a path below /dev (empty, '.' or '..' component)");
-        d.devlinks.push_back("/dev/" + std::string(rest));
-        return {};
-    }
-    // The others are NAME=VALUE (N: with the value optional).
-    const size_t eq = rest.find('=');
-    if (eq == std::string_view::npos && type != 'N') return at(n, std::string(1, type) + ": line without '=' (expected NAME=VALUE)");
-    const std::string name(rest.substr(0, eq));
-    const std::string_view value = eq == std::string_view::npos ? std::string_view() : rest.substr(eq + 1);
-    std::string why;
-
-    switch (type) {
-        case 'E': {
-            if (Status ok = check_property(name, value); !ok) return at(n, ok.error().message);
-            if (!is_text(name) || !is_text(value)) return at(n, "property " + name + " is not UTF-8 text");
-            if (d.env_line.count(name))
-                return at(n, "property " + name + " given twice (first at line " + std::to_string(d.env_line[name]) + ")");
-            d.env_line[name] = n;
-            d.env.emplace_back(name, std::string(value));
-            return {};
-        }
-        case 'A':
-        case 'H': {
-            if (!good_relative(name)) return at(n, "attribute name '" + name + "' is not a relative path of names (no '.', '..', empty parts)");
-            if (d.attr_line.count(name) || d.links.count(name))
-                return at(n, "attribute " + name + " given twice");
-            auto bytes = type == 'A' ? unescape(value, why) : unhex(value, why);
-            if (!bytes) return at(n, "attribute " + name + ": " + why);
-            if (bytes->size() > kMaxBinaryAttr)
-                return at(n, "attribute " + name + " is " + std::to_string(bytes->size()) + " bytes, more than " +
-                                 std::to_string(kMaxBinaryAttr));
-            (type == 'A' ? d.text_attrs : d.bin_attrs)[name] = std::move(*bytes);
-            d.attr_line[name] = n;
-            return {};
-        }
-        case 'L': {
-            if (!good_relative(name)) return at(n, "link name '" + name + "' is not a relative path of names (no '.', '..', empty parts)");
-            if (d.links.count(name) || d.attr_line.count(name)) return at(n, "link " + name + " given twice");
-            if (value.empty() || value[0] == '/')
-                return at(n, "link " + name + ": target must be a relative path, got '" + std::string(value) + "'");
-            d.links[name] = std::string(value);
-            return {};
-        }
-        case 'N': {
-            if (!good_relative(name)) return at(n, "device node name '" + name + "' is not a path below /dev (no '.', '..', empty parts)");
-            if (d.node) return at(n, "N: given twice");
-            // The contents umockdev would put in its fake /dev node have no
-            // place in driverfs, but a broken one is still a broken file.
-            if (eq != std::string_view::npos && !unhex(value, why)) return at(n, "device node contents: " + why);
-            d.node = name;
-            return {};
-        }
-    }
-    return at(n, "unreachable line type");  // every letter of "PEAHLNS" is handled above
-}
-
-Result<json> Importer::finish(const Dump& d) const {
+// One device of the description; `file` only labels messages.
+Result<json> describe(const UmockdevDump& d, const std::string& file) {
+    auto at = [&](size_t line, const std::string& what) { return umockdev_error(file, line, what); };
     json dev{{"path", d.path}};
     std::map<std::string, std::string> env(d.env.begin(), d.env.end());
     auto env_get = [&](const char* k) -> std::optional<std::string> {
@@ -426,47 +207,25 @@ Result<json> Importer::finish(const Dump& d) const {
     return dev;
 }
 
-Result<json> Importer::run(std::string_view text) {
-    size_t n = 0, pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string_view::npos) nl = text.size();
-        if (Status s = take_line(text.substr(pos, nl - pos), ++n); !s) return s.error();
-        pos = nl + 1;
-    }
+}  // namespace
+
+Result<json> umockdev_to_description(std::string_view text, const std::string& file_name) {
+    Result<std::vector<UmockdevDump>> dumps = read_umockdev_dump(text, file_name);
+    if (!dumps) return dumps.error();
     // Ancestors first: a stable sort by depth keeps the file's order among
     // devices of the same depth and puts every parent before its children.
-    std::vector<const Dump*> order;
-    for (const Dump& d : dumps_) order.push_back(&d);
-    std::stable_sort(order.begin(), order.end(), [](const Dump* a, const Dump* b) {
+    std::vector<const UmockdevDump*> order;
+    for (const UmockdevDump& d : dumps.value()) order.push_back(&d);
+    std::stable_sort(order.begin(), order.end(), [](const UmockdevDump* a, const UmockdevDump* b) {
         return std::count(a->path.begin(), a->path.end(), '/') < std::count(b->path.begin(), b->path.end(), '/');
     });
     json devices = json::array();
-    for (const Dump* d : order) {
-        Result<json> dev = finish(*d);
+    for (const UmockdevDump* d : order) {
+        Result<json> dev = describe(*d, file_name);
         if (!dev) return dev.error();
         devices.push_back(std::move(dev.value()));
     }
     return json{{"devices", devices}};
-}
-
-}  // namespace
-
-bool looks_like_umockdev(std::string_view text) {
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string_view::npos) nl = text.size();
-        std::string_view line = text.substr(pos, nl - pos);
-        const size_t first = line.find_first_not_of(" \t\r");
-        if (first != std::string_view::npos && line[first] != '#') return line.substr(first).rfind("P:", 0) == 0;
-        pos = nl + 1;
-    }
-    return false;
-}
-
-Result<json> umockdev_to_description(std::string_view text, const std::string& file_name) {
-    return Importer(file_name).run(text);
 }
 
 }  // namespace driverfs::control

@@ -1,5 +1,5 @@
-// Attribute groups of a bound driver: their files are made at bind and kept in
-// step with the group's is_visible by update_group (Linux's sysfs_update_group).
+// Attribute groups of a bound driver: files made at bind, kept in step with is_visible by update_group.
+// (update_group is Linux's sysfs_update_group.)
 //
 // Locking. An update is two steps: ask is_visible for every attribute (plugin
 // code: no host lock held, the driver pinned through its stub), then change

@@ -1,5 +1,5 @@
-// Class devices: what a bound driver makes below its device with Linux's
-// device_create (leds/led0, hwmon/hwmon0), their class, and their end.
+// Class devices: what a bound driver makes below its device, their class, and their end.
+// Linux's device_create: leds/led0, hwmon/hwmon0.
 //
 // Lifetime. A class device belongs to one binding of its parent: it can be
 // made only while the parent is in probe() of its owner or bound to it, and

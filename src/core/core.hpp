@@ -1,9 +1,10 @@
-// The core: the object model (buses, devices, drivers, plugins) and the tree
-// that shows it. Knows nothing of FUSE or sockets; front ends call this API.
+// The core: the object model (buses, devices, drivers, plugins) and the tree that shows it.
+// Knows nothing of FUSE or sockets; front ends call this API.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -100,7 +101,7 @@ public:
     Status bind(const std::string& bus, const std::string& driver, const std::string& device);
     Status unbind(const std::string& bus, const std::string& driver, const std::string& device);
 
-    // Declarative devices (declared_device.cpp). Add the device `spec`
+    // Declarative devices (declared_*.cpp). Add the device `spec`
     // describes (checked with check_declared first): its undescribed
     // ancestors as plain directories, its subsystem (a bus or class, made
     // if absent), files, links, device number and code-less driver; then
@@ -275,7 +276,7 @@ private:
     std::vector<std::weak_ptr<Device>> deferred_;  // probe said EPROBE_DEFER
     std::atomic<bool> bound_since_retry_{false};   // a device bound: retry deferred_
 
-    // Declarative devices by path (declared_device.cpp), under model_mu_:
+    // Declarative devices by path (declared_*.cpp), under model_mu_:
     // they are part of the model the bus and class lists describe, and are
     // made and taken away in the same sections as those.
     std::map<std::string, std::shared_ptr<DeclaredEntry>, std::less<>> declared_;
@@ -285,8 +286,11 @@ private:
     std::set<std::string> declared_buses_;  // buses descriptions made, under model_mu_
     std::set<NodePtr> declared_plain_;      // their undescribed ancestors' directories, under model_mu_
     Result<NodePtr> static_driver_dir_locked(const std::string& bus, const std::string& driver);
-    // The declarative device `device` of bus `bus` (ENODEV if none).
-    Result<DevicePtr> find_declared(const std::string& bus, const std::string& device);
+    // bind/unbind of a code-less driver: run `change` on the declarative
+    // device `device` of bus `bus` (ENODEV if none) under its Device::lock
+    // and model_mu_, then, if it succeeded, send the event `action`.
+    Result<DevicePtr> change_declared(const std::string& bus, const std::string& device, const char* action,
+                                      const std::function<Status(Device&)>& change);
     Status static_bind(const std::string& bus, const std::string& driver, const std::string& device);
     Status static_unbind(const std::string& bus, const std::string& driver, const std::string& device);
     // A plugin driver named like a code-less one registers: the devices
@@ -302,7 +306,7 @@ private:
     NodePtr platform_root_locked() const;
     bool adoptable_locked(const NodePtr& dir, const DeclaredDevice& spec) const;
     std::vector<NodePtr> added_to_adopted(const DeclaredEntry& entry, const std::set<std::string>& before);
-    // A declarative device's uevent lines and event keys (declared_device.cpp).
+    // A declarative device's uevent lines and event keys (declared_uevent.cpp).
     std::string declared_uevent(const Device& dev);
     void declared_event_env(const Device& dev, std::map<std::string, std::string>& env);
     // A bound driver's file named like a recorded attribute of dev hides

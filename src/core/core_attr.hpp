@@ -1,5 +1,5 @@
-// Core attributes: files whose show/store are daemon code (control/, module/,
-// bus files). Private to the core.
+// Core attributes: files whose show/store are daemon code (control/, module/, bus files).
+// Private to the core.
 #pragma once
 
 #include <functional>

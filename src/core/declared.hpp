@@ -1,6 +1,20 @@
-// Declarative devices, private to the core: what the core keeps of each one
-// (declared_device.cpp) and the attribute files it serves for them
-// (declared_attr.cpp). Nothing outside src/core/ touches these.
+// Declarative devices, private to the core: what the core keeps of each one and the files it serves for them.
+// Devices a description gives with their files, links and properties,
+// served by the core itself (no plugin, nothing to unload): added in
+// declared_device.cpp, removed in declared_remove.cpp, bound to code-less
+// drivers in declared_driver.cpp, their uevent in declared_uevent.cpp,
+// their recorded attributes in declared_attr.cpp. Nothing outside src/core/
+// touches these.
+//
+// Locking. Core::declared_, every DeclaredEntry's mutable fields and the
+// static drivers' directories are under Core::model_mu_, the lock of the
+// model they extend: a declarative device joins its bus or class, the tree
+// and declared_ in one model_mu_ section (as register_device does), so a
+// reader of any of those sees all of it or none of it. The order is the
+// core's: Device::lock, then model_mu_, then the tree's lock. Recorded
+// values have their own leaf lock (DeclaredValue::mu). Nothing in these
+// files calls a plugin with a lock held: matching and unbinding go through
+// match_device and unbind_locked, which enter the plugin gate themselves.
 #pragma once
 
 #include <map>
@@ -55,6 +69,11 @@ private:
 // Make the node of a recorded attribute in `dir`.
 Result<NodePtr> add_declared_attr(NodeTree& tree, const NodePtr& dir, const std::string& name, uint32_t mode,
                                   const std::shared_ptr<DeclaredValue>& value, bool binary);
+
+// The uevent file of a declarative device bound to `driver` (empty: none),
+// in the order of Linux's dev_uevent; the recorded properties follow the
+// core's own lines, which win over recorded ones of the same key.
+std::string declared_uevent_text(const DeclaredDevice& spec, const std::string& driver);
 
 // What the core keeps of one declarative device. `spec` is fixed at
 // creation; the rest is under Core::model_mu_ (the lock that also guards

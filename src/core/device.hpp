@@ -1,8 +1,8 @@
-// Devices: named objects on a bus that a driver binds to, and class devices
-// (Linux's device_create: a device of a class, made by a bound driver below
-// its device). Both are one type, as struct device is in Linux: a class
-// device's "bus" is its class (a Bus with is_class), it is never bound, and
-// its attributes call the driver that made it (`owner`).
+// Devices: named objects on a bus that a driver binds to, and class devices.
+// A class device is Linux's device_create: a device of a class, made by a
+// bound driver below its device. Both are one type, as struct device is in
+// Linux: a class device's "bus" is its class (a Bus with is_class), it is
+// never bound, and its attributes call the driver that made it (`owner`).
 #pragma once
 
 #include <atomic>

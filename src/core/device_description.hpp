@@ -1,6 +1,6 @@
-// Declarative devices: what a description's "devices" array describes (a
-// device at a path under devices/, its subsystem, files, links and udev
-// properties), served by the core with no plugin behind it.
+// Declarative devices: what one entry of a description's "devices" array describes, and its checks.
+// A device at a path under devices/, its subsystem, files, links and udev
+// properties, served by the core with no plugin behind it.
 #pragma once
 
 #include <cstdint>

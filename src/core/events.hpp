@@ -1,5 +1,5 @@
-// The uevent queue: every add/remove/bind/unbind/change, numbered, for the
-// control plane to stream (driverfsctl monitor) and for tests to read back.
+// The uevent queue: every add/remove/bind/unbind/change, numbered, for its subscribers.
+// The control plane streams it (driverfsctl monitor); tests read it back.
 #pragma once
 
 #include <cstdint>

@@ -16,15 +16,22 @@ namespace {
 // No C++ exception may cross back into plugin code: every entry point here
 // is noexcept and turns failures into return values.
 
-int host_register_driver(dfs_plugin* self, const dfs_driver* drv) noexcept {
-    if (!self) return -EINVAL;
-    Plugin* plugin = Plugin::from(self);
+// A core call's Status as the ABI returns it: 0 or -errno, and -ENOMEM
+// where memory ran out on the way.
+template <class Call>
+int abi_status(Call&& call) noexcept {
     try {
-        Status s = plugin->core->stage_driver(*plugin, drv);
+        Status s = call();
         return s ? 0 : -s.error().code;
     } catch (const std::bad_alloc&) {
         return -ENOMEM;
     }
+}
+
+int host_register_driver(dfs_plugin* self, const dfs_driver* drv) noexcept {
+    if (!self) return -EINVAL;
+    Plugin* plugin = Plugin::from(self);
+    return abi_status([&] { return plugin->core->stage_driver(*plugin, drv); });
 }
 
 const char* host_device_name(const dfs_device* dev) noexcept {
@@ -89,12 +96,7 @@ void host_notify(dfs_device* dev, const char* attr) noexcept {
 int host_register_bus(dfs_plugin* self, const dfs_bus* bus) noexcept {
     if (!self) return -EINVAL;
     Plugin* plugin = Plugin::from(self);
-    try {
-        Status s = plugin->core->stage_bus(*plugin, bus);
-        return s ? 0 : -s.error().code;
-    } catch (const std::bad_alloc&) {
-        return -ENOMEM;
-    }
+    return abi_status([&] { return plugin->core->stage_bus(*plugin, bus); });
 }
 
 int host_add_device(dfs_plugin* self, const char* bus, const char* name, const char* const* props) noexcept {
@@ -119,13 +121,8 @@ int host_add_device(dfs_plugin* self, const char* bus, const char* name, const c
 int host_update_group(dfs_device* dev, const dfs_attribute_group* group) noexcept {
     if (!dev || !group) return -EINVAL;
     Device* d = Device::from(dev);
-    try {
-        if (!d->core) return -ENODEV;
-        Status s = d->core->update_group(*d, group);
-        return s ? 0 : -s.error().code;
-    } catch (const std::bad_alloc&) {
-        return -ENOMEM;
-    }
+    if (!d->core) return -ENODEV;
+    return abi_status([&] { return d->core->update_group(*d, group); });
 }
 
 const dfs_driver* host_device_driver(const dfs_device* dev) noexcept {
@@ -171,13 +168,8 @@ int host_class_device_create(dfs_plugin* self, dfs_device* parent, const dfs_cla
 int host_class_device_destroy(dfs_device* cdev) noexcept {
     if (!cdev) return -EINVAL;
     Device* d = Device::from(cdev);
-    try {
-        if (!d->core) return -ENODEV;
-        Status s = d->core->destroy_class_device(*d);
-        return s ? 0 : -s.error().code;
-    } catch (const std::bad_alloc&) {
-        return -ENOMEM;
-    }
+    if (!d->core) return -ENODEV;
+    return abi_status([&] { return d->core->destroy_class_device(*d); });
 }
 
 const dfs_host kHost = {

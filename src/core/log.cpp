@@ -1,5 +1,5 @@
-// Logging: the default sink writes one line per message to stderr; every
-// message written also goes to the ring that `driverfsctl log` reads.
+// Logging: the stderr sink (the default) and the ring of recent messages.
+// Every message written also goes to the ring that `driverfsctl log` reads.
 #include "core/log.hpp"
 
 #include <algorithm>

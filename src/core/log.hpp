@@ -1,5 +1,5 @@
-// Logging: one sink for the daemon, replaceable (stderr, syslog, tests),
-// and a bounded ring of recent messages that `driverfsctl log` reads.
+// Logging: one replaceable sink for the daemon (stderr, syslog, tests) and a ring of recent messages.
+// The ring is bounded; `driverfsctl log` reads it.
 #pragma once
 
 #include <chrono>

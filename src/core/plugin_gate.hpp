@@ -1,5 +1,5 @@
-// The one gate into plugin code: every call of a plugin's function pointer
-// goes through here. Private to the core.
+// The one gate into plugin code: every call of a plugin's function pointer goes through here.
+// Private to the core.
 //
 // The gate owns, for every call, the six things its safety rests on:
 //   1. the pin: DriverGate::enter pins the driver's stub (ActiveRef::pin, one

@@ -1,5 +1,5 @@
-// Stray threads: which threads a plugin started, so that its code is never
-// unmapped under one still running after its exit() returned.
+// Stray threads: which threads a plugin started, so its code is never unmapped under a running one.
+// (One may still run after the plugin's exit() returned.)
 // Private to the core; the loader is the only user.
 #pragma once
 

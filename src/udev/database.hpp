@@ -1,5 +1,5 @@
-// The udev database: one file per device under DIR/data, as udevd keeps it
-// in /run/udev, so libudev's property lookups see a device's properties.
+// The udev database: one file per device under DIR/data, as udevd keeps it in /run/udev.
+// libudev's property lookups then see a device's properties.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// What a uevent looks like to udev: its property list, the libudev netlink
-// message that carries it, and the hash libudev's socket filters compare.
+// What a uevent looks like to udev: its property list, its libudev netlink message, its filter hashes.
+// The hashes are what libudev's socket filters compare.
 #pragma once
 
 #include <cstdint>

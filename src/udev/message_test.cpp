@@ -1,5 +1,6 @@
-// Unit test of the udev message and database naming: the byte layout
-// libudev's receivers check, the property list, and the database file names.
+// Unit test of the udev message and database naming.
+// It checks the byte layout libudev's receivers check, the property list,
+// and the database file names.
 // (The hashes are checked against libudev itself by run_udevadm.sh, whose
 // --subsystem-match monitor filters on them in the kernel.)
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
-// The udev front end: a worker thread that sends each uevent as a libudev
-// netlink message and mirrors it into the udev database.
+// The udev front end: a worker thread that sends each uevent to udev's listeners and its database.
+// Each goes out as a libudev netlink message and is mirrored into the database.
 #include "udev.hpp"
 
 #include <linux/netlink.h>

@@ -1,5 +1,5 @@
-// The udev front end: turns the core's uevents into what udev's users read,
-// libudev netlink messages (multicast group 2) and a udev database directory.
+// The udev front end: turns the core's uevents into what udev's users read.
+// That is libudev netlink messages (multicast group 2) and a udev database directory.
 // It sits on the core's EventQueue, like the control plane's monitor, and
 // knows nothing of FUSE or the control socket.
 #pragma once

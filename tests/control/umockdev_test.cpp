@@ -1,4 +1,4 @@
-// The .umockdev importer (src/control/umockdev.cpp): escapes, hex, ordering,
+// The .umockdev importer (src/control/umockdev*.cpp): escapes, hex, ordering,
 // the bus/class rule, one test per error with its line, real umockdev-record
 // dumps of this machine, and the load_config_file hook.
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "control/config.hpp"
 #include "control/umockdev.hpp"
@@ -199,6 +200,30 @@ TEST(Umockdev, EachErrorNamesItsLine) {
         const std::string msg = error_of(c.text);
         EXPECT_EQ(msg.rfind(c.expect, 0), 0u) << "input:\n" << c.text << "message: " << msg << "\nexpected: " << c.expect;
     }
+}
+
+// Names go through the core's check_relative_path (what a declared device
+// may hold) plus UTF-8, which JSON needs: each refusal still names its line.
+TEST(Umockdev, NamesFollowTheCoresPathRule) {
+    const std::string long_name(256, 'n');
+    const std::pair<std::string, std::string> cases[] = {  // input, start of the message
+        {"P: /devices/a\xff\n", "t.umockdev:1: device path '/devices/a\xff' has an empty"},
+        {"P: /devices/a/\n", "t.umockdev:1: device path '/devices/a/' has an empty"},
+        {"P: /devices/" + long_name + "\n", "t.umockdev:1: device path '/devices/" + long_name + "' has an empty"},
+        {"P: /devices/a\nA: x\ty=1\n", "t.umockdev:2: attribute name 'x\ty'"},
+        {"P: /devices/a\nA: power/=1\n", "t.umockdev:2: attribute name 'power/'"},
+        {"P: /devices/a\nL: /abs=x\n", "t.umockdev:2: link name '/abs'"},
+        {"P: /devices/a\nN: tty\x7f\n", "t.umockdev:2: device node name 'tty\x7f'"},
+        {"P: /devices/a\nS: \n", "t.umockdev:2: link name ''"},
+        {"P: /devices/a\nE: DEVNAME=/dev/../x\n", "t.umockdev:1: /devices/a: device node name '../x'"},
+    };
+    for (const auto& [text, expect] : cases) {
+        const std::string msg = error_of(text);
+        EXPECT_EQ(msg.rfind(expect, 0), 0u) << "input:\n" << text << "message: " << msg << "\nexpected: " << expect;
+    }
+    // The same rule's edges that pass: 255-byte names, UTF-8 names.
+    const std::string ok = "P: /devices/" + std::string(255, 'n') + "\nA: caf\xc3\xa9=1\n";
+    EXPECT_TRUE(translate(ok).contains("devices"));
 }
 
 TEST(Umockdev, LooksLikeUmockdev) {

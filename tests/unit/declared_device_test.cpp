@@ -79,6 +79,20 @@ DeclaredDevice sound_card() {
 
 }  // namespace
 
+// One function writes every declarative device's uevent: one without a
+// subsystem (never bound) has the core's lines first too, as dev_uevent.
+TEST_F(DeclaredTest, UeventWithoutSubsystemHasTheCoresLinesFirst) {
+    DeclaredDevice d;
+    d.path = "devices/node0";
+    d.properties = {{"X", "1"}, {"DEVTYPE", "t"}};
+    d.devnum = DeclaredDevnum{false, 10, 3};
+    d.devnode = "misc/node0";
+    auto r = core().add_declared_device(d);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(read_attr(core(), "devices/node0/uevent").data, "MAJOR=10\nMINOR=3\nDEVNAME=misc/node0\nDEVTYPE=t\nX=1\n");
+    EXPECT_EQ(read_attr(core(), "devices/node0/dev").data, "10:3\n") << "the dev file and the uevent agree";
+}
+
 TEST_F(DeclaredTest, MakesTheTreeLinuxHas) {
     ASSERT_TRUE(core().add_declared_device(pci_host()));
     auto r = core().add_declared_device(pci_dev());
