@@ -1,5 +1,5 @@
-// `driverfsctl record`: walk real sysfs devices and print them as the JSON
-// "devices" description (driverfs(5), DEVICE DESCRIPTION FILES). Everything is opened O_RDONLY,
+// `driverfsctl record`: walk real sysfs devices and print them as a JSON device description.
+// The "devices" description of driverfs(5), DEVICE DESCRIPTION FILES. Everything is opened O_RDONLY,
 // through bounded_read(), so a sysfs file that blocks cannot hang us.
 #include "record.hpp"
 
@@ -23,7 +23,9 @@
 #include <nlohmann/json.hpp>
 
 #include "bounded_read.hpp"
+#include "record_udev.hpp"
 #include "control/protocol.hpp"
+#include "exit.hpp"
 #include "src/control/attr_value.hpp"
 
 namespace driverfs::cli {
@@ -34,8 +36,6 @@ using control::attribute_value;
 using control::is_text;
 using control::kMaxBinaryAttr;
 using nlohmann::json;
-
-constexpr int kOk = 0, kFailed = 1, kUsage = 2;
 
 void usage(FILE* out) {
     std::fprintf(out,
@@ -56,11 +56,6 @@ void usage(FILE* out) {
         kRecordReadTimeoutMs / 1000);
 }
 
-int usage_error(const std::string& msg) {
-    std::fprintf(stderr, "driverfsctl: record: %s\n(see driverfsctl record --help)\n", msg.c_str());
-    return kUsage;
-}
-
 std::string base_name(const std::string& p) { return p.substr(p.rfind('/') + 1); }
 
 bool is_file(const std::string& p) {
@@ -79,19 +74,6 @@ bool kernel_key(const std::string& k) {
     return !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
     });
-}
-
-// "KEY=VALUE" lines (the uevent file) or "T:REST" lines (the udev database).
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) nl = text.size();
-        if (nl > pos) out.push_back(text.substr(pos, nl - pos));
-        pos = nl + 1;
-    }
-    return out;
 }
 
 class Recorder {
@@ -227,33 +209,8 @@ void Recorder::record(const std::string& dir) {
     devices_.push_back(std::move(dev));
 }
 
-// Lines E:KEY=VALUE (udev's properties), S:LINK (below /dev), G:/Q: (tags and
-// current tags), I:USEC (initialization time); the rest is udev's own.
 void Recorder::udev_data(const std::string& entry, json& dev) {
-    auto text = read(udev_dir_ + "/" + entry, kMaxBinaryAttr, true);
-    if (!text) return;
-    json udev = json::object();
-    std::vector<std::string> links;
-    std::string tags, current;
-    for (const std::string& ln : lines_of(*text)) {
-        if (ln.size() < 2 || ln[1] != ':' || !is_text(ln)) continue;
-        const std::string rest = ln.substr(2);
-        if (ln[0] == 'E') {
-            if (auto eq = rest.find('='); eq != std::string::npos && eq > 0) udev[rest.substr(0, eq)] = rest.substr(eq + 1);
-        } else if (ln[0] == 'S') {
-            links.push_back("/dev/" + rest);
-        } else if (ln[0] == 'G') {
-            tags += ":" + rest;
-        } else if (ln[0] == 'Q') {
-            current += ":" + rest;
-        } else if (ln[0] == 'I') {
-            udev["USEC_INITIALIZED"] = rest;
-        }
-    }
-    if (!tags.empty()) udev["TAGS"] = tags + ":";
-    if (!current.empty()) udev["CURRENT_TAGS"] = current + ":";
-    if (!udev.empty()) dev["udev"] = udev;
-    if (!links.empty()) dev["devlinks"] = links;
+    if (auto text = read(udev_dir_ + "/" + entry, kMaxBinaryAttr, true)) add_udev_entry(*text, dev);
 }
 
 // Every file below the device directory, without following symlinks and
@@ -348,9 +305,9 @@ int record_main(int argc, char** argv) {
         else if (a == "-h" || a == "--help") {
             usage(stdout);
             return kOk;
-        } else return usage_error("unknown option '" + a + "'");
+        } else return usage_error("unknown option '" + a + "'", "record");
     }
-    if (paths.empty()) return usage_error("no SYSPATH given (such as /sys/class/net/lo)");
+    if (paths.empty()) return usage_error("no SYSPATH given (such as /sys/class/net/lo)", "record");
 
     // Tests point these at a tree of their own (driverfsctl(8), ENVIRONMENT).
     const char* root_env = getenv("DRIVERFS_RECORD_SYSFS");

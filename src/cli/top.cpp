@@ -12,6 +12,7 @@
 
 #include "connection.hpp"
 #include "control/protocol.hpp"
+#include "exit.hpp"
 
 namespace driverfs::cli {
 namespace {
@@ -19,25 +20,6 @@ namespace {
 namespace proto = driverfs::protocol;
 using proto::json;
 using Clock = std::chrono::steady_clock;
-
-constexpr int kOk = 0, kFailed = 1, kUsage = 2;
-
-int usage_error(const std::string& msg) {
-    std::fprintf(stderr, "driverfsctl: %s\n(see driverfsctl --help)\n", msg.c_str());
-    return kUsage;
-}
-
-// As driverfsctl's other commands fail: a message on stderr, and with --json
-// the failure object on stdout too.
-int failed(bool as_json, int code, const std::string& msg) {
-    std::fprintf(stderr, "driverfsctl: top: %s (%s)\n", msg.c_str(), proto::errno_name(code).c_str());
-    if (as_json) {
-        const json obj{{"ok", false}, {"errno", proto::errno_name(code)}, {"message", "top: " + msg}};
-        std::printf("%s\n", obj.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
-        std::fflush(stdout);
-    }
-    return kFailed;
-}
 
 // One connection, one "driver-stats" request per sample.
 class Sampler {
@@ -143,15 +125,15 @@ int top_main(const std::string& socket_path, bool as_json, const std::vector<std
 
     Sampler sampler;
     std::string err;
-    if (int e = sampler.connect_to(socket_path, err); e != 0) return failed(as_json, e, err);
+    if (int e = sampler.connect_to(socket_path, err); e != 0) return failed(e, "top: " + err, true, as_json);
     json prev;
-    if (int e = sampler.sample(prev, err); e != 0) return failed(as_json, e, err);
+    if (int e = sampler.sample(prev, err); e != 0) return failed(e, "top: " + err, true, as_json);
     Clock::time_point prev_at = Clock::now();
     const bool clear = !as_json && isatty(STDOUT_FILENO);
     for (long n = 0; count == 0 || n < count; ++n) {
         std::this_thread::sleep_for(std::chrono::duration<double>(interval));
         json cur;
-        if (int e = sampler.sample(cur, err); e != 0) return failed(as_json, e, err);
+        if (int e = sampler.sample(cur, err); e != 0) return failed(e, "top: " + err, true, as_json);
         const Clock::time_point now = Clock::now();
         const double secs = std::chrono::duration<double>(now - prev_at).count();
         const json drivers = with_rates(prev, cur, secs);

@@ -5,17 +5,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "control/commands.hpp"
+
 namespace driverfs::protocol {
-
-namespace {
-
-bool known_command(std::string_view cmd) {
-    for (const char* c : kCommands)
-        if (cmd == c) return true;
-    return false;
-}
-
-}  // namespace
 
 std::variant<Request, Failure> parse_request(std::string_view line) {
     if (line.size() > kMaxLine)
@@ -33,7 +25,7 @@ std::variant<Request, Failure> parse_request(std::string_view line) {
     if (cmd == j.end()) return Failure{id, EINVAL, "missing \"cmd\""};
     if (!cmd->is_string()) return Failure{id, EINVAL, "\"cmd\" must be a string"};
     std::string name = cmd->get<std::string>();
-    if (!known_command(name)) return Failure{id, ENOSYS, "unknown command '" + name + "'"};
+    if (const Command* c = find_command(name); !c || c->local) return Failure{id, ENOSYS, "unknown command '" + name + "'"};
     return Request{std::move(id), std::move(name), std::move(j)};
 }
 

@@ -1,4 +1,4 @@
-// The control protocol: what driverfsd's socket and driverfsctl both speak.
+// The control protocol's lines: what driverfsd's socket and driverfsctl both speak.
 // One JSON object per line each way. Nothing here knows the core; the
 // daemon's dispatcher (src/control/) turns requests into core calls.
 #pragma once
@@ -22,12 +22,6 @@ using json = nlohmann::json;
 // is given, and only peers the socket admits can send one.
 constexpr size_t kMaxLine = 32 * 1024 * 1024;
 
-// Every command the daemon knows, as written in "cmd".
-inline constexpr const char* kCommands[] = {
-    "ping", "load", "unload", "list", "devices", "add-device", "remove-device", "bind",
-    "unbind", "suspend", "resume", "purge", "stats", "driver-stats", "monitor", "apply", "log",
-};
-
 // A request that parsed: `id` is echoed in the reply (any JSON scalar);
 // `body` is the whole object, its fields checked by the dispatcher.
 struct Request {
@@ -46,7 +40,8 @@ struct Failure {
 
 // Parse one line (without its newline). Errors: EINVAL for malformed JSON, a
 // non-object, a missing or non-string "cmd", an "id" that is an object or
-// array; EMSGSIZE for a line over kMaxLine; ENOSYS for an unknown command.
+// array; EMSGSIZE for a line over kMaxLine; ENOSYS for a command the daemon
+// does not know (not in the command table, control/commands.hpp, or local there).
 std::variant<Request, Failure> parse_request(std::string_view line);
 
 // Reply lines (no trailing newline).

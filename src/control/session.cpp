@@ -1,5 +1,5 @@
-// A control socket client: peer check, line reading, ordered replies,
-// monitor and log streams, and a close that does not lose the last line.
+// One control socket client: peer check, request lines, ordered replies, streams, a lossless close.
+// The streams are the commands whose row of the table says so (monitor, log -f).
 #include "session.hpp"
 
 #include <sys/socket.h>
@@ -7,6 +7,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <string_view>
+
+#include "control/commands.hpp"
 
 namespace driverfs::control {
 
@@ -168,14 +171,8 @@ void Session::handle(std::string line) {
         read();
         return;
     }
-    if (req.cmd == "monitor") {
-        monitor(req.id);
-        read();
-        return;
-    }
-    if (auto f = req.body.find("follow"); req.cmd == "log" && f != req.body.end() && f->is_boolean() &&
-                                           f->get<bool>()) {
-        follow_log(req);
+    if (proto::streams(*proto::find_command(req.cmd), req.body)) {  // parse_request found the row
+        stream(req);
         read();
         return;
     }
@@ -191,11 +188,41 @@ void Session::handle(std::string line) {
     });
 }
 
-void Session::monitor(const nlohmann::json& id) {
+void Session::stream(const proto::Request& req) {
+    using Serve = void (Session::*)(const proto::Request&);
+    struct Row {
+        std::string_view name;
+        Serve serve;
+    };
+    static constexpr Row kStreams[] = {{"monitor", &Session::monitor}, {"log", &Session::follow_log}};
+    // Every row of the command table that streams has one server here.
+    static_assert([] {
+        for (const proto::Command& cmd : proto::kCommands) {
+            size_t n = 0;
+            for (const Row& r : kStreams) n += r.name == cmd.name;
+            if (n != (cmd.stream_key && !cmd.local ? 1u : 0u)) return false;
+        }
+        return true;
+    }());
+    for (const Row& r : kStreams)
+        if (r.name == req.cmd) (this->*r.serve)(req);
+}
+
+// The fields of a request that streams, checked against its row as the
+// dispatcher checks the others: false once the refusal is sent.
+bool Session::fields_ok(const proto::Request& req) {
+    auto err = proto::check_fields(*proto::find_command(req.cmd), req.body);
+    if (err) send(proto::error_line(req.id, EINVAL, *err));
+    return !err;
+}
+
+void Session::monitor(const proto::Request& req) {
+    const nlohmann::json& id = req.id;
     if (sub_) {
         send(proto::error_line(id, EALREADY, "this connection already monitors"));
         return;
     }
+    if (!fields_ok(req)) return;
     EventQueue& q = srv_.core.events();
     send(proto::result_line(id, nlohmann::json{{"monitoring", true}, {"last_seqnum", q.last_seqnum()}}));
     // Called under the queue's delivery lock on the publisher's thread:
@@ -214,11 +241,7 @@ void Session::follow_log(const proto::Request& req) {
         send(proto::error_line(req.id, EALREADY, "this connection already follows the log"));
         return;
     }
-    Result<uint64_t> after = log_after(req.body);
-    if (!after) {
-        send(proto::error_line(req.id, after.error().code, after.error().message));
-        return;
-    }
+    if (!fields_ok(req)) return;
     // Runs on the logging thread under the ring's lock: copy and post.
     // Posted records run on this (the I/O) thread after this function,
     // so they follow the backlog sent below.
@@ -226,7 +249,7 @@ void Session::follow_log(const proto::Request& req) {
     asio::io_context& io = srv_.io;
     std::vector<LogRecord> backlog;
     const nlohmann::json id = req.id;
-    log_follower_ = log_follow(after.value(), backlog, [weak, &io, id](const LogRecord& rec) {
+    log_follower_ = log_follow(log_after(req.body), backlog, [weak, &io, id](const LogRecord& rec) {
         asio::post(io, [weak, id, rec] {
             if (auto s = weak.lock()) s->send(log_line(id, rec));
         });

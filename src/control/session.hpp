@@ -1,7 +1,8 @@
-// One client of the control socket: its peer check, the request lines it
-// sends, their replies in order, and the monitor and log streams it asked
-// for. Every member runs on the server's I/O thread, except the dispatch of
-// a request, which runs on the worker pool and posts its reply back.
+// One client of the control socket (Session): its requests, their replies, its streams.
+// Its peer check, the request lines it sends, their replies in order, and
+// the monitor and log streams it asked for. Every member runs on the
+// server's I/O thread, except the dispatch of a request, which runs on the
+// worker pool and posts its reply back.
 #pragma once
 
 #include <array>
@@ -39,7 +40,10 @@ private:
     void drain();
     void read();
     void handle(std::string line);
-    void monitor(const nlohmann::json& id);
+    // A request whose row streams: the server of its command below.
+    void stream(const protocol::Request& req);
+    bool fields_ok(const protocol::Request& req);
+    void monitor(const protocol::Request& req);
     // The records after "after" still in the ring, then each new one as the
     // daemon logs it, as {"id": ID, "log": RECORD} lines.
     void follow_log(const protocol::Request& req);

@@ -15,6 +15,7 @@
 #include <variant>
 
 #include "check.hpp"
+#include "control/commands.hpp"
 #include "control/protocol.hpp"
 
 namespace proto = driverfs::protocol;
@@ -22,10 +23,10 @@ using proto::json;
 
 namespace {
 
+// A command the daemon answers: in the table and not run by driverfsctl itself.
 bool known(const std::string& cmd) {
-    for (const char* c : proto::kCommands)
-        if (cmd == c) return true;
-    return false;
+    const proto::Command* c = proto::find_command(cmd);
+    return c && !c->local;
 }
 
 void check_getters(const json& body) {

@@ -1,17 +1,22 @@
-// driverfsctl's text output of replies (output.hpp).
-#include "output.hpp"
+// How driverfsctl prints each kind of reply (reply_text.hpp).
+#include "control/reply_text.hpp"
 
 #include <cstdio>
 #include <map>
 #include <vector>
 
-namespace driverfs::cli::output {
+namespace driverfs::protocol {
 
+namespace {
+
+// j[key] as text: strings as they are, other values as JSON, "" if absent.
 std::string str(const json& j, const char* key) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return "";
     return it->is_string() ? it->get<std::string>() : it->dump();
 }
+
+}  // namespace
 
 void print_list(const json& r) {
     std::printf("%-20s %4s %-6s %6s %7s  %s\n", "Module", "Gen", "State", "Refcnt", "Devices", "Drivers");
@@ -68,6 +73,26 @@ void print_driver_stats(const json& r) {
     }
 }
 
+void print_purge(const json& r) { std::printf("freed %s inactive stubs\n", str(r, "freed").c_str()); }
+
+void print_ping(const json& r) {
+    std::printf("driverfsd %s (pid %s)\n", str(r, "version").c_str(), str(r, "pid").c_str());
+}
+
+void print_apply(const json& r) {
+    auto names = [&](std::initializer_list<const char*> keys) {
+        std::string s;
+        for (const char* k : keys) {
+            const json arr = r.value(k, json::array());
+            for (const json& n : arr) s += " " + n.get<std::string>();
+        }
+        return s.empty() ? std::string(" -") : s;
+    };
+    std::printf("loaded:%s\nadded:%s\nalready present:%s\n", names({"loaded"}).c_str(),
+                names({"added", "declared_added"}).c_str(),
+                names({"plugins_present", "devices_present", "declared_present"}).c_str());
+}
+
 void print_log_record(const json& rec, bool as_json) {
     if (as_json)
         std::printf("%s\n", rec.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
@@ -86,4 +111,4 @@ void print_event(const json& ev, bool as_json) {
     std::fflush(stdout);
 }
 
-}  // namespace driverfs::cli::output
+}  // namespace driverfs::protocol
