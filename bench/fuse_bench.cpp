@@ -8,7 +8,10 @@
 // are sorted for p50/p99. Prints one line of key=value pairs:
 //   mode=pread threads=2 seconds=2.000 ops=123456 ops_per_s=61728 p50_us=30.1 p99_us=55.2
 // Every read must return the same non-empty content as the first one, or the
-// run fails (exit 1): a benchmark of errors measures nothing.
+// run fails (exit 1): a benchmark of errors measures nothing. Each thread
+// does at least one operation however late it starts: on a loaded machine a
+// short run (the smoke test's warm-up is 0.1 s) could otherwise end before
+// any thread was scheduled and report nothing done.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -62,7 +65,7 @@ void run(Worker& w, const char* path, bool openread, Clock::time_point end, cons
     w.lat_ns.reserve(1 << 20);
     for (;;) {
         const Clock::time_point t0 = Clock::now();
-        if (t0 >= end || failed.load(std::memory_order_relaxed)) break;
+        if ((t0 >= end && w.ops > 0) || failed.load(std::memory_order_relaxed)) break;
         ssize_t n;
         if (openread) {
             int f = open(path, O_RDONLY);
