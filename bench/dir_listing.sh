@@ -86,10 +86,11 @@ for i in range(n):
 EOF
 rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status")
 
-check_listing() {  # DIR LABEL: N entries, none twice
-    local count unique
-    count=$(ls -f "$1" | grep -vc '^\.\.\?$')
-    unique=$(ls -f "$1" | grep -v '^\.\.\?$' | sort -u | wc -l)
+check_listing() {  # DIR LABEL: N entries, none twice, from one listing
+    local names count unique
+    names=$(ls -f "$1" | grep -v '^\.\.\?$')
+    count=$(wc -l <<<"$names")
+    unique=$(sort -u <<<"$names" | wc -l)
     [[ $count -eq $N && $unique -eq $N ]] || die "$2: $count entries, $unique distinct, expected $N"
 }
 check_listing "$DIR" driverfs

@@ -130,7 +130,7 @@ inline Fs& fs_of(fuse_req_t req) { return *static_cast<Fs*>(fuse_req_userdata(re
 
 // A LOOKUP's answer for `name` in `parent`, counting one kernel reference
 // on success (LOOKUP and READDIRPLUS both hand the kernel an inode).
-// Returns 0 or the errno.
+// Returns 0 or the errno; on an error `e` is left as it was.
 int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e);
 
 }  // namespace driverfs::fuse
