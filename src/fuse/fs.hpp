@@ -32,9 +32,18 @@ constexpr std::chrono::milliseconds kSyncWait{1000};
 // cacheable attribute's size, so these only bound how long a change nobody
 // announces stays invisible: another mount user's chmod. 1 s as libfuse's
 // default; bench/README.md measures what longer ones would buy.
+//
+// A symlink has no such change: its target, mode, owner and times are fixed
+// for its life (a link made again is a new inode), and its removal is
+// announced. So the kernel keeps its entry and attributes for kForever
+// whatever these say, and with them its cached target: a second `ls -l` of a
+// bus's devices/ sends no READLINK per link (bench/README.md).
 struct CacheTimeouts {
     double entry = 1.0;
     double attr = 1.0;
+    static constexpr double kForever = 86400.0;
+    double entry_for(NodeKind kind) const { return kind == NodeKind::symlink ? kForever : entry; }
+    double attr_for(NodeKind kind) const { return kind == NodeKind::symlink ? kForever : attr; }
 };
 
 // Kernel cache notifications must not be sent from a request handler or with

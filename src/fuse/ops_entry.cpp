@@ -11,8 +11,8 @@ int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* 
     std::memset(e, 0, sizeof *e);
     e->ino = node.value()->ino;
     e->generation = 1;  // inode numbers are never reused within a mount
-    e->attr_timeout = fs.timeouts().attr;
-    e->entry_timeout = fs.timeouts().entry;
+    e->attr_timeout = fs.timeouts().attr_for(node.value()->kind);
+    e->entry_timeout = fs.timeouts().entry_for(node.value()->kind);
     fs.stat_of(*node.value(), &e->attr);
     return 0;
 }
@@ -35,17 +35,13 @@ void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
     fuse_reply_none(req);
 }
 
-int do_getattr(Fs& fs, fuse_ino_t ino, struct stat* st) {
-    NodePtr node = fs.tree().get(ino);
-    if (!node) return ENOENT;
-    fs.stat_of(*node, st);
-    return 0;
-}
-
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    Fs& fs = fs_of(req);
+    NodePtr node = fs.tree().get(ino);
+    if (!node) return (void)fuse_reply_err(req, ENOENT);
     struct stat st;
-    if (int err = do_getattr(fs_of(req), ino, &st)) fuse_reply_err(req, err);
-    else fuse_reply_attr(req, &st, fs_of(req).timeouts().attr);
+    fs.stat_of(*node, &st);
+    fuse_reply_attr(req, &st, fs.timeouts().attr_for(node->kind));
 }
 
 // As kernfs: chmod is kept, truncate (and O_TRUNC) succeeds without effect
