@@ -17,6 +17,7 @@
 
 #include "core/core.hpp"
 #include "core/open_file.hpp"
+#include "kernel_refs.hpp"
 
 namespace driverfs::fuse {
 
@@ -87,19 +88,24 @@ private:
 class Fs : public TreeObserver {
 public:
     explicit Fs(Core& core, CacheTimeouts timeouts = {})
-        : core_(core), timeouts_(timeouts), uid_(geteuid()), gid_(getegid()) {
+        : core_(core), timeouts_(timeouts), refs_(core.tree()), uid_(geteuid()), gid_(getegid()) {
+        static_assert(NodeTree::kRootIno == FUSE_ROOT_ID);
         core_.tree().set_observer(this);
     }
     ~Fs() override;
 
     Core& core() { return core_; }
     NodeTree& tree() { return core_.tree(); }
+    // What the kernel may ask about by inode number: what it holds (also
+    // once removed) and the root.
+    KernelRefs& refs() { return refs_; }
+    NodePtr node(uint64_t ino) const { return refs_.get(ino); }
     Notifier& notifier() { return notifier_; }
     const CacheTimeouts& timeouts() const { return timeouts_; }
 
     // TreeObserver: queue for the notifier thread; never blocks on the kernel.
     void entry_added(uint64_t parent_ino, const std::string& name) override;
-    void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name) override;
+    void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name, bool top) override;
     void attr_changed(uint64_t ino) override;
     void sync_changes() override;
 
@@ -123,6 +129,7 @@ public:
 private:
     Core& core_;
     const CacheTimeouts timeouts_;
+    KernelRefs refs_;
     Notifier notifier_;
     std::mutex poll_mu_;  // guards pollers_
     std::multimap<uint64_t, std::pair<const OpenFile*, fuse_pollhandle*>> pollers_;

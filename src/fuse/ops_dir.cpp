@@ -19,10 +19,11 @@ mode_t dtype_mode(NodeKind kind) {
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Fs& fs = fs_of(req);
-    Result<std::vector<DirEntry>> entries = fs.tree().list(ino);
+    NodePtr dir = fs.node(ino);
+    if (!dir) return (void)fuse_reply_err(req, ENOENT);
+    Result<std::vector<DirEntry>> entries = fs.tree().list(*dir);
     if (!entries) return (void)fuse_reply_err(req, entries.error().code);
-    NodePtr dir = fs.tree().get(ino);
-    NodePtr parent = dir ? dir->parent() : nullptr;
+    NodePtr parent = dir->parent();
     auto* listing = new std::vector<DirEntry>();
     listing->push_back({".", ino, NodeKind::dir});
     listing->push_back({"..", parent ? parent->ino : ino, NodeKind::dir});
