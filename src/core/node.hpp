@@ -38,7 +38,7 @@ public:
     virtual size_t size() const { return kPageSize; }
     // May the kernel page cache serve reads? Only for a value that changes
     // solely through store() or a change notification, both of which
-    // invalidate the cache (see the FUSE front end).
+    // invalidate the cache (the front end's job).
     virtual bool cacheable() const { return false; }
 
     // Binary attributes: raw bytes at an offset, no snapshot, no page limit.
@@ -102,9 +102,6 @@ private:
     };
     std::unordered_map<std::string, std::shared_ptr<Node>, NameHash, std::equal_to<>> children_;
     std::atomic<bool> removed_{false};
-    // Kernel references. Incremented under NodeTree::mu_ shared (lookups run
-    // in parallel), tested and erased under mu_ exclusive (forget, remove).
-    std::atomic<uint64_t> nlookup_{0};
 };
 
 using NodePtr = std::shared_ptr<Node>;
@@ -116,14 +113,16 @@ struct DirEntry {
 };
 
 // Told of every change the kernel may have cached. Called with the tree lock
-// released; must not block (the FUSE side queues to its notifier thread).
+// released; must not block (a front end queues to a thread of its own).
 class TreeObserver {
 public:
     virtual ~TreeObserver() = default;
     virtual void entry_added(uint64_t parent_ino, const std::string& name) = 0;
-    // Once per removed entry the kernel may have cached, children before
-    // their directory (the order in which the kernel accepts deletions).
-    virtual void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name) = 0;
+    // Once per removed node, children before their directory (the order in
+    // which the kernel accepts deletions); `top` for the node remove() was
+    // called on. A front end that handed a node out by its number keeps it
+    // from here on for as long as it needs (the node is out of the tree).
+    virtual void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name, bool top) = 0;
     // An attribute's value changed (pollers wake, cached pages go) or it
     // was removed.
     virtual void attr_changed(uint64_t ino) = 0;
@@ -133,17 +132,18 @@ public:
     virtual void sync_changes() = 0;
 };
 
-// Owns every node. mu_ protects the parent/child links, the inode table and
-// lookup counts; it is a leaf lock: nothing is called while it is held.
-// Inode numbers are never reused; a removed node stays in the table while the
-// kernel still holds lookups on it or a file handle owns it.
+// Owns every live node. mu_ protects the parent/child links and the inode
+// table; it is a leaf lock: nothing is called while it is held. Inode numbers
+// are never reused, so whoever keeps a NodePtr of a removed node (an open
+// file, a front end whose clients still name it by number) keeps exactly that
+// node; the table itself holds live nodes only.
 class NodeTree {
 public:
-    static constexpr uint64_t kRootIno = 1;  // FUSE_ROOT_ID
+    static constexpr uint64_t kRootIno = 1;
 
     NodeTree();
 
-    // The FUSE front end sets it once mounted, while control-socket threads
+    // A front end sets it once it serves, while control-socket threads
     // may already be changing the tree: hence an atomic. Setting null waits
     // for every call into the old observer to return, so the front end may
     // be destroyed right after, while plugin threads still notify.
@@ -156,13 +156,15 @@ public:
     void set_observer(TreeObserver* observer);
 
     NodePtr root() const { return root_; }
-    // O(1) by inode number; null if the kernel was told the node is gone.
+    // A live node, O(1) by inode number; null once removed.
     NodePtr get(uint64_t ino) const;
-    // A child by name; `count_lookup` adds a kernel reference on success.
-    Result<NodePtr> lookup(uint64_t parent_ino, std::string_view name, bool count_lookup);
-    // Drop `n` kernel references (FUSE forget).
-    void forget(uint64_t ino, uint64_t n);
+    // A child by name. `live_only`, as a lookup through the file system:
+    // nothing is found below a removed directory (see remove()).
+    Result<NodePtr> lookup(uint64_t parent_ino, std::string_view name, bool live_only) const;
+    // Sorted by name. A removed directory still lists what it held when it
+    // went (open handles see a consistent, dead tree).
     Result<std::vector<DirEntry>> list(uint64_t dir_ino) const;
+    Result<std::vector<DirEntry>> list(const Node& dir) const;
     // Walk a slash-separated path from the root.
     NodePtr resolve(std::string_view path) const;
     // Path from the root, without a leading slash.

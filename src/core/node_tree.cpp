@@ -23,7 +23,7 @@ NodePtr NodeTree::get(uint64_t ino) const {
     return node ? *node : nullptr;
 }
 
-Result<NodePtr> NodeTree::lookup(uint64_t parent_ino, std::string_view name, bool count_lookup) {
+Result<NodePtr> NodeTree::lookup(uint64_t parent_ino, std::string_view name, bool live_only) const {
     std::shared_lock lock(mu_);
     const NodePtr* found = by_ino_.find(parent_ino);
     if (!found) return Error::of(ENOENT, "no such directory");
@@ -34,30 +34,22 @@ Result<NodePtr> NodeTree::lookup(uint64_t parent_ino, std::string_view name, boo
     // announced that child gone, through a directory dentry still cached,
     // would be a dentry no notification covers, and the kernel refuses to
     // delete a directory that still has one (ENOTEMPTY).
-    if (count_lookup && parent->removed()) return Error::of(ENOENT, "directory was removed");
+    if (live_only && parent->removed()) return Error::of(ENOENT, "directory was removed");
     auto it = parent->children_.find(name);
     if (it == parent->children_.end()) return Error::of(ENOENT, "no such entry");
-    if (count_lookup) it->second->nlookup_.fetch_add(1, std::memory_order_relaxed);
     return it->second;
 }
 
-void NodeTree::forget(uint64_t ino, uint64_t n) {
-    std::unique_lock lock(mu_);
-    const NodePtr* found = by_ino_.find(ino);
-    if (!found) return;
-    Node& node = **found;
-    uint64_t held = node.nlookup_.load(std::memory_order_relaxed);
-    node.nlookup_.store(n >= held ? 0 : held - n, std::memory_order_relaxed);
-    if (node.nlookup_ == 0 && node.removed() && ino != kRootIno) by_ino_.erase(ino);
+Result<std::vector<DirEntry>> NodeTree::list(uint64_t dir_ino) const {
+    NodePtr dir = get(dir_ino);
+    if (!dir) return Error::of(ENOENT, "no such directory");
+    return list(*dir);
 }
 
-Result<std::vector<DirEntry>> NodeTree::list(uint64_t dir_ino) const {
+Result<std::vector<DirEntry>> NodeTree::list(const Node& dir) const {
     std::vector<DirEntry> out;
     {
         std::shared_lock lock(mu_);
-        const NodePtr* found = by_ino_.find(dir_ino);
-        if (!found) return Error::of(ENOENT, "no such directory");
-        const Node& dir = **found;
         if (dir.kind != NodeKind::dir) return Error::of(ENOTDIR, "not a directory");
         out.reserve(dir.children_.size());
         for (const auto& [name, child] : dir.children_) out.push_back({name, child->ino, child->kind});
@@ -170,11 +162,9 @@ void NodeTree::remove(const NodePtr& node) {
     // deletes a cached directory only once it has no cached children
     // (ENOTEMPTY otherwise), so children come before their directory:
     // collect() lists a directory before its subtree, this is that reversed.
-    // Only nodes the kernel holds (nlookup_, read under mu_ exclusive, so no
-    // lookup adds one meanwhile) can be in its cache, and none of the others
-    // can get there later: the kernel's lookup() finds nothing below a
-    // removed directory. The top entry is announced anyway (cheap, and its
-    // name is the one a lookup would find).
+    // Which of them the kernel holds is the front end's business; once this
+    // section is over none can get there any more: every node is out of the
+    // table and a live_only lookup() finds nothing below a removed directory.
     struct Gone { uint64_t parent_ino; const Node* node; };
     std::vector<Gone> gone;
     {
@@ -194,17 +184,16 @@ void NodeTree::remove(const NodePtr& node) {
         collect(node, nodes);
         parent = node->parent_.lock();
         if (parent) parent->children_.erase(node->name);
+        gone.reserve(nodes.size());
         for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
             const NodePtr& n = *it;
-            if (n == node || n->nlookup_ > 0) {
-                NodePtr dir = n == node ? parent : n->parent_.lock();
-                if (dir) gone.push_back({dir->ino, n.get()});
-            }
+            NodePtr dir = n == node ? parent : n->parent_.lock();
+            if (dir) gone.push_back({dir->ino, n.get()});
         }
         for (const NodePtr& n : nodes) {
             n->removed_.store(true, std::memory_order_release);
             if (n->kind == NodeKind::attr) n->active_.deactivate();
-            if (n->nlookup_ == 0) by_ino_.erase(n->ino);
+            by_ino_.erase(n->ino);
         }
         // Children stay linked to their removed parent so that open handles
         // still see a consistent (dead) tree.
@@ -214,7 +203,7 @@ void NodeTree::remove(const NodePtr& node) {
         if (n->kind == NodeKind::attr) notify_changed(*n);
     // `nodes` keeps every Node in `gone` alive.
     if (ObserverCall call(*this); call.observer)
-        for (const Gone& g : gone) call.observer->entry_removed(g.parent_ino, g.node->ino, g.node->name);
+        for (const Gone& g : gone) call.observer->entry_removed(g.parent_ino, g.node->ino, g.node->name, g.node == node.get());
 }
 
 void NodeTree::set_observer(TreeObserver* observer) {

@@ -16,9 +16,9 @@ namespace driverfs {
 
 // The current value of a text attribute: its show() into `page` (capacity
 // AttrOps::kPageSize), under a pin of `node`; ENODEV once it was removed.
-// The one place a front end gets a value from: OpenFile::read and the FUSE
-// size of a cacheable attribute. Runs the owner's code (a plugin's, through
-// the plugin gate), so it may block as long as that show() does.
+// The one place a front end gets a value from: OpenFile::read, and the size
+// a front end reports for a cacheable attribute. Runs the owner's code (a
+// plugin's, through the plugin gate), so it may block as long as show() does.
 Result<size_t> current_value(Node& node, char* page);
 
 // An open attribute. Owns its node, so the handle stays valid after the node

@@ -62,15 +62,19 @@ void Fs::entry_added(uint64_t parent_ino, const std::string& name) {
     if (notify_.load(std::memory_order_acquire)) notifier_.push(Notifier::InvalEntry{parent_ino, name});
 }
 
-void Fs::entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name) {
-    if (notify_.load(std::memory_order_acquire)) notifier_.push(Notifier::Delete{parent_ino, ino, name});
+// Only what the kernel holds can be in its cache (see KernelRefs::lookup for
+// why none of the others can get there later); the top entry is announced
+// anyway: cheap, and its name is the one a lookup would find.
+void Fs::entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name, bool top) {
+    if (notify_.load(std::memory_order_acquire) && (top || refs_.held(ino)))
+        notifier_.push(Notifier::Delete{parent_ino, ino, name});
 }
 
 void Fs::attr_changed(uint64_t ino) {
     // Cached pages go before pollers wake, so that a poller's read after
     // POLLPRI reaches show(). The notifier sends in queue order.
     if (notify_.load(std::memory_order_acquire)) {
-        NodePtr node = tree().get(ino);
+        NodePtr node = this->node(ino);
         if (node && node->kind == NodeKind::attr && !node->removed() && node->ops()->cacheable())
             notifier_.push(Notifier::InvalInode{ino});
     }

@@ -17,6 +17,7 @@
 
 #include "core/core.hpp"
 #include "core/open_file.hpp"
+#include "kernel_refs.hpp"
 
 namespace driverfs::fuse {
 
@@ -32,9 +33,18 @@ constexpr std::chrono::milliseconds kSyncWait{1000};
 // cacheable attribute's size, so these only bound how long a change nobody
 // announces stays invisible: another mount user's chmod. 1 s as libfuse's
 // default; bench/README.md measures what longer ones would buy.
+//
+// A symlink has no such change: its target, mode, owner and times are fixed
+// for its life (a link made again is a new inode), and its removal is
+// announced. So the kernel keeps its entry and attributes for kForever
+// whatever these say, and with them its cached target: a second `ls -l` of a
+// bus's devices/ sends no READLINK per link (bench/README.md).
 struct CacheTimeouts {
     double entry = 1.0;
     double attr = 1.0;
+    static constexpr double kForever = 86400.0;
+    double entry_for(NodeKind kind) const { return kind == NodeKind::symlink ? kForever : entry; }
+    double attr_for(NodeKind kind) const { return kind == NodeKind::symlink ? kForever : attr; }
 };
 
 // Kernel cache notifications must not be sent from a request handler or with
@@ -78,19 +88,24 @@ private:
 class Fs : public TreeObserver {
 public:
     explicit Fs(Core& core, CacheTimeouts timeouts = {})
-        : core_(core), timeouts_(timeouts), uid_(geteuid()), gid_(getegid()) {
+        : core_(core), timeouts_(timeouts), refs_(core.tree()), uid_(geteuid()), gid_(getegid()) {
+        static_assert(NodeTree::kRootIno == FUSE_ROOT_ID);
         core_.tree().set_observer(this);
     }
     ~Fs() override;
 
     Core& core() { return core_; }
     NodeTree& tree() { return core_.tree(); }
+    // What the kernel may ask about by inode number: what it holds (also
+    // once removed) and the root.
+    KernelRefs& refs() { return refs_; }
+    NodePtr node(uint64_t ino) const { return refs_.get(ino); }
     Notifier& notifier() { return notifier_; }
     const CacheTimeouts& timeouts() const { return timeouts_; }
 
     // TreeObserver: queue for the notifier thread; never blocks on the kernel.
     void entry_added(uint64_t parent_ino, const std::string& name) override;
-    void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name) override;
+    void entry_removed(uint64_t parent_ino, uint64_t ino, const std::string& name, bool top) override;
     void attr_changed(uint64_t ino) override;
     void sync_changes() override;
 
@@ -114,6 +129,7 @@ public:
 private:
     Core& core_;
     const CacheTimeouts timeouts_;
+    KernelRefs refs_;
     Notifier notifier_;
     std::mutex poll_mu_;  // guards pollers_
     std::multimap<uint64_t, std::pair<const OpenFile*, fuse_pollhandle*>> pollers_;
@@ -130,7 +146,7 @@ inline Fs& fs_of(fuse_req_t req) { return *static_cast<Fs*>(fuse_req_userdata(re
 
 // A LOOKUP's answer for `name` in `parent`, counting one kernel reference
 // on success (LOOKUP and READDIRPLUS both hand the kernel an inode).
-// Returns 0 or the errno.
+// Returns 0 or the errno; on an error `e` is left as it was.
 int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e);
 
 }  // namespace driverfs::fuse

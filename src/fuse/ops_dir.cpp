@@ -19,10 +19,11 @@ mode_t dtype_mode(NodeKind kind) {
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Fs& fs = fs_of(req);
-    Result<std::vector<DirEntry>> entries = fs.tree().list(ino);
+    NodePtr dir = fs.node(ino);
+    if (!dir) return (void)fuse_reply_err(req, ENOENT);
+    Result<std::vector<DirEntry>> entries = fs.tree().list(*dir);
     if (!entries) return (void)fuse_reply_err(req, entries.error().code);
-    NodePtr dir = fs.tree().get(ino);
-    NodePtr parent = dir ? dir->parent() : nullptr;
+    NodePtr parent = dir->parent();
     auto* listing = new std::vector<DirEntry>();
     listing->push_back({".", ino, NodeKind::dir});
     listing->push_back({"..", parent ? parent->ino : ino, NodeKind::dir});
@@ -31,49 +32,46 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (fuse_reply_open(req, fi) == -ENOENT) delete listing;  // interrupted: no releasedir follows
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-    auto* listing = reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
-    std::vector<char> buf(size);
-    size_t used = 0;
-    for (size_t i = static_cast<size_t>(off); i < listing->size(); ++i) {
-        const DirEntry& e = (*listing)[i];
-        struct stat st {};
-        st.st_ino = e.ino;
-        st.st_mode = dtype_mode(e.kind);
-        size_t need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st,
-                                        static_cast<off_t>(i + 1));
-        if (need > size - used) break;
-        used += need;
-    }
-    fuse_reply_buf(req, buf.data(), used);
-}
-
-// `ls -l` of a big directory: one request per buffer of entries with their
-// attributes, instead of a LOOKUP per entry. Each entry is looked up by name
-// now, not taken from the opendir snapshot, because the kernel will hold a
-// reference to what it gets: one removed since opendir is listed (as
-// READDIR would) with no inode, which the kernel takes as "no attributes",
-// and a new one is not listed, as with READDIR. The reference is counted
-// only once the entry is known to fit, so a full buffer leaks none.
-void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+// One page of the opendir listing from `off`. READDIRPLUS (`ls -l` of a big
+// directory) gives each entry with its attributes in the same buffer instead
+// of a LOOKUP per entry. Such an entry is looked up by name now, not taken
+// from the opendir snapshot, because the kernel will hold a reference to what
+// it gets: one removed since opendir is listed (as READDIR would) with no
+// inode, which the kernel takes as "no attributes", and a new one is not
+// listed, as with READDIR. The reference is counted only once the entry is
+// known to fit, so a full buffer leaks none.
+void reply_page(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
     Fs& fs = fs_of(req);
-    auto* listing = reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
+    const auto* listing = reinterpret_cast<const std::vector<DirEntry>*>(fi->fh);
     std::vector<char> buf(size);
     size_t used = 0;
     for (size_t i = static_cast<size_t>(off); i < listing->size(); ++i) {
         const DirEntry& e = (*listing)[i];
         const off_t next = static_cast<off_t>(i + 1);
-        if (fuse_add_direntry_plus(req, nullptr, 0, e.name.c_str(), nullptr, next) > size - used) break;
+        const char* name = e.name.c_str();
         fuse_entry_param entry{};
-        const bool dots = e.name == "." || e.name == "..";
-        if (dots || lookup_entry(fs, ino, e.name.c_str(), &entry) != 0) {
-            entry = fuse_entry_param{};  // ino 0: listed, not looked up
-            entry.attr.st_ino = e.ino;
-            entry.attr.st_mode = dtype_mode(e.kind);
+        entry.attr.st_ino = e.ino;
+        entry.attr.st_mode = dtype_mode(e.kind);
+        if (plus) {
+            if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, next) > size - used) break;
+            // A failed lookup leaves `entry` as it is: ino 0, listed, not looked up.
+            if (e.name != "." && e.name != "..") (void)lookup_entry(fs, ino, name, &entry);
+            used += fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &entry, next);
+        } else {
+            const size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name, &entry.attr, next);
+            if (need > size - used) break;
+            used += need;
         }
-        used += fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &entry, next);
     }
     fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    reply_page(req, ino, size, off, fi, false);
+}
+
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    reply_page(req, ino, size, off, fi, true);
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

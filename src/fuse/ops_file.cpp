@@ -12,7 +12,7 @@ OpenFile& file_of(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Fs& fs = fs_of(req);
-    NodePtr node = fs.tree().get(ino);
+    NodePtr node = fs.node(ino);
     if (!node) return (void)fuse_reply_err(req, ENOENT);
     const bool cached = node->ops()->cacheable() && (fi->flags & O_ACCMODE) == O_RDONLY;
     Result<std::unique_ptr<OpenFile>> file = OpenFile::open(std::move(node), fi->flags);

@@ -1,4 +1,5 @@
-// NodeTree: creation, lookup, listing, removal, inode lifetime, relative links.
+// NodeTree: creation, lookup, listing, removal, inode lifetime, relative links;
+// the FUSE layer's kernel references (KernelRefs).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,12 +10,14 @@
 #include <thread>
 
 #include "core/node.hpp"
+#include "fuse/kernel_refs.hpp"
 
 using driverfs::AttrOps;
 using driverfs::NodeKind;
 using driverfs::NodePtr;
 using driverfs::NodeTree;
 using driverfs::relative_link;
+using driverfs::fuse::KernelRefs;
 using driverfs::Result;
 
 namespace {
@@ -121,36 +124,59 @@ TEST(NodeTree, RemoveUnlinksSubtreeAndInodesAreNeverReused) {
     }
 }
 
-TEST(NodeTree, RemovedNodeLivesWhileLookedUpAndGoesAfterForget) {
+// The kernel's lookup counts live in the FUSE layer (KernelRefs); the tree
+// itself forgets a removed node at once.
+TEST(KernelRefs, RemovedNodeLivesWhileLookedUpAndGoesAfterForget) {
     NodeTree t;
+    KernelRefs refs(t);
     NodePtr dir = t.add_dir(t.root(), "dir").value();
     NodePtr a = t.add_attr(dir, "a", 0644, std::make_unique<ConstAttr>()).value();
     NodePtr b = t.add_attr(dir, "b", 0644, std::make_unique<ConstAttr>()).value();
     const uint64_t ino = a->ino;
+    const std::weak_ptr<driverfs::Node> weak_b = b;
 
-    ASSERT_TRUE(t.lookup(dir->ino, "a", true));
-    ASSERT_TRUE(t.lookup(dir->ino, "a", true));  // nlookup 2
+    ASSERT_TRUE(refs.lookup(dir->ino, "a"));
+    ASSERT_TRUE(refs.lookup(dir->ino, "a"));  // nlookup 2
     ASSERT_TRUE(t.lookup(dir->ino, "b", false)); // not counted
+    EXPECT_TRUE(refs.held(ino));
+    EXPECT_FALSE(refs.held(b->ino));
 
     t.remove(a);
     t.remove(b);
+    b.reset();
     EXPECT_EQ(t.lookup(dir->ino, "a", false).error().code, ENOENT) << "removed from its directory";
+    EXPECT_EQ(refs.lookup(dir->ino, "a").error().code, ENOENT);
     EXPECT_EQ(names(t, dir->ino), std::vector<std::string>{});
-    EXPECT_EQ(t.get(ino), a) << "the kernel still holds lookups: the inode stays resolvable";
-    EXPECT_EQ(t.get(b->ino), nullptr) << "uncounted lookups keep nothing alive";
+    EXPECT_EQ(t.get(ino), nullptr) << "the tree holds live nodes only";
+    EXPECT_EQ(refs.get(ino), a) << "the kernel still holds lookups: the inode stays resolvable";
+    EXPECT_TRUE(weak_b.expired()) << "uncounted lookups keep nothing alive";
 
-    t.forget(ino, 1);
-    EXPECT_EQ(t.get(ino), a) << "one lookup left";
-    t.forget(ino, 1);
-    EXPECT_EQ(t.get(ino), nullptr) << "last forget drops the removed inode";
-    t.forget(ino, 1);  // forgetting an unknown inode is harmless
+    refs.forget(ino, 1);
+    EXPECT_EQ(refs.get(ino), a) << "one lookup left";
+    refs.forget(ino, 1);
+    EXPECT_EQ(refs.get(ino), nullptr) << "last forget drops the removed inode";
+    EXPECT_FALSE(refs.held(ino));
+    refs.forget(ino, 1);  // forgetting an unknown inode is harmless
 
     // A live node is not dropped by forget.
-    ASSERT_TRUE(t.lookup(t.root()->ino, "dir", true));
-    t.forget(dir->ino, 5);
-    EXPECT_EQ(t.get(dir->ino), dir);
-    t.forget(NodeTree::kRootIno, 100);
-    EXPECT_EQ(t.get(NodeTree::kRootIno), t.root());
+    ASSERT_TRUE(refs.lookup(t.root()->ino, "dir"));
+    refs.forget(dir->ino, 5);
+    EXPECT_EQ(refs.get(dir->ino), dir);
+    refs.forget(NodeTree::kRootIno, 100);
+    EXPECT_EQ(refs.get(NodeTree::kRootIno), t.root());
+    EXPECT_EQ(refs.size(), 0u);
+
+    // Nothing is found, or counted, below a removed directory.
+    NodePtr gone = t.add_dir(t.root(), "gone").value();
+    ASSERT_TRUE(t.add_attr(gone, "x", 0444, std::make_unique<ConstAttr>()));
+    ASSERT_TRUE(refs.lookup(t.root()->ino, "gone"));
+    t.remove(gone);
+    EXPECT_EQ(refs.lookup(gone->ino, "x").error().code, ENOENT);
+    EXPECT_TRUE(t.lookup(gone->ino, "x", false).error().code == ENOENT) << "out of the inode table";
+    EXPECT_EQ(names(t, gone->ino), std::vector<std::string>{});
+    auto dead = t.list(*refs.get(gone->ino));
+    ASSERT_TRUE(dead);
+    EXPECT_EQ(dead.value().size(), 1u) << "a removed directory lists what it held";
 }
 
 TEST(NodeTree, RelativeLink) {
@@ -203,7 +229,7 @@ TEST(NodeTree, DetachingTheObserverWaitsForCallsInIt) {
         std::promise<void> go;
         std::atomic<bool> returned{false};
         void entry_added(uint64_t, const std::string&) override {}
-        void entry_removed(uint64_t, uint64_t, const std::string&) override {}
+        void entry_removed(uint64_t, uint64_t, const std::string&, bool) override {}
         void attr_changed(uint64_t) override {
             entered.set_value();
             go.get_future().wait();
