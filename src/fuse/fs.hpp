@@ -146,7 +146,16 @@ inline Fs& fs_of(fuse_req_t req) { return *static_cast<Fs*>(fuse_req_userdata(re
 
 // A LOOKUP's answer for `name` in `parent`, counting one kernel reference
 // on success (LOOKUP and READDIRPLUS both hand the kernel an inode).
-// Returns 0 or the errno; on an error `e` is left as it was.
-int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e);
+// Returns 0 or the errno; on an error `e` is left as it was. `found`, if
+// given, gets the node, for reannounce_if_removed once the reply is sent.
+int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e, NodePtr* found = nullptr);
+
+// Call after the reply that handed the kernel `node` as `name` in `parent`
+// was sent. A removal that ran between the lookup and that reply announced
+// the entry before the kernel had it, and the kernel would then keep it for
+// its whole entry timeout (a day for a symlink). NodeTree::remove marks a
+// node removed before it announces it, so a node not yet marked here will be
+// announced after this reply; a marked one is announced again, now behind it.
+void reannounce_if_removed(Fs& fs, fuse_ino_t parent, std::string_view name, const Node& node);
 
 }  // namespace driverfs::fuse

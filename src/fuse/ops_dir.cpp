@@ -1,6 +1,7 @@
 // Directory operations: a listing is taken at opendir and paged from there,
 // so a directory changing under a reader never repeats or skips entries.
 #include <sys/stat.h>
+#include <utility>
 #include <vector>
 
 #include "fs.hpp"
@@ -44,6 +45,7 @@ void reply_page(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     Fs& fs = fs_of(req);
     const auto* listing = reinterpret_cast<const std::vector<DirEntry>*>(fi->fh);
     std::vector<char> buf(size);
+    std::vector<std::pair<const DirEntry*, NodePtr>> handed;  // READDIRPLUS: the inodes this page gives
     size_t used = 0;
     for (size_t i = static_cast<size_t>(off); i < listing->size(); ++i) {
         const DirEntry& e = (*listing)[i];
@@ -55,7 +57,9 @@ void reply_page(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
         if (plus) {
             if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, next) > size - used) break;
             // A failed lookup leaves `entry` as it is: ino 0, listed, not looked up.
-            if (e.name != "." && e.name != "..") (void)lookup_entry(fs, ino, name, &entry);
+            NodePtr node;
+            if (e.name != "." && e.name != ".." && lookup_entry(fs, ino, name, &entry, &node) == 0)
+                handed.emplace_back(&e, std::move(node));
             used += fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &entry, next);
         } else {
             const size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name, &entry.attr, next);
@@ -64,6 +68,7 @@ void reply_page(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
         }
     }
     fuse_reply_buf(req, buf.data(), used);
+    for (const auto& [e, node] : handed) reannounce_if_removed(fs, ino, e->name, *node);
 }
 
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {

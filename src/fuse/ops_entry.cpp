@@ -5,9 +5,10 @@
 
 namespace driverfs::fuse {
 
-int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e) {
+int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e, NodePtr* found) {
     Result<NodePtr> node = fs.refs().lookup(parent, name);
     if (!node) return node.error().code;
+    if (found) *found = node.value();
     std::memset(e, 0, sizeof *e);
     e->ino = node.value()->ino;
     e->generation = 1;  // inode numbers are never reused within a mount
@@ -17,12 +18,19 @@ int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* 
     return 0;
 }
 
+void reannounce_if_removed(Fs& fs, fuse_ino_t parent, std::string_view name, const Node& node) {
+    if (node.removed()) fs.entry_removed(parent, node.ino, std::string(name), true);
+}
+
 namespace {
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    Fs& fs = fs_of(req);
     fuse_entry_param e;
-    if (int err = lookup_entry(fs_of(req), parent, name, &e)) fuse_reply_err(req, err);
-    else fuse_reply_entry(req, &e);
+    NodePtr node;
+    if (int err = lookup_entry(fs, parent, name, &e, &node)) return (void)fuse_reply_err(req, err);
+    fuse_reply_entry(req, &e);
+    reannounce_if_removed(fs, parent, name, *node);
 }
 
 void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
