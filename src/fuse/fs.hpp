@@ -150,12 +150,13 @@ inline Fs& fs_of(fuse_req_t req) { return *static_cast<Fs*>(fuse_req_userdata(re
 // given, gets the node, for reannounce_if_removed once the reply is sent.
 int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* e, NodePtr* found = nullptr);
 
-// Call after the reply that handed the kernel `node` as `name` in `parent`
-// was sent. A removal that ran between the lookup and that reply announced
-// the entry before the kernel had it, and the kernel would then keep it for
-// its whole entry timeout (a day for a symlink). NodeTree::remove marks a
+// Call after the reply that handed the kernel `node` (by its name) in
+// `parent` was sent; nothing of the request may be used by then. A removal
+// that ran between the lookup and that reply announced the entry before the
+// kernel had it, and the kernel would then keep it for its whole entry
+// timeout (a day for a symlink). NodeTree::remove marks a
 // node removed before it announces it, so a node not yet marked here will be
 // announced after this reply; a marked one is announced again, now behind it.
-void reannounce_if_removed(Fs& fs, fuse_ino_t parent, std::string_view name, const Node& node);
+void reannounce_if_removed(Fs& fs, fuse_ino_t parent, const Node& node);
 
 }  // namespace driverfs::fuse

@@ -1,7 +1,6 @@
 // Directory operations: a listing is taken at opendir and paged from there,
 // so a directory changing under a reader never repeats or skips entries.
 #include <sys/stat.h>
-#include <utility>
 #include <vector>
 
 #include "fs.hpp"
@@ -45,7 +44,7 @@ void reply_page(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     Fs& fs = fs_of(req);
     const auto* listing = reinterpret_cast<const std::vector<DirEntry>*>(fi->fh);
     std::vector<char> buf(size);
-    std::vector<std::pair<const DirEntry*, NodePtr>> handed;  // READDIRPLUS: the inodes this page gives
+    std::vector<NodePtr> handed;  // READDIRPLUS: the inodes this page gives
     size_t used = 0;
     for (size_t i = static_cast<size_t>(off); i < listing->size(); ++i) {
         const DirEntry& e = (*listing)[i];
@@ -59,7 +58,7 @@ void reply_page(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
             // A failed lookup leaves `entry` as it is: ino 0, listed, not looked up.
             NodePtr node;
             if (e.name != "." && e.name != ".." && lookup_entry(fs, ino, name, &entry, &node) == 0)
-                handed.emplace_back(&e, std::move(node));
+                handed.push_back(std::move(node));
             used += fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &entry, next);
         } else {
             const size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name, &entry.attr, next);
@@ -68,7 +67,8 @@ void reply_page(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
         }
     }
     fuse_reply_buf(req, buf.data(), used);
-    for (const auto& [e, node] : handed) reannounce_if_removed(fs, ino, e->name, *node);
+    // Not the listing's names: once the reply is sent, a RELEASEDIR may free it.
+    for (const NodePtr& node : handed) reannounce_if_removed(fs, ino, *node);
 }
 
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {

@@ -18,8 +18,8 @@ int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* 
     return 0;
 }
 
-void reannounce_if_removed(Fs& fs, fuse_ino_t parent, std::string_view name, const Node& node) {
-    if (node.removed()) fs.entry_removed(parent, node.ino, std::string(name), true);
+void reannounce_if_removed(Fs& fs, fuse_ino_t parent, const Node& node) {
+    if (node.removed()) fs.entry_removed(parent, node.ino, node.name, true);
 }
 
 namespace {
@@ -30,7 +30,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     NodePtr node;
     if (int err = lookup_entry(fs, parent, name, &e, &node)) return (void)fuse_reply_err(req, err);
     fuse_reply_entry(req, &e);
-    reannounce_if_removed(fs, parent, name, *node);
+    reannounce_if_removed(fs, parent, *node);
 }
 
 void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
