@@ -35,7 +35,7 @@ namespace {
 using control::attribute_value;
 using control::is_text;
 using control::kMaxBinaryAttr;
-using nlohmann::json;
+using json = control::DescriptionJson;
 
 void usage(FILE* out) {
     std::fprintf(out,

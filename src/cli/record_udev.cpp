@@ -5,7 +5,7 @@
 
 namespace driverfs::cli {
 
-using nlohmann::json;
+using json = control::DescriptionJson;
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> out;

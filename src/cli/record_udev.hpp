@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "control/description_json.hpp"
 
 namespace driverfs::cli {
 
@@ -16,6 +16,6 @@ std::vector<std::string> lines_of(const std::string& text);
 // description `dev`: udev's properties under "udev" (with TAGS,
 // CURRENT_TAGS and USEC_INITIALIZED as udevadm shows them), its /dev links
 // under "devlinks". Lines that are not text are left out.
-void add_udev_entry(const std::string& text, nlohmann::json& dev);
+void add_udev_entry(const std::string& text, control::DescriptionJson& dev);
 
 }  // namespace driverfs::cli

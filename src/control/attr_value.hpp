@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
+#include "control/description_json.hpp"
 
 namespace driverfs::control {
 
@@ -72,12 +72,12 @@ inline bool is_text(std::string_view s) {
 // The schema form of one attribute: a bare string for text with mode 0444,
 // {"value", "mode"} for text with another mode, {"base64", "mode"} otherwise.
 // The caller keeps values over kMaxBinaryAttr out (they cannot be served).
-inline nlohmann::json attribute_value(std::string_view bytes, const std::string& mode) {
+inline DescriptionJson attribute_value(std::string_view bytes, const std::string& mode) {
     if (bytes.size() <= kMaxTextAttr && is_text(bytes)) {
         if (mode == "0444") return std::string(bytes);
-        return nlohmann::json{{"value", std::string(bytes)}, {"mode", mode}};
+        return DescriptionJson{{"value", std::string(bytes)}, {"mode", mode}};
     }
-    return nlohmann::json{{"base64", base64_encode(bytes)}, {"mode", mode}};
+    return DescriptionJson{{"base64", base64_encode(bytes)}, {"mode", mode}};
 }
 
 }  // namespace driverfs::control

@@ -13,7 +13,7 @@
 
 namespace driverfs::control {
 
-using nlohmann::json;
+using json = DescriptionJson;
 
 namespace {
 

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/description_json.hpp"
+
 #include "core/core.hpp"
 #include "core/device_description.hpp"
 #include "core/error.hpp"
@@ -32,7 +34,7 @@ struct ConfigSpec {
 
 // Check the whole description; EINVAL naming the JSON path of the first
 // error ("$.buses.platform.devices[1].parent: ..."). Touches nothing.
-Result<ConfigSpec> parse_config(const nlohmann::json& doc);
+Result<ConfigSpec> parse_config(const DescriptionJson& doc);
 // Parse a description given as text, JSON or a .umockdev dump (told apart
 // by looks_like_umockdev); `name` (the file's) starts every message.
 Result<ConfigSpec> parse_config_text(std::string_view text, const std::string& name);

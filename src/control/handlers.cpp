@@ -136,13 +136,15 @@ Result<json> driver_stats(HandlerContext& c, const json&) {
 }
 
 // "config": the description as JSON; "text": a file's bytes, JSON or
-// .umockdev, with "file" naming it in messages (driverfsctl apply).
+// .umockdev, with "file" naming it in messages (driverfsctl apply). Only
+// "text" keeps the order of properties (description_json.hpp): "config" was
+// parsed with the request, whose objects are sorted.
 Result<json> apply(HandlerContext& c, const json& b) {
     const std::optional<std::string> text = optional_field(b, "text");
     auto it = b.find("config");
     if (it == b.end() && !text) return Error::of(EINVAL, "missing \"config\" (or \"text\")");
     Result<ConfigSpec> spec =
-        text ? parse_config_text(*text, optional_field(b, "file").value_or("request")) : parse_config(*it);
+        text ? parse_config_text(*text, optional_field(b, "file").value_or("request")) : parse_config(DescriptionJson(*it));
     if (!spec) return spec.error();
     std::lock_guard lock(c.apply_mu);
     Result<ApplyReport> rep = apply_config(c.core, spec.value());

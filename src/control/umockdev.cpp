@@ -17,7 +17,7 @@
 
 namespace driverfs::control {
 
-using nlohmann::json;
+using json = DescriptionJson;
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
+#include "control/description_json.hpp"
 
 #include "core/error.hpp"
 
@@ -19,6 +19,6 @@ bool looks_like_umockdev(std::string_view text);
 // its descendants (umockdev-record writes a device first, then its parents).
 // `file_name` only labels messages. Errors are EINVAL, "FILE:LINE: what is
 // wrong", for the first bad line; nothing is returned then.
-Result<nlohmann::json> umockdev_to_description(std::string_view text, const std::string& file_name);
+Result<DescriptionJson> umockdev_to_description(std::string_view text, const std::string& file_name);
 
 }  // namespace driverfs::control

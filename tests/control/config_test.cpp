@@ -119,6 +119,22 @@ TEST(ConfigDevices, TheSchemaExampleParsesWithEveryField) {
     EXPECT_TRUE(n_is_text);
 }
 
+// Linux writes a net device's uevent as INTERFACE then IFINDEX, and udevadm
+// prints the lines in the file's order: a description read from text keeps
+// the order it was written in, for properties and udev lines alike.
+TEST(ConfigDevices, PropertiesKeepTheOrderOfTheText) {
+    auto r = driverfs::control::parse_config_text(R"({"devices": [
+        {"path": "devices/virtual/net/lo", "class": "net",
+         "properties": {"INTERFACE": "lo", "IFINDEX": "1", "B": "2", "A": "3"},
+         "udev": {"ID_Z": "1", "ID_A": "2"}}]})",
+                                                  "order.json");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    using Lines = std::vector<std::pair<std::string, std::string>>;
+    const auto& d = r.value().declared.at(0);
+    EXPECT_EQ(d.properties, (Lines{{"INTERFACE", "lo"}, {"IFINDEX", "1"}, {"B", "2"}, {"A", "3"}}));
+    EXPECT_EQ(d.udev, (Lines{{"ID_Z", "1"}, {"ID_A", "2"}}));
+}
+
 TEST(ConfigDevices, SpacesInValuesSlashesInNodesAndDanglingLinksAreFine) {
     auto r = driverfs::control::parse_config(json::parse(R"({"devices": [
         {"path": "devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/0003:046D:C077.0001/input/input3/event3",

@@ -19,7 +19,7 @@ namespace {
 
 using driverfs::control::looks_like_umockdev;
 using driverfs::control::umockdev_to_description;
-using nlohmann::json;
+using json = driverfs::control::DescriptionJson;
 
 json translate(const std::string& text) {
     auto r = umockdev_to_description(text, "t.umockdev");
