@@ -80,6 +80,9 @@ inline constexpr Param kRemoveDevice[] = {{"name", Type::name, Form::word}};
 inline constexpr Param kBind[] = {{"bus", Type::name, Form::word},
                                   {"driver", Type::name, Form::word},
                                   {"device", Type::name, Form::word}};
+inline constexpr Param kSetAttribute[] = {{"path", Type::name, Form::word},
+                                          {"value", Type::text, Form::word},
+                                          {"no_newline", Type::flag, Form::flag, "--no-newline", "-n"}};
 inline constexpr Param kLog[] = {{"follow", Type::flag, Form::flag, "--follow", "-f"},
                                  {"after", Type::seq, Form::none}};
 inline constexpr Param kApply[] = {{"text", Type::text, Form::file},
@@ -99,6 +102,9 @@ inline constexpr Command kCommands[] = {
      "remove a device and its children; a PATH\n(devices/...) names a declarative device"},
     {"bind", rows::kBind, "bind BUS DRIVER DEVICE", "bind a device to a driver"},
     {"unbind", rows::kBind, "unbind BUS DRIVER DEVICE", "unbind it"},
+    {"set-attribute", rows::kSetAttribute, "set-attribute PATH VALUE [-n|--no-newline]",
+     "what a described device's attribute shows from\nnow on, whatever its mode (hardware changing);\n"
+     "VALUE and a newline, as echo writes (-n: none)"},
     {"suspend", {}, "suspend", "system suspend / resume of every device"},
     {"resume", {}, "resume", nullptr},
     {"purge", {}, "purge", "free inactive driver stubs", print_purge},

@@ -7,6 +7,7 @@
 
 #include "config.hpp"
 #include "control/commands.hpp"
+#include "core/declared.hpp"
 #include "core/log.hpp"
 #include "core/validate.hpp"
 #include "dispatcher.hpp"
@@ -90,13 +91,18 @@ Result<json> add_device(HandlerContext& c, const json& b) {
     return json{{"device", name}};
 }
 
+// A path in the tree as a user may give it: devices/..., or as udevadm
+// prints it with a leading / or /sys/.
+std::string tree_path(std::string path) {
+    if (path.rfind("/sys/", 0) == 0) path.erase(0, 5);
+    if (!path.empty() && path[0] == '/') path.erase(0, 1);
+    return path;
+}
+
 Result<json> remove_device(HandlerContext& c, const json& b) {
-    // A path (devices/..., as udevadm prints it with or without the
-    // leading /sys or /) names a declarative device and what is below it.
+    // A path names a declarative device and what is below it.
     const std::string name = field(b, "name");
-    std::string target = name;
-    if (target.rfind("/sys/", 0) == 0) target.erase(0, 5);
-    if (!target.empty() && target[0] == '/') target.erase(0, 1);
+    const std::string target = tree_path(name);
     Status s = target.find('/') != std::string::npos ? c.core.remove_declared_device(target)
                                                       : c.core.remove_device(target);
     if (!s) return s.error();
@@ -109,6 +115,18 @@ Result<json> bind_device(HandlerContext& c, const json& b) {
 
 Result<json> unbind_device(HandlerContext& c, const json& b) {
     return done(c.core.unbind(field(b, "bus"), field(b, "driver"), field(b, "device")));
+}
+
+// A recorded value changes as the hardware's would (a battery drains, a
+// sensor warms) while the file keeps its mode; the newline is echo's.
+Result<json> set_attribute(HandlerContext& c, const json& b) {
+    std::optional<std::string> value = optional_field(b, "value");
+    if (!value) return Error::of(EINVAL, "missing \"value\"");
+    auto no_newline = b.find("no_newline");
+    if (no_newline == b.end() || !no_newline->is_boolean() || !no_newline->get<bool>()) *value += '\n';
+    const std::string path = tree_path(field(b, "path"));
+    if (Status s = set_recorded_attribute(c.core.tree(), path, *value); !s) return s.error();
+    return json{{"path", path}, {"bytes", value->size()}};
 }
 
 Result<json> suspend(HandlerContext& c, const json&) { return done(c.core.suspend()); }
@@ -170,7 +188,7 @@ constexpr Row kHandlers[] = {
     {"remove-device", remove_device},               {"bind", bind_device},
     {"unbind", unbind_device},   {"suspend", suspend},     {"resume", resume},
     {"purge", purge},     {"stats", stats},         {"driver-stats", driver_stats},
-    {"apply", apply},     {"log", recent_log},
+    {"apply", apply},     {"log", recent_log},      {"set-attribute", set_attribute},
 };
 
 // Every row the dispatcher answers has one handler here, and every handler

@@ -56,6 +56,8 @@ public:
     bool binary() const override { return binary_; }
     Result<size_t> read_at(char* out, size_t count, size_t offset) override;
     Result<size_t> write_at(std::string_view data, size_t offset) override;
+    // The whole value, whatever the mode; pollers wake.
+    Status replace(std::string_view bytes);
 
 private:
     void changed();
@@ -69,6 +71,13 @@ private:
 // Make the node of a recorded attribute in `dir`.
 Result<NodePtr> add_declared_attr(NodeTree& tree, const NodePtr& dir, const std::string& name, uint32_t mode,
                                   const std::shared_ptr<DeclaredValue>& value, bool binary);
+
+// driverfsctl set-attribute: from now on the recorded attribute at `path`
+// (relative to the root; symlinks followed, so class/... works) shows
+// `bytes`, whatever its mode, as hardware changes a read-only sysfs value;
+// pollers wake. ENOENT if nothing is there, EINVAL for any other file (a driver's attribute answers through
+// its driver, the core's files are the core's).
+Status set_recorded_attribute(NodeTree& tree, std::string_view path, std::string_view bytes);
 
 // The uevent file of a declarative device bound to `driver` (empty: none),
 // in the order of Linux's dev_uevent; the recorded properties follow the

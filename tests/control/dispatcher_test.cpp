@@ -88,6 +88,10 @@ TEST_F(DispatcherTest, WrongTypesAreEinvalNamingTheField) {
     EXPECT_EQ(err({{"cmd", "unload"}, {"module", "led"}, {"timeout", "soon"}}), EINVAL);
     EXPECT_EQ(err({{"cmd", "unload"}, {"module", "led"}, {"timeout", -1}}), EINVAL);
     EXPECT_EQ(err({{"cmd", "monitor"}}), EOPNOTSUPP);
+    // A JSON client may leave out what driverfsctl's usage always asks for.
+    r = call({{"cmd", "set-attribute"}, {"path", "devices/platform/x/a"}});
+    EXPECT_EQ(r["error"]["message"], "missing \"value\"");
+    EXPECT_EQ(err({{"cmd", "set-attribute"}, {"path", "x"}, {"value", "1"}, {"no_newline", "yes"}}), EINVAL);
     EXPECT_EQ(ok({{"cmd", "devices"}})["devices"].size(), 0u);  // nothing was created
 }
 

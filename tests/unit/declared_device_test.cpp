@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/core.hpp"
+#include "core/declared.hpp"
 #include "core/device_description.hpp"
 #include "test_util.hpp"
 
@@ -169,6 +170,37 @@ TEST_F(DeclaredTest, WritableValuesAreKeptAndReadOnlyOnesRefused) {
     auto big = bin->ops()->write_at("x", DeclaredAttr::kMaxBinary);
     ASSERT_FALSE(big);
     EXPECT_EQ(big.error().code, EFBIG);
+}
+
+// driverfsctl set-attribute: any recorded value changes, read-only or not,
+// named through links as a user names it; nothing else does.
+TEST_F(DeclaredTest, SetRecordedAttributeFollowsLinksAndTouchesNothingElse) {
+    DeclaredDevice looped = sound_card();
+    looped.links.emplace_back("loop", "loop");
+    ASSERT_TRUE(core().add_declared_device(pci_dev()));
+    ASSERT_TRUE(core().add_declared_device(looped));
+    auto& tree = core().tree();
+    const std::string dev = "devices/pci0000:00/0000:00:1f.3/";
+    auto before = tree.resolve(dev + "vendor")->events.load();
+    ASSERT_TRUE(driverfs::set_recorded_attribute(tree, "bus/pci/devices/0000:00:1f.3/vendor", "0x1022\n"));
+    EXPECT_EQ(read_attr(core(), dev + "vendor").data, "0x1022\n");
+    EXPECT_GT(tree.resolve(dev + "vendor")->events.load(), before) << "pollers wake";
+    EXPECT_EQ(tree.resolve(dev + "vendor")->mode(), 0444u) << "the mode stays";
+    ASSERT_TRUE(driverfs::set_recorded_attribute(tree, "class/sound/controlC0/../../../label", "l"));
+    EXPECT_EQ(read_attr(core(), dev + "label").data, "l");
+
+    auto code = [&](const std::string& path, std::string_view bytes = "1") {
+        auto r = driverfs::set_recorded_attribute(tree, path, bytes);
+        return r ? 0 : r.error().code;
+    };
+    EXPECT_EQ(code(dev + "uevent"), EINVAL) << "the core's own file";
+    EXPECT_EQ(code("devices/pci0000:00/0000:00:1f.3"), EINVAL) << "a directory";
+    EXPECT_EQ(code(dev + "nosuch"), ENOENT);
+    EXPECT_EQ(code(dev + "vendor/x"), ENOTDIR);
+    EXPECT_EQ(code("class/sound/controlC0/loop/x"), ELOOP);
+    EXPECT_EQ(code(dev + "config", std::string(DeclaredAttr::kMaxBinary + 1, 'x')), EFBIG);
+    EXPECT_EQ(code(dev + "label", std::string(DeclaredAttr::kMaxText + 1, 'x')), EINVAL);
+    EXPECT_EQ(read_attr(core(), dev + "label").data, "l") << "a refused value changes nothing";
 }
 
 TEST_F(DeclaredTest, ApplyingTwiceIsHarmlessAndAClashIsRefused) {
