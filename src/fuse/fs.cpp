@@ -1,5 +1,6 @@
 // The FUSE front end: the Fs object, the request table and the mount loop.
 #include "fs.hpp"
+#include "ops.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -9,11 +10,6 @@
 #include "core/log.hpp"
 
 namespace driverfs::fuse {
-
-void wire_entry_ops(fuse_lowlevel_ops& ops);
-void wire_dir_ops(fuse_lowlevel_ops& ops);
-void wire_file_ops(fuse_lowlevel_ops& ops);
-void wire_refused_ops(fuse_lowlevel_ops& ops);
 
 namespace {
 
@@ -35,14 +31,40 @@ void op_init(void*, fuse_conn_info* conn) {
 
 }  // namespace
 
+// The one request table. What is left out is ENOSYS, which the kernel
+// remembers for the mount, so nothing sysfs answers may be missing here.
 const fuse_lowlevel_ops& lowlevel_ops() {
     static const fuse_lowlevel_ops ops = [] {
         fuse_lowlevel_ops o{};
         o.init = op_init;
-        wire_entry_ops(o);
-        wire_dir_ops(o);
-        wire_file_ops(o);
-        wire_refused_ops(o);
+        o.lookup = op_lookup;
+        o.forget = op_forget;
+        o.getattr = op_getattr;
+        o.setattr = op_setattr;
+        o.readlink = op_readlink;
+        o.mknod = op_mknod;
+        o.mkdir = op_mkdir;
+        o.unlink = op_unlink;
+        o.rmdir = op_rmdir;
+        o.symlink = op_symlink;
+        o.rename = op_rename;
+        o.link = op_link;
+        o.open = op_open;
+        o.read = op_read;
+        o.write = op_write;
+        o.flush = op_flush;
+        o.release = op_release;
+        o.opendir = op_opendir;
+        o.readdir = op_readdir;
+        o.releasedir = op_releasedir;
+        o.setxattr = op_setxattr;
+        o.getxattr = op_getxattr;
+        o.listxattr = op_listxattr;
+        o.removexattr = op_removexattr;
+        o.create = op_create;
+        o.poll = op_poll;
+        o.forget_multi = op_forget_multi;
+        o.readdirplus = op_readdirplus;
         return o;
     }();
     return ops;

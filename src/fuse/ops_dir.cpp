@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "fs.hpp"
+#include "ops.hpp"
 
 namespace driverfs::fuse {
 namespace {
@@ -16,6 +17,8 @@ mode_t dtype_mode(NodeKind kind) {
     }
     return 0;
 }
+
+}  // namespace
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Fs& fs = fs_of(req);
@@ -31,6 +34,8 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fi->fh = reinterpret_cast<uint64_t>(listing);
     if (fuse_reply_open(req, fi) == -ENOENT) delete listing;  // interrupted: no releasedir follows
 }
+
+namespace {
 
 // One page of the opendir listing from `off`. READDIRPLUS (`ls -l` of a big
 // directory) gives each entry with its attributes in the same buffer instead
@@ -71,6 +76,8 @@ void reply_page(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     for (const NodePtr& node : handed) reannounce_if_removed(fs, ino, *node);
 }
 
+}  // namespace
+
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     reply_page(req, ino, size, off, fi, false);
 }
@@ -82,15 +89,6 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     delete reinterpret_cast<std::vector<DirEntry>*>(fi->fh);
     fuse_reply_err(req, 0);
-}
-
-}  // namespace
-
-void wire_dir_ops(fuse_lowlevel_ops& ops) {
-    ops.opendir = op_opendir;
-    ops.readdir = op_readdir;
-    ops.readdirplus = op_readdirplus;
-    ops.releasedir = op_releasedir;
 }
 
 }  // namespace driverfs::fuse

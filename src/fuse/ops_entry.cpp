@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "fs.hpp"
+#include "ops.hpp"
 
 namespace driverfs::fuse {
 
@@ -21,8 +22,6 @@ int lookup_entry(Fs& fs, fuse_ino_t parent, const char* name, fuse_entry_param* 
 void reannounce_if_removed(Fs& fs, fuse_ino_t parent, const Node& node) {
     if (node.removed()) fs.entry_removed(parent, node.ino, node.name, true);
 }
-
-namespace {
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Fs& fs = fs_of(req);
@@ -52,6 +51,8 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     fuse_reply_attr(req, &st, fs.timeouts().attr_for(node->kind));
 }
 
+namespace {
+
 // As kernfs: chmod is kept, truncate (and O_TRUNC) succeeds without effect
 // because an attribute has no stored content, times and owners are accepted.
 int do_setattr(Fs& fs, fuse_ino_t ino, const struct stat* attr, int to_set, struct stat* out) {
@@ -62,6 +63,8 @@ int do_setattr(Fs& fs, fuse_ino_t ino, const struct stat* attr, int to_set, stru
     fs.stat_of(*node, out);
     return 0;
 }
+
+}  // namespace
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
     struct stat st;
@@ -74,17 +77,6 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
     if (!node) fuse_reply_err(req, ENOENT);
     else if (node->kind != NodeKind::symlink) fuse_reply_err(req, EINVAL);
     else fuse_reply_readlink(req, node->target().c_str());
-}
-
-}  // namespace
-
-void wire_entry_ops(fuse_lowlevel_ops& ops) {
-    ops.lookup = op_lookup;
-    ops.forget = op_forget;
-    ops.forget_multi = op_forget_multi;
-    ops.getattr = op_getattr;
-    ops.setattr = op_setattr;
-    ops.readlink = op_readlink;
 }
 
 }  // namespace driverfs::fuse

@@ -4,11 +4,14 @@
 #include <vector>
 
 #include "fs.hpp"
+#include "ops.hpp"
 
 namespace driverfs::fuse {
 namespace {
 
 OpenFile& file_of(fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
+
+}  // namespace
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     Fs& fs = fs_of(req);
@@ -34,10 +37,14 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (fuse_reply_open(req, fi) == -ENOENT) delete &file_of(fi);  // interrupted: no release follows
 }
 
+namespace {
+
 void reply_read(fuse_req_t req, const Result<size_t>& n, const char* data) {
     if (!n) fuse_reply_err(req, n.error().code);
     else fuse_reply_buf(req, data, n.value());
 }
+
+}  // namespace
 
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
     OpenFile& file = file_of(fi);
@@ -83,17 +90,6 @@ void op_poll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, fuse_pollhandle
     if (ph) fs_of(req).add_poller(ino, &file, ph);
     if (file.changed_since_read() || file.node()->removed()) revents |= POLLPRI | POLLERR;
     fuse_reply_poll(req, revents);
-}
-
-}  // namespace
-
-void wire_file_ops(fuse_lowlevel_ops& ops) {
-    ops.open = op_open;
-    ops.read = op_read;
-    ops.write = op_write;
-    ops.flush = op_flush;
-    ops.release = op_release;
-    ops.poll = op_poll;
 }
 
 }  // namespace driverfs::fuse

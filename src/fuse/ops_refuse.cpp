@@ -5,10 +5,9 @@
 #include <cstring>
 
 #include "fs.hpp"
+#include "ops.hpp"
 
 namespace driverfs::fuse {
-namespace {
-
 void op_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EPERM); }
 // sysfs: a regular file is a create (EACCES); fifos, sockets, devices EPERM.
 void op_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t mode, dev_t) {
@@ -36,22 +35,5 @@ void op_listxattr(fuse_req_t req, fuse_ino_t, size_t size) {
     else fuse_reply_buf(req, nullptr, 0);
 }
 void op_removexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EOPNOTSUPP); }
-
-}  // namespace
-
-void wire_refused_ops(fuse_lowlevel_ops& ops) {
-    ops.mkdir = op_mkdir;
-    ops.mknod = op_mknod;
-    ops.create = op_create;
-    ops.unlink = op_unlink;
-    ops.rmdir = op_rmdir;
-    ops.symlink = op_symlink;
-    ops.link = op_link;
-    ops.rename = op_rename;
-    ops.setxattr = op_setxattr;
-    ops.getxattr = op_getxattr;
-    ops.listxattr = op_listxattr;
-    ops.removexattr = op_removexattr;
-}
 
 }  // namespace driverfs::fuse
