@@ -23,7 +23,7 @@
 
 #include "abi.hpp"
 #include "driver_attr.hpp"
-#include "core/core.hpp"
+#include "core/device_model.hpp"
 #include "core/log.hpp"
 #include "plugin_gate.hpp"
 
@@ -57,7 +57,7 @@ std::vector<std::optional<uint32_t>> visible_modes(Device& dev, const DriverGate
 
 }  // namespace
 
-Status Core::update_group(Device& dev, const dfs_attribute_group* group) {
+Status DeviceModel::update_group(Device& dev, const dfs_attribute_group* group) {
     if (evaluating > 0)
         return Error::of(EDEADLK, "update_group called from is_visible on " + dev.name() + " (it would recurse)");
     DriverPtr drv;
@@ -90,7 +90,7 @@ Status Core::update_group(Device& dev, const dfs_attribute_group* group) {
     return sync_group(dev, drv, group, Device::Groups::live);
 }
 
-Status Core::sync_group(Device& dev, const DriverPtr& drv, const dfs_attribute_group* group, Device::Groups phase) {
+Status DeviceModel::sync_group(Device& dev, const DriverPtr& drv, const dfs_attribute_group* group, Device::Groups phase) {
     // Every caller holds a pin already (a bind, a class device's creation,
     // update_group); this one is the gate's own for the is_visible calls.
     Result<DriverGate> gate = DriverGate::enter(*drv);
@@ -111,8 +111,8 @@ Status Core::sync_group(Device& dev, const DriverPtr& drv, const dfs_attribute_g
     return {};
 }
 
-void Core::apply_group(Device& dev, const DriverPtr& drv, const dfs_attribute_group* group,
-                       const std::vector<std::optional<uint32_t>>& modes) {
+void DeviceModel::apply_group(Device& dev, const DriverPtr& drv, const dfs_attribute_group* group,
+                              const std::vector<std::optional<uint32_t>>& modes) {
     // Only files of this binding are ours to remove or remake: a same-named
     // core file (uevent, power) is left alone and the new one fails EEXIST.
     std::vector<NodePtr> owned;

@@ -4,13 +4,13 @@
 #include "abi.hpp"
 #include "core_attr.hpp"
 #include "driver_attr.hpp"
-#include "core/core.hpp"
+#include "core/device_model.hpp"
 #include "core/log.hpp"
 #include "plugin_gate.hpp"
 
 namespace driverfs {
 
-Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
+Status DeviceModel::probe_locked(Device& dev, const DriverPtr& drv) {
     Result<DriverGate> gate = DriverGate::enter(*drv);
     if (!gate) return Error::of(ENODEV, "driver " + drv->name() + " is being unloaded");
     const dfs_driver* ops = gate->ops();
@@ -57,7 +57,7 @@ Status Core::probe_locked(Device& dev, const DriverPtr& drv) {
     return {};
 }
 
-std::vector<NodePtr> Core::add_driver_attrs(Device& dev, const NodePtr& dir, const DriverPtr& drv) {
+std::vector<NodePtr> DeviceModel::add_driver_attrs(Device& dev, const NodePtr& dir, const DriverPtr& drv) {
     const dfs_driver* ops = drv->stub().driver();  // the caller pins drv
     std::vector<NodePtr> nodes;
     auto add = [&](const std::string& name, uint32_t mode, std::unique_ptr<AttrOps> attr) {
@@ -88,7 +88,7 @@ std::vector<NodePtr> Core::add_driver_attrs(Device& dev, const NodePtr& dir, con
     return nodes;
 }
 
-void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
+void DeviceModel::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
     // Runs with the driver pinned (from probe_locked): its structs are mapped.
     const dfs_driver* ops = drv->stub().driver();
     std::vector<NodePtr> nodes = add_driver_attrs(dev, dev.dir, drv);
@@ -124,7 +124,7 @@ void Core::attach_driver_nodes(Device& dev, const DriverPtr& drv) {
             if (group_usable(*g)) sync_group(dev, drv, *g, Device::Groups::live);
 }
 
-Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point deadline, bool driver_drained) {
+Status DeviceModel::unbind_locked(Device& dev, std::chrono::steady_clock::time_point deadline, bool driver_drained) {
     DriverPtr drv;
     {
         std::lock_guard lock(model_mu_);
@@ -189,7 +189,7 @@ Status Core::unbind_locked(Device& dev, std::chrono::steady_clock::time_point de
     return {};
 }
 
-void Core::detach_binding(Device& dev) {
+void DeviceModel::detach_binding(Device& dev) {
     // What remove() left of the class devices goes first, newest first, as
     // Linux's devres would release it (their remove events before unbind).
     std::vector<DevicePtr> cdevs;
@@ -216,7 +216,7 @@ void Core::detach_binding(Device& dev) {
     if (dev.declared) restore_recorded(dev);
 }
 
-Status Core::bind(const std::string& bus_name, const std::string& driver, const std::string& device) {
+Status DeviceModel::bind(const std::string& bus_name, const std::string& driver, const std::string& device) {
     std::shared_ptr<Bus> bus = find_bus(bus_name);
     if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
     DevicePtr dev = find_device(*bus, device);
@@ -242,7 +242,7 @@ Status Core::bind(const std::string& bus_name, const std::string& driver, const 
     return s;
 }
 
-Status Core::unbind(const std::string& bus_name, const std::string& driver, const std::string& device) {
+Status DeviceModel::unbind(const std::string& bus_name, const std::string& driver, const std::string& device) {
     std::shared_ptr<Bus> bus = find_bus(bus_name);
     if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
     DevicePtr dev = find_device(*bus, device);
@@ -250,7 +250,7 @@ Status Core::unbind(const std::string& bus_name, const std::string& driver, cons
     std::lock_guard dev_lock(dev->lock);
     if (!dev->driver || dev->driver->name() != driver)
         return Error::of(ENODEV, "device " + device + " is not bound to " + driver);
-    return unbind_locked(*dev, std::chrono::steady_clock::now() + options_.unload_timeout, false);
+    return unbind_locked(*dev, std::chrono::steady_clock::now() + unload_timeout_, false);
 }
 
 }  // namespace driverfs

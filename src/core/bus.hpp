@@ -41,7 +41,7 @@ public:
 
     const std::string& name() const { return name_; }
     // Matching is daemon code only (the platform rule): cheap, calls no
-    // plugin, so it may run under Core::model_mu_.
+    // plugin, so it may run under DeviceModel::model_mu_.
     bool core_match() const { return !match_; }
     // driver_override wins over the bus rule, as in Linux.
     bool matches(const Device& dev, const std::string& override_name, const Driver& drv) const {
@@ -49,7 +49,7 @@ public:
         return match_ ? match_(dev, drv) : platform_match(dev, drv);
     }
 
-    // Membership, under Core::model_mu_. The lists keep registration order;
+    // Membership, under DeviceModel::model_mu_. The lists keep registration order;
     // for the platform rule the indexes below let matching look only at the
     // devices and drivers that share a key, instead of every pair (100,000
     // devices against 1,000 drivers is 10^8 pairs).
@@ -72,12 +72,12 @@ public:
     NodePtr devices_root;  // devices/<bus>: where its top-level devices live
 
     std::atomic<bool> autoprobe{true};
-    // remove_bus has begun: no device may join (under Core::model_mu_).
+    // remove_bus has begun: no device may join (under DeviceModel::model_mu_).
     bool removed = false;
     Plugin* owner = nullptr;  // the plugin that registered it; null for platform
     // A class (leds, hwmon), not a bus: the subsystem of class devices. Its
     // `dir` is class/<name>; the bus lists and indexes stay empty, members
-    // holds its devices by name (under Core::model_mu_). Set at creation.
+    // holds its devices by name (under DeviceModel::model_mu_). Set at creation.
     bool is_class = false;
     std::map<std::string, std::weak_ptr<Device>> members;
 

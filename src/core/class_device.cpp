@@ -27,7 +27,7 @@
 #include "core_attr.hpp"
 #include "driver_attr.hpp"
 #include "core/call_tracker.hpp"
-#include "core/core.hpp"
+#include "core/device_model.hpp"
 #include "core/log.hpp"
 #include "core/validate.hpp"
 #include "plugin_gate.hpp"
@@ -56,13 +56,13 @@ void remove_if_empty(NodeTree& tree, const NodePtr& dir) {
 
 bool Device::is_class_device() const { return bus_->is_class; }
 
-DriverPtr Core::driver_of(const Device& dev) const {
+DriverPtr DeviceModel::driver_of(const Device& dev) const {
     std::lock_guard lock(model_mu_);
     if (dev.owner) return dev.owner;
     return dev.driver ? dev.driver : dev.probing;
 }
 
-Result<Bus*> Core::class_locked(const std::string& name) {
+Result<Bus*> DeviceModel::class_locked(const std::string& name) {
     if (auto it = classes_.find(name); it != classes_.end()) return it->second.get();
     if (!valid_object_name(name) || name.find(':') != std::string::npos)
         return Error::of(EINVAL, "'" + name + "' is not a class name (1-64 of A-Z a-z 0-9 _ . -)");
@@ -76,8 +76,8 @@ Result<Bus*> Core::class_locked(const std::string& name) {
     return raw;
 }
 
-Result<DevicePtr> Core::create_class_device(Plugin& plugin, Device* parent, const dfs_class_device* info,
-                                            void* drvdata) {
+Result<DevicePtr> DeviceModel::create_class_device(Plugin& plugin, Device* parent, const dfs_class_device* info,
+                                                   void* drvdata) {
     if (!info || !DFS_HAS_FIELD(info, dfs_class_device, owner) || !info->class_name || !info->name)
         return Error::of(EINVAL, "class_device_create: a NULL or truncated dfs_class_device");
     DriverPtr owner;
@@ -115,10 +115,10 @@ Result<DevicePtr> Core::create_class_device(Plugin& plugin, Device* parent, cons
                              drvdata);
 }
 
-Result<DevicePtr> Core::make_class_device(Device* parent, const DriverPtr& owner, const std::string& cls_name,
-                                          const std::string& name_template, uint32_t major, uint32_t minor,
-                                          bool block, std::vector<const dfs_attribute_group*> groups,
-                                          std::map<std::string, std::string> props, void* drvdata) {
+Result<DevicePtr> DeviceModel::make_class_device(Device* parent, const DriverPtr& owner, const std::string& cls_name,
+                                                 const std::string& name_template, uint32_t major, uint32_t minor,
+                                                 bool block, std::vector<const dfs_attribute_group*> groups,
+                                                 std::map<std::string, std::string> props, void* drvdata) {
     const size_t pct = name_template.find("%d");
     const std::string probe_name = pct == std::string::npos ? name_template
                                                              : name_template.substr(0, pct) + "0" + name_template.substr(pct + 2);
@@ -177,7 +177,7 @@ Result<DevicePtr> Core::make_class_device(Device* parent, const DriverPtr& owner
         cdev->minor = minor;
         cdev->block = block;
         cdev->tree = &tree_;
-        cdev->core = this;
+        cdev->model = this;
         cdev->drvdata.store(drvdata, std::memory_order_release);
         cdev->groups = Device::Groups::attaching;
         cdev->binding = 1;
@@ -209,7 +209,7 @@ Result<DevicePtr> Core::make_class_device(Device* parent, const DriverPtr& owner
     return cdev;
 }
 
-Status Core::add_class_device_files(const DevicePtr& cdev) {
+Status DeviceModel::add_class_device_files(const DevicePtr& cdev) {
     if (Status s = add_device_files(cdev); !s) return s;
     const std::string& path = cdev->path;
     const std::string cls_path = "class/" + cdev->bus().name();
@@ -233,7 +233,7 @@ Status Core::add_class_device_files(const DevicePtr& cdev) {
     return {};
 }
 
-bool Core::retire_class_device(const DevicePtr& cdev) {
+bool DeviceModel::retire_class_device(const DevicePtr& cdev) {
     NodePtr holder;
     {
         // From now on no sync_group adds a file to it: they check the phase
@@ -269,7 +269,7 @@ bool Core::retire_class_device(const DevicePtr& cdev) {
     return true;
 }
 
-void Core::retire_virtual_class_devices(Driver& drv) {
+void DeviceModel::retire_virtual_class_devices(Driver& drv) {
     std::vector<DevicePtr> cdevs;
     {
         std::lock_guard lock(model_mu_);
@@ -278,7 +278,7 @@ void Core::retire_virtual_class_devices(Driver& drv) {
     for (auto it = cdevs.rbegin(); it != cdevs.rend(); ++it) retire_class_device(*it);
 }
 
-Status Core::destroy_class_device(Device& cdev) {
+Status DeviceModel::destroy_class_device(Device& cdev) {
     if (!cdev.is_class_device()) return Error::of(EINVAL, "class_device_destroy: " + cdev.name() + " is not a class device");
     DevicePtr self = cdev.shared_from_this();
     Device::Groups was;
@@ -298,7 +298,7 @@ Status Core::destroy_class_device(Device& cdev) {
     // callback: the call to wait for may be the caller itself; removal then
     // only stops new calls, and the ones running finish on their own.
     if (!CallScope::inside_callback()) {
-        const auto deadline = std::chrono::steady_clock::now() + options_.unload_timeout;
+        const auto deadline = std::chrono::steady_clock::now() + unload_timeout_;
         std::vector<NodePtr> stopped;
         for (const NodePtr& n : nodes) {
             if (!tree_.deactivate(n, deadline)) {
@@ -315,7 +315,7 @@ Status Core::destroy_class_device(Device& cdev) {
     return {};
 }
 
-void Core::make_legacy_class_device(Device& dev, const DriverPtr& drv, const std::string& cls) {
+void DeviceModel::make_legacy_class_device(Device& dev, const DriverPtr& drv, const std::string& cls) {
     Result<DevicePtr> made = make_class_device(&dev, drv, cls, dev.name(), 0, 0, false, {}, {}, nullptr);
     if (!made) {
         log(LogLevel::warning, "driver " + drv->name() + ": class device " + cls + "/" + dev.name() +

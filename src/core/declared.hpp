@@ -6,8 +6,8 @@
 // their recorded attributes in declared_attr.cpp. Nothing outside src/core/
 // touches these.
 //
-// Locking. Core::declared_, every DeclaredEntry's mutable fields and the
-// static drivers' directories are under Core::model_mu_, the lock of the
+// Locking. DeviceModel::declared_, every DeclaredEntry's mutable fields and the
+// static drivers' directories are under DeviceModel::model_mu_, the lock of the
 // model they extend: a declarative device joins its bus or class, the tree
 // and declared_ in one model_mu_ section (as register_device does), so a
 // reader of any of those sees all of it or none of it. The order is the
@@ -85,8 +85,8 @@ Status set_recorded_attribute(NodeTree& tree, std::string_view path, std::string
 std::string declared_uevent_text(const DeclaredDevice& spec, const std::string& driver);
 
 // What the core keeps of one declarative device. `spec` is fixed at
-// creation; the rest is under Core::model_mu_ (the lock that also guards
-// the model it is part of: Core::declared_, the bus and class lists).
+// creation; the rest is under DeviceModel::model_mu_ (the lock that also guards
+// the model it is part of: DeviceModel::declared_, the bus and class lists).
 struct DeclaredEntry {
     DeclaredDevice spec;
     DevicePtr dev;  // null: no subsystem, a plain directory with a uevent
@@ -112,7 +112,7 @@ struct DeclaredEntry {
     // device in Linux, a directory of the core here) or a plain directory
     // made for an earlier declarative device. The device then owns only
     // `adopted_nodes`, the entries it added to `dir`; removal takes those
-    // and leaves the directory. Set once, under Core::model_mu_.
+    // and leaves the directory. Set once, under DeviceModel::model_mu_.
     bool adopted = false;
     std::vector<NodePtr> adopted_nodes;
 };

@@ -1,10 +1,10 @@
 // Adding a declarative device to the tree: its subsystem, ancestors, files, links, device number, driver.
-// Locking: Core::model_mu_, as declared.hpp says.
+// Locking: DeviceModel::model_mu_, as declared.hpp says.
 #include <algorithm>
 
 #include "core_attr.hpp"
 #include "declared.hpp"
-#include "core/core.hpp"
+#include "core/device_model.hpp"
 #include "core/log.hpp"
 
 namespace driverfs {
@@ -15,7 +15,7 @@ std::string devt_of(const DeclaredDevnum& n) { return std::to_string(n.major) + 
 
 }  // namespace
 
-NodePtr Core::platform_root_locked() const {
+NodePtr DeviceModel::platform_root_locked() const {
     auto it = buses_.find("platform");
     return it == buses_.end() ? nullptr : it->second->devices_root;
 }
@@ -25,7 +25,7 @@ NodePtr Core::platform_root_locked() const {
 // device in Linux), or a plain directory made for an earlier declarative
 // device's path. Not one that is a device already (it has a uevent), and
 // not with a subsystem: a bus device's removal takes its directory.
-bool Core::adoptable_locked(const NodePtr& dir, const DeclaredDevice& spec) const {
+bool DeviceModel::adoptable_locked(const NodePtr& dir, const DeclaredDevice& spec) const {
     if (dir->kind != NodeKind::dir || !spec.bus.empty() || !spec.cls.empty()) return false;
     if (dir != platform_root_locked() && !declared_plain_.count(dir)) return false;
     Result<std::vector<DirEntry>> held = tree_.list(dir->ino);
@@ -33,7 +33,7 @@ bool Core::adoptable_locked(const NodePtr& dir, const DeclaredDevice& spec) cons
                                 [](const DirEntry& e) { return e.name == "uevent"; });
 }
 
-std::vector<NodePtr> Core::added_to_adopted(const DeclaredEntry& entry, const std::set<std::string>& before) {
+std::vector<NodePtr> DeviceModel::added_to_adopted(const DeclaredEntry& entry, const std::set<std::string>& before) {
     std::vector<NodePtr> added;
     Result<std::vector<DirEntry>> now = tree_.list(entry.dir->ino);
     if (!now) return added;
@@ -43,7 +43,7 @@ std::vector<NodePtr> Core::added_to_adopted(const DeclaredEntry& entry, const st
     return added;
 }
 
-Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
+Result<bool> DeviceModel::add_declared_device(const DeclaredDevice& spec) {
     if (Status s = check_declared(spec); !s) return s.error();
     const std::string name = spec.name();
     auto entry = std::make_shared<DeclaredEntry>();
@@ -151,7 +151,7 @@ Result<bool> Core::add_declared_device(const DeclaredDevice& spec) {
             dev->path = spec.path;
             dev->declared = entry;
             dev->tree = &tree_;
-            dev->core = this;
+            dev->model = this;
             if (spec.devnum) {
                 dev->major = spec.devnum->major;
                 dev->minor = spec.devnum->minor;

@@ -1,15 +1,15 @@
 // Code-less drivers of declarative devices (bus/X/drivers/Y with bind/unbind) and the recorded files a driver hides.
-// Locking: Core::model_mu_, as declared.hpp says.
+// Locking: DeviceModel::model_mu_, as declared.hpp says.
 #include <functional>
 
 #include "core_attr.hpp"
 #include "declared.hpp"
-#include "core/core.hpp"
+#include "core/device_model.hpp"
 #include "core/log.hpp"
 
 namespace driverfs {
 
-Result<NodePtr> Core::static_driver_dir_locked(const std::string& bus_name, const std::string& driver) {
+Result<NodePtr> DeviceModel::static_driver_dir_locked(const std::string& bus_name, const std::string& driver) {
     const std::string key = bus_name + "/" + driver;
     if (auto it = static_drivers_.find(key); it != static_drivers_.end() && !it->second->removed()) return it->second;
     auto bus_it = buses_.find(bus_name);
@@ -30,7 +30,7 @@ Result<NodePtr> Core::static_driver_dir_locked(const std::string& bus_name, cons
     return dir.value();
 }
 
-Status Core::static_bind_locked(DeclaredEntry& entry, const std::string& driver) {
+Status DeviceModel::static_bind_locked(DeclaredEntry& entry, const std::string& driver) {
     Device& dev = *entry.dev;
     Result<NodePtr> dir = static_driver_dir_locked(dev.bus().name(), driver);
     if (!dir) return dir.error();
@@ -49,7 +49,7 @@ Status Core::static_bind_locked(DeclaredEntry& entry, const std::string& driver)
     return {};
 }
 
-void Core::static_unbind_locked(DeclaredEntry& entry) {
+void DeviceModel::static_unbind_locked(DeclaredEntry& entry) {
     if (entry.driver_link) tree_.remove(entry.driver_link);
     if (entry.driver_back_link) tree_.remove(entry.driver_back_link);
     entry.driver_link = entry.driver_back_link = nullptr;
@@ -57,8 +57,8 @@ void Core::static_unbind_locked(DeclaredEntry& entry) {
     if (entry.dev) entry.dev->static_driver.clear();
 }
 
-Result<DevicePtr> Core::change_declared(const std::string& bus_name, const std::string& device, const char* action,
-                                        const std::function<Status(Device&)>& change) {
+Result<DevicePtr> DeviceModel::change_declared(const std::string& bus_name, const std::string& device, const char* action,
+                                               const std::function<Status(Device&)>& change) {
     std::shared_ptr<Bus> bus = find_bus(bus_name);
     DevicePtr dev = bus ? find_device(*bus, device) : nullptr;
     if (!dev || !dev->declared)
@@ -72,7 +72,7 @@ Result<DevicePtr> Core::change_declared(const std::string& bus_name, const std::
     return dev;
 }
 
-Status Core::static_bind(const std::string& bus_name, const std::string& driver, const std::string& device) {
+Status DeviceModel::static_bind(const std::string& bus_name, const std::string& driver, const std::string& device) {
     Result<DevicePtr> dev = change_declared(bus_name, device, "bind", [&](Device& d) -> Status {
         if (d.dead || d.declared->removing) return Error::of(ENODEV, "device " + device + " is being removed");
         if (d.driver || !d.static_driver.empty())
@@ -84,7 +84,7 @@ Status Core::static_bind(const std::string& bus_name, const std::string& driver,
     return {};
 }
 
-Status Core::static_unbind(const std::string& bus_name, const std::string& driver, const std::string& device) {
+Status DeviceModel::static_unbind(const std::string& bus_name, const std::string& driver, const std::string& device) {
     Result<DevicePtr> dev = change_declared(bus_name, device, "unbind", [&](Device& d) -> Status {
         if (d.static_driver != driver) return Error::of(ENODEV, "device " + device + " is not bound to " + driver);
         static_unbind_locked(*d.declared);
@@ -96,7 +96,7 @@ Status Core::static_unbind(const std::string& bus_name, const std::string& drive
     return {};
 }
 
-void Core::retire_static_driver(const std::string& bus_name, const std::string& driver) {
+void DeviceModel::retire_static_driver(const std::string& bus_name, const std::string& driver) {
     std::vector<DevicePtr> bound;
     NodePtr dir;
     {
@@ -122,7 +122,7 @@ void Core::retire_static_driver(const std::string& bus_name, const std::string& 
         log(LogLevel::info, "code-less driver " + bus_name + "/" + driver + " gives way to the plugin driver of that name");
 }
 
-bool Core::hide_recorded(Device& dev, const std::string& name) {
+bool DeviceModel::hide_recorded(Device& dev, const std::string& name) {
     std::lock_guard lock(model_mu_);
     DeclaredEntry& e = *dev.declared;
     if (!e.recorded.count(name) || e.hidden.count(name)) return false;
@@ -133,7 +133,7 @@ bool Core::hide_recorded(Device& dev, const std::string& name) {
     return true;
 }
 
-void Core::restore_recorded(Device& dev) {
+void DeviceModel::restore_recorded(Device& dev) {
     std::lock_guard lock(model_mu_);
     DeclaredEntry& e = *dev.declared;
     for (const std::string& name : e.hidden) {

@@ -1,14 +1,14 @@
 // Removing declarative devices: a subtree deepest first, the plain directories made for it, unused buses.
-// Locking: Core::model_mu_, as declared.hpp says.
+// Locking: DeviceModel::model_mu_, as declared.hpp says.
 #include <algorithm>
 
 #include "declared.hpp"
-#include "core/core.hpp"
+#include "core/device_model.hpp"
 #include "core/log.hpp"
 
 namespace driverfs {
 
-Status Core::remove_declared_device(const std::string& path) {
+Status DeviceModel::remove_declared_device(const std::string& path) {
     std::vector<std::shared_ptr<DeclaredEntry>> doomed;
     {
         std::lock_guard lock(model_mu_);
@@ -30,7 +30,7 @@ Status Core::remove_declared_device(const std::string& path) {
     return {};
 }
 
-Status Core::remove_declared_entry(const std::shared_ptr<DeclaredEntry>& entry) {
+Status DeviceModel::remove_declared_entry(const std::shared_ptr<DeclaredEntry>& entry) {
     if (entry->dev && !entry->dev->is_class_device()) {
         {
             std::lock_guard dev_lock(entry->dev->lock);
@@ -80,7 +80,7 @@ Status Core::remove_declared_entry(const std::shared_ptr<DeclaredEntry>& entry) 
     return {};
 }
 
-void Core::drop_unused_declared_buses() {
+void DeviceModel::drop_unused_declared_buses() {
     std::lock_guard lock(model_mu_);
     for (auto it = declared_buses_.begin(); it != declared_buses_.end();) {
         auto b = buses_.find(*it);

@@ -1,7 +1,7 @@
 // The uevent file and event keys of declarative devices: the kernel's lines, then what udev adds.
-// Locking: Core::model_mu_, as declared.hpp says.
+// Locking: DeviceModel::model_mu_, as declared.hpp says.
 #include "declared.hpp"
-#include "core/core.hpp"
+#include "core/device_model.hpp"
 
 namespace driverfs {
 
@@ -26,7 +26,7 @@ std::string declared_uevent_text(const DeclaredDevice& spec, const std::string& 
     return out;
 }
 
-std::string Core::declared_uevent(const Device& dev) {
+std::string DeviceModel::declared_uevent(const Device& dev) {
     std::string driver;
     {
         std::lock_guard lock(model_mu_);
@@ -35,7 +35,7 @@ std::string Core::declared_uevent(const Device& dev) {
     return declared_uevent_text(dev.declared->spec, driver);
 }
 
-void Core::declared_event_env(const Device& dev, std::map<std::string, std::string>& env) {
+void DeviceModel::declared_event_env(const Device& dev, std::map<std::string, std::string>& env) {
     const DeclaredDevice& spec = dev.declared->spec;
     if (!spec.devnode.empty()) env["DEVNAME"] = spec.devnode;
     {

@@ -2,7 +2,7 @@
 #include <algorithm>
 
 #include "core_attr.hpp"
-#include "core/core.hpp"
+#include "core/device_model.hpp"
 #include "core/log.hpp"
 #include "declared.hpp"
 #include "core/validate.hpp"
@@ -23,7 +23,7 @@ Device::Device(std::string name, Bus& bus, std::map<std::string, std::string> pr
                  : props_.count("compatible") ? props_.at("compatible")
                                               : strip_instance_number(name_)) {}
 
-DevicePtr Core::find_device(Bus& bus, const std::string& name) {
+DevicePtr DeviceModel::find_device(Bus& bus, const std::string& name) {
     std::lock_guard lock(model_mu_);
     auto [first, last] = devices_by_name_.equal_range(name);
     for (auto it = first; it != last; ++it)
@@ -31,13 +31,13 @@ DevicePtr Core::find_device(Bus& bus, const std::string& name) {
     return nullptr;
 }
 
-DevicePtr Core::find_device(const std::string& name) {
+DevicePtr DeviceModel::find_device(const std::string& name) {
     std::lock_guard lock(model_mu_);
     auto it = devices_by_name_.find(name);
     return it == devices_by_name_.end() ? nullptr : it->second;
 }
 
-void Core::emit(const std::string& action, const Device& dev, std::map<std::string, std::string> extra) {
+void DeviceModel::emit(const std::string& action, const Device& dev, std::map<std::string, std::string> extra) {
     Uevent ev;
     ev.action = action;
     ev.devpath = dev.path;
@@ -57,8 +57,8 @@ void Core::emit(const std::string& action, const Device& dev, std::map<std::stri
     events_.publish(std::move(ev));
 }
 
-Status Core::add_device(const std::string& bus_name, const std::string& name,
-                        std::map<std::string, std::string> properties, const std::string& parent_name) {
+Status DeviceModel::add_device(const std::string& bus_name, const std::string& name,
+                               std::map<std::string, std::string> properties, const std::string& parent_name) {
     Result<DevicePtr> dev = register_device(bus_name, name, std::move(properties), parent_name);
     if (!dev) return dev.error();
     if (dev.value()->bus().autoprobe) match_device(dev.value());
@@ -77,9 +77,9 @@ Status Core::add_device(const std::string& bus_name, const std::string& name,
 // without leaving the section, so nothing it adds can be under a directory
 // that is already gone: its tree insertions fail only on a name clash, which
 // is an error value here, never an exception.
-Result<DevicePtr> Core::register_device(const std::string& bus_name, const std::string& name,
-                                        std::map<std::string, std::string> properties,
-                                        const std::string& parent_name) {
+Result<DevicePtr> DeviceModel::register_device(const std::string& bus_name, const std::string& name,
+                                               std::map<std::string, std::string> properties,
+                                               const std::string& parent_name) {
     if (Status s = check_object_name("device", name); !s) return s.error();
     for (const auto& [key, value] : properties)
         if (Status s = check_property(key, value); !s) return s.error();
@@ -118,7 +118,7 @@ Result<DevicePtr> Core::register_device(const std::string& bus_name, const std::
             return Error::of(files.error().code, "device " + name + ": " + files.error().message);
         }
         dev->tree = &tree_;
-        dev->core = this;
+        dev->model = this;
         bus.add_device(dev);
         dev->all_pos = all_devices_.insert(all_devices_.end(), dev);
         if (dev->parent) ++dev->parent->child_count;
@@ -129,7 +129,7 @@ Result<DevicePtr> Core::register_device(const std::string& bus_name, const std::
     return dev;
 }
 
-Status Core::remove_device(const std::string& bus_name, const std::string& name) {
+Status DeviceModel::remove_device(const std::string& bus_name, const std::string& name) {
     std::shared_ptr<Bus> bus = find_bus(bus_name);
     if (!bus) return Error::of(ENOENT, "no bus named " + bus_name);
     DevicePtr dev = find_device(*bus, name);
@@ -137,13 +137,13 @@ Status Core::remove_device(const std::string& bus_name, const std::string& name)
     return remove_device(dev);
 }
 
-Status Core::remove_device(const std::string& name) {
+Status DeviceModel::remove_device(const std::string& name) {
     DevicePtr dev = find_device(name);
     if (!dev) return Error::of(ENODEV, "no device named '" + name + "'");
     return remove_device(dev);
 }
 
-Status Core::remove_device(const DevicePtr& dev) {
+Status DeviceModel::remove_device(const DevicePtr& dev) {
     // A declarative device goes with what the description made of it (and
     // the declarative devices below it): remove_declared_device comes back
     // here for its model part once it has marked it `removing`.
@@ -177,7 +177,7 @@ Status Core::remove_device(const DevicePtr& dev) {
 
     std::lock_guard dev_lock(dev->lock);
     if (dev->dead) return Error::of(ENODEV, "device " + dev->name() + " is already being removed");
-    Status unbound = unbind_locked(*dev, std::chrono::steady_clock::now() + options_.unload_timeout, false);
+    Status unbound = unbind_locked(*dev, std::chrono::steady_clock::now() + unload_timeout_, false);
     // ENODEV: its driver is being unloaded, and the unloader unbinds it.
     if (!unbound && unbound.error().code != ENODEV) return keep(unbound);
     Bus& bus = dev->bus();
@@ -203,7 +203,7 @@ Status Core::remove_device(const DevicePtr& dev) {
     return {};
 }
 
-Status Core::uevent_write(Device& dev, std::string_view data) {
+Status DeviceModel::uevent_write(Device& dev, std::string_view data) {
     std::vector<std::string> words = split_words(data);
     static const char* const kActions[] = {"add", "remove", "change", "move", "online", "offline", "bind", "unbind"};
     if (words.empty() ||
@@ -225,7 +225,7 @@ Status Core::uevent_write(Device& dev, std::string_view data) {
     return {};
 }
 
-std::vector<DeviceInfo> Core::devices() const {
+std::vector<DeviceInfo> DeviceModel::devices() const {
     std::lock_guard lock(model_mu_);
     std::vector<DeviceInfo> out;
     for (const DevicePtr& d : all_devices_) {
@@ -236,7 +236,7 @@ std::vector<DeviceInfo> Core::devices() const {
     return out;
 }
 
-Status Core::add_device_files(const DevicePtr& dev) {
+Status DeviceModel::add_device_files(const DevicePtr& dev) {
     // The nodes hold the device weakly: the device owns its directory.
     std::weak_ptr<Device> weak = dev;
     // A class device is never bound; a declarative device's driver_override

@@ -22,7 +22,7 @@ struct dfs_device {};
 namespace driverfs {
 
 class Bus;
-class Core;
+class DeviceModel;
 class Driver;
 struct DeclaredEntry;
 
@@ -47,10 +47,10 @@ public:
     static const Device* from(const dfs_device* d) { return static_cast<const Device*>(d); }
 
     // Held across probe/remove of this device and while its binding changes,
-    // like the kernel's device_lock(). Lock order: lock before Core::model_mu_.
+    // like the kernel's device_lock(). Lock order: lock before DeviceModel::model_mu_.
     std::mutex lock;
 
-    // The fields below are written with `lock` and Core::model_mu_ held and
+    // The fields below are written with `lock` and DeviceModel::model_mu_ held and
     // read with either.
     std::shared_ptr<Driver> driver;            // bound driver, or null
     std::string driver_override;
@@ -60,10 +60,10 @@ public:
     // device (a call must find it alive), and the tree owns them.
     std::vector<std::weak_ptr<Node>> driver_nodes;
     bool dead = false;                         // deleted from its bus
-    // Its places in Bus::devices, the bus's match-key index, Core::all_devices_
+    // Its places in Bus::devices, the bus's match-key index, DeviceModel::all_devices_
     // and its driver's `bound`, so leaving each is O(1) and keeps the others'
     // order: with a scan per device, unloading a driver of 100,000 devices
-    // took minutes (bench/README.md, "A big directory"). Under Core::model_mu_.
+    // took minutes (bench/README.md, "A big directory"). Under DeviceModel::model_mu_.
     std::list<std::shared_ptr<Device>>::iterator bus_pos, key_pos, all_pos, bound_pos;
     unsigned child_count = 0;                  // registered devices whose parent this is
     bool removing = false;                     // remove_device has begun: no child may join
@@ -95,7 +95,7 @@ public:
     // creation at bind, update_group, their removal at unbind. Held only
     // around tree updates, never across a call into a plugin or a drain, so
     // update_group may run inside any callback. Lock order: lock, then
-    // groups_mu, then Core::model_mu_.
+    // groups_mu, then DeviceModel::model_mu_.
     std::mutex groups_mu;
     Groups groups = Groups::none;  // under groups_mu
     uint64_t binding = 0;          // bumped at every bind (under groups_mu)
@@ -109,16 +109,16 @@ public:
 
     // Declarative devices only (declared_device.cpp): what the description
     // made of it; fixed at creation, null for every other device. Its
-    // mutable fields are under Core::model_mu_.
+    // mutable fields are under DeviceModel::model_mu_.
     std::shared_ptr<DeclaredEntry> declared;
     // The code-less driver of a description it is bound to (empty: none).
-    // Written with `lock` and Core::model_mu_ held, like `driver`; a device
+    // Written with `lock` and DeviceModel::model_mu_ held, like `driver`; a device
     // with one is bound as far as matching is concerned.
     std::string static_driver;
 
     std::atomic<void*> drvdata{nullptr};
     NodeTree* tree = nullptr;  // set at creation; for change notifications
-    Core* core = nullptr;      // set at creation; for update_group
+    DeviceModel* model = nullptr;  // set at creation; for dfs_host's calls on it
 
 private:
     const std::string name_;

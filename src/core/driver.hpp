@@ -38,11 +38,11 @@ public:
     // module/<plugin>/drivers/<name>, its statistics; set once at
     // registration (null if it could not be made), removed with dir.
     NodePtr stats_dir;
-    // Devices bound to this driver, under Core::model_mu_. The unloader
+    // Devices bound to this driver, under DeviceModel::model_mu_. The unloader
     // unbinds these, including devices already deleted from their bus.
     std::list<std::shared_ptr<Device>> bound;
     // Class devices of no device it owns (devices/virtual/...), in creation
-    // order, under Core::model_mu_. Retired at unload, before exit().
+    // order, under DeviceModel::model_mu_. Retired at unload, before exit().
     std::vector<std::shared_ptr<Device>> class_devices;
 
 private:

@@ -1,12 +1,13 @@
-// The services table lent to plugins: C entry points into the core.
+// The services table lent to plugins: C entry points into the plugin lifecycle and the device model.
 #include "host_services.hpp"
 
 #include <string>
 
 #include "core/call_tracker.hpp"
-#include "core/core.hpp"
 #include "core/device.hpp"
+#include "core/device_model.hpp"
 #include "core/log.hpp"
+#include "core/plugin_lifecycle.hpp"
 #include "core/plugin_loader.hpp"
 #include "core/validate.hpp"
 
@@ -31,7 +32,7 @@ int abi_status(Call&& call) noexcept {
 int host_register_driver(dfs_plugin* self, const dfs_driver* drv) noexcept {
     if (!self) return -EINVAL;
     Plugin* plugin = Plugin::from(self);
-    return abi_status([&] { return plugin->core->stage_driver(*plugin, drv); });
+    return abi_status([&] { return plugin->lifecycle->stage_driver(*plugin, drv); });
 }
 
 const char* host_device_name(const dfs_device* dev) noexcept {
@@ -96,7 +97,7 @@ void host_notify(dfs_device* dev, const char* attr) noexcept {
 int host_register_bus(dfs_plugin* self, const dfs_bus* bus) noexcept {
     if (!self) return -EINVAL;
     Plugin* plugin = Plugin::from(self);
-    return abi_status([&] { return plugin->core->stage_bus(*plugin, bus); });
+    return abi_status([&] { return plugin->lifecycle->stage_bus(*plugin, bus); });
 }
 
 int host_add_device(dfs_plugin* self, const char* bus, const char* name, const char* const* props) noexcept {
@@ -110,7 +111,7 @@ int host_add_device(dfs_plugin* self, const char* bus, const char* name, const c
             log(LogLevel::warning, "plugin " + plugin->name() + ": add_device " + name + ": " + properties.error().message);
             return -properties.error().code;
         }
-        Status s = plugin->core->plugin_add_device(*plugin, bus, name, std::move(properties.value()));
+        Status s = plugin->lifecycle->plugin_add_device(*plugin, bus, name, std::move(properties.value()));
         if (!s) log(LogLevel::warning, "plugin " + plugin->name() + ": add_device " + name + ": " + s.error().message);
         return s ? 0 : -s.error().code;
     } catch (const std::bad_alloc&) {
@@ -121,16 +122,16 @@ int host_add_device(dfs_plugin* self, const char* bus, const char* name, const c
 int host_update_group(dfs_device* dev, const dfs_attribute_group* group) noexcept {
     if (!dev || !group) return -EINVAL;
     Device* d = Device::from(dev);
-    if (!d->core) return -ENODEV;
-    return abi_status([&] { return d->core->update_group(*d, group); });
+    if (!d->model) return -ENODEV;
+    return abi_status([&] { return d->model->update_group(*d, group); });
 }
 
 const dfs_driver* host_device_driver(const dfs_device* dev) noexcept {
     if (!dev) return nullptr;
     const Device* d = Device::from(dev);
     try {
-        if (!d->core) return nullptr;
-        DriverPtr drv = d->core->driver_of(*d);
+        if (!d->model) return nullptr;
+        DriverPtr drv = d->model->driver_of(*d);
         // The caller runs code of that driver, so it is pinned and mapped.
         return drv ? drv->stub().driver() : nullptr;
     } catch (const std::bad_alloc&) {
@@ -151,7 +152,7 @@ int host_class_device_create(dfs_plugin* self, dfs_device* parent, const dfs_cla
     Plugin* plugin = Plugin::from(self);
     Device* p = parent ? Device::from(parent) : nullptr;
     try {
-        Result<DevicePtr> made = plugin->core->create_class_device(*plugin, p, info, drvdata);
+        Result<DevicePtr> made = plugin->model->create_class_device(*plugin, p, info, drvdata);
         if (!made) {
             log(LogLevel::warning, "class_device_create" + (p ? " below " + p->name() : std::string()) + ": " +
                                        made.error().message);
@@ -168,8 +169,8 @@ int host_class_device_create(dfs_plugin* self, dfs_device* parent, const dfs_cla
 int host_class_device_destroy(dfs_device* cdev) noexcept {
     if (!cdev) return -EINVAL;
     Device* d = Device::from(cdev);
-    if (!d->core) return -ENODEV;
-    return abi_status([&] { return d->core->destroy_class_device(*d); });
+    if (!d->model) return -ENODEV;
+    return abi_status([&] { return d->model->destroy_class_device(*d); });
 }
 
 const dfs_host kHost = {

@@ -1,5 +1,5 @@
 // Matching devices with drivers: the platform rule, the walks, deferred probes.
-#include "core/core.hpp"
+#include "core/device_model.hpp"
 #include "core/log.hpp"
 
 namespace driverfs {
@@ -12,7 +12,7 @@ bool platform_match(const Device& dev, const Driver& drv) {
     return false;
 }
 
-void Core::match_device(const DevicePtr& dev) {
+void DeviceModel::match_device(const DevicePtr& dev) {
     Bus& bus = dev->bus();
     // The candidates, in driver-list order. With the platform rule matching
     // is daemon code, done under model_mu_ in one pass; a plugin's rule is
@@ -41,7 +41,7 @@ void Core::match_device(const DevicePtr& dev) {
     }
 }
 
-void Core::match_driver(const DriverPtr& drv) {
+void DeviceModel::match_driver(const DriverPtr& drv) {
     Bus& bus = drv->bus();
     std::vector<DevicePtr> candidates;
     {
@@ -65,7 +65,7 @@ void Core::match_driver(const DriverPtr& drv) {
     }
 }
 
-void Core::retry_deferred() {
+void DeviceModel::retry_deferred() {
     // Runs with no device lock held (match_device takes each device's own),
     // so it can be called after any operation that may have bound a device.
     while (bound_since_retry_.exchange(false, std::memory_order_acq_rel)) {

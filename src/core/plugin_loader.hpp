@@ -15,7 +15,8 @@ struct dfs_plugin {};
 
 namespace driverfs {
 
-class Core;
+class DeviceModel;
+class PluginLifecycle;
 
 // A mapped private copy of a plugin file.
 struct SharedObject {
@@ -65,7 +66,10 @@ public:
     // leaked because a call was still running in it at shutdown).
     std::unique_ptr<SharedObject> take_object() { return std::move(so_); }
 
-    Core* core = nullptr;  // the host that loaded it
+    // The host that loaded it, for dfs_host's calls: the lifecycle stages
+    // its registrations, the model serves its devices.
+    PluginLifecycle* lifecycle = nullptr;
+    DeviceModel* model = nullptr;
     // Filled by register_driver() during init(); committed after init returns.
     bool in_init = false;
     std::vector<const dfs_driver*> staged;
@@ -79,7 +83,7 @@ public:
     // Buses this plugin registered, by name, and the stubs their match()
     // calls are pinned through.
     std::vector<std::pair<std::string, StubRef>> buses;
-    // Appended at commit under Core::model_mu_ (plugin threads may look
+    // Appended at commit under DeviceModel::model_mu_ (plugin threads may look
     // here meanwhile: class_device_create), never shrunk while loaded.
     std::vector<DriverPtr> drivers;
 

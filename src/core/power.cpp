@@ -1,5 +1,8 @@
 // Power: the system suspend/resume walks and the shutdown walk, each through the plugin gate.
-#include "core/core.hpp"
+#include "core/power.hpp"
+
+#include <algorithm>
+
 #include "core/log.hpp"
 #include "plugin_gate.hpp"
 
@@ -25,72 +28,47 @@ Returned pm_call(Device& dev, const DriverPtr& drv, PmOp op) {
 
 }  // namespace
 
-Status Core::suspend() {
-    std::vector<DevicePtr> order;
-    {
-        std::lock_guard lock(model_mu_);
-        order.assign(all_devices_.rbegin(), all_devices_.rend());  // children before parents
-    }
+Status PowerWalks::suspend() {
+    std::vector<DevicePtr> order = model_.devices_in_order();
+    std::reverse(order.begin(), order.end());  // children before parents
     std::vector<DevicePtr> done;
     for (const DevicePtr& dev : order) {
         std::lock_guard dev_lock(dev->lock);
-        DriverPtr drv;
-        {
-            std::lock_guard lock(model_mu_);
-            // Walks survive removal: a device deleted meanwhile is skipped.
-            if (dev->dead || dev->suspended) continue;
-            drv = dev->driver;
-        }
-        if (Returned rc = pm_call(*dev, drv, PmOp::suspend); !rc) {
+        DeviceModel::PmView pm = model_.pm_view(*dev);
+        // Walks survive removal: a device deleted meanwhile is skipped.
+        if (pm.dead || pm.suspended) continue;
+        if (Returned rc = pm_call(*dev, pm.driver, PmOp::suspend); !rc) {
             Error e = Error::of(rc.err, "suspend of " + dev->name() + " failed (" + std::to_string(rc.raw) + "); resumed the " +
                                     std::to_string(done.size()) + " device(s) already suspended");
             // Undo in the opposite order: parents before children.
             for (auto it = done.rbegin(); it != done.rend(); ++it) {
                 std::lock_guard undo_lock((*it)->lock);
-                DriverPtr d;
-                {
-                    std::lock_guard lock(model_mu_);
-                    d = (*it)->driver;
-                }
-                pm_call(**it, d, PmOp::resume);
-                std::lock_guard lock(model_mu_);
-                (*it)->suspended = false;
+                pm_call(**it, model_.pm_view(**it).driver, PmOp::resume);
+                model_.set_suspended(**it, false);
             }
             log(LogLevel::err, e.message);
             return e;
         }
-        {
-            std::lock_guard lock(model_mu_);
-            dev->suspended = true;
-        }
+        model_.set_suspended(*dev, true);
         done.push_back(dev);
     }
     log(LogLevel::info, "suspended " + std::to_string(done.size()) + " device(s)");
     return {};
 }
 
-Status Core::resume() {
-    std::vector<DevicePtr> order;
-    {
-        std::lock_guard lock(model_mu_);
-        order.assign(all_devices_.begin(), all_devices_.end());  // parents before children
-    }
+Status PowerWalks::resume() {
+    const std::vector<DevicePtr> order = model_.devices_in_order();  // parents before children
     std::string failures;
     size_t resumed = 0;
     for (const DevicePtr& dev : order) {
         std::lock_guard dev_lock(dev->lock);
-        DriverPtr drv;
-        {
-            std::lock_guard lock(model_mu_);
-            if (dev->dead || !dev->suspended) continue;
-            drv = dev->driver;
-        }
+        DeviceModel::PmView pm = model_.pm_view(*dev);
+        if (pm.dead || !pm.suspended) continue;
         // A device whose resume fails is still marked active: there is no
         // better state to report, and Linux does the same.
-        if (Returned rc = pm_call(*dev, drv, PmOp::resume); !rc)
+        if (Returned rc = pm_call(*dev, pm.driver, PmOp::resume); !rc)
             failures += (failures.empty() ? "" : ", ") + dev->name() + " (" + std::to_string(rc.raw) + ")";
-        std::lock_guard lock(model_mu_);
-        dev->suspended = false;
+        model_.set_suspended(*dev, false);
         ++resumed;
     }
     if (!failures.empty()) {
@@ -102,23 +80,16 @@ Status Core::resume() {
     return {};
 }
 
-void Core::shutdown_devices() {
-    std::vector<DevicePtr> order;
-    {
-        std::lock_guard lock(model_mu_);
-        order.assign(all_devices_.rbegin(), all_devices_.rend());  // newest first
-    }
+void PowerWalks::shutdown_devices() {
+    std::vector<DevicePtr> order = model_.devices_in_order();
+    std::reverse(order.begin(), order.end());  // newest first
     for (const DevicePtr& dev : order) {
         // try_lock: a device stuck in a probe must not hang the daemon's exit.
         std::unique_lock dev_lock(dev->lock, std::try_to_lock);
         if (!dev_lock) continue;
-        DriverPtr drv;
-        {
-            std::lock_guard lock(model_mu_);
-            if (dev->dead) continue;
-            drv = dev->driver;
-        }
-        pm_call(*dev, drv, PmOp::shutdown);
+        DeviceModel::PmView pm = model_.pm_view(*dev);
+        if (pm.dead) continue;
+        pm_call(*dev, pm.driver, PmOp::shutdown);
     }
 }
 

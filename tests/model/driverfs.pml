@@ -78,7 +78,7 @@ byte  nload = 0;
 bool  loaded = 0;       /* ModuleRecord::plugin != nullptr */
 
 /* ---- locks ---- */
-bool plugin_mu = 0;     /* Core::plugin_mu_ */
+bool plugin_mu = 0;     /* PluginLifecycle::plugin_mu_ */
 bool stub_mu = 0;       /* StubTable::mu_ */
 
 /* ---- ghosts ---- */
@@ -260,7 +260,7 @@ proctype Unloader() {
 end:
     do
     :: k < NUNLOAD ->
-        atomic { plugin_mu == 0 && loaded ->    /* Core::unload_plugin: plugin_mu_ */
+        atomic { plugin_mu == 0 && loaded ->    /* PluginLifecycle::unload_plugin: plugin_mu_ */
                  plugin_mu = 1; unl_busy = 1; unl_ok = 0 }
         r = cur_rec; l = cur_node;
         /* unload_locked 1: StubTable::begin_unregister, under mu_ */
@@ -336,7 +336,7 @@ proctype Reloader() {
 end:
     do
     :: nload < NLOAD ->
-        atomic { plugin_mu == 0 && !loaded -> plugin_mu = 1 }   /* Core::load_locked */
+        atomic { plugin_mu == 0 && !loaded -> plugin_mu = 1 }   /* PluginLifecycle::load_locked */
         nload++; l = nload;
         mapped[l] = 1;                          /* map_private_copy, init() */
         /* commit_plugin -> StubTable::activate, under mu_ */
