@@ -2,6 +2,7 @@
 #include "core_attr.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <sstream>
 
@@ -9,9 +10,14 @@
 
 namespace driverfs {
 
+CoreAttr::~CoreAttr() {
+    const auto at = reinterpret_cast<uintptr_t>(fns_), room = reinterpret_cast<uintptr_t>(inline_);
+    if (at >= room && at < room + kInline) fns_->~Fns();
+    else delete fns_;
+}
+
 Result<size_t> CoreAttr::show(char* page) {
-    if (!show_) return Error::of(EACCES, "write-only attribute");
-    Result<std::string> text = show_();
+    Result<std::string> text = fns_->show();
     if (!text) return text.error();
     size_t n = std::min(text.value().size(), kPageSize);
     std::memcpy(page, text.value().data(), n);
@@ -19,8 +25,7 @@ Result<size_t> CoreAttr::show(char* page) {
 }
 
 Result<size_t> CoreAttr::store(std::string_view data) {
-    if (!store_) return Error::of(EACCES, "read-only attribute");
-    if (Status s = store_(data); !s) return s.error();
+    if (Status s = fns_->store(data); !s) return s.error();
     return data.size();
 }
 

@@ -55,53 +55,71 @@ public:
     static constexpr size_t kPageSize = 4096;
 };
 
+// A node of the tree. Only its kind's data is allocated: a directory's
+// children, an attribute's ops and active reference, a symlink's target
+// each live in a subclass private to the tree (node_tree.cpp), so an
+// attribute carries no child map and a directory no target. The accessors
+// of another kind's data answer as that data would if empty.
+//
+// Memory: one bound device costs nine nodes, so every byte here counts
+// nine times (bench/README.md, "Memory per bound device"). The members are
+// ordered to pack into 72 bytes on LP64 (checked in node_tree.cpp).
 class Node {
 public:
-    Node(uint64_t ino, NodeKind kind, std::string name, uint32_t mode);
-
     const uint64_t ino;
     const NodeKind kind;
+
+private:
+    std::atomic<bool> removed_{false};
+    std::atomic<uint32_t> mode_;
+
+public:
     const std::string name;
 
     uint32_t mode() const { return mode_.load(std::memory_order_relaxed); }
     void set_mode(uint32_t m) { mode_.store(m & 07777, std::memory_order_relaxed); }
-    std::chrono::system_clock::time_point ctime() const { return ctime_; }
+    // Whole seconds: all stat reports.
+    std::chrono::system_clock::time_point ctime() const {
+        return std::chrono::system_clock::time_point(std::chrono::seconds(ctime_));
+    }
 
-    // Attributes only.
-    AttrOps* ops() const { return ops_.get(); }
+    // Attributes only; null for the other kinds.
+    AttrOps* ops() const;
     // Pinned around every call of ops(); deactivated when the node is removed,
-    // so that a removed attribute never calls into its owner again.
-    ActiveRef& active() { return active_; }
+    // so that a removed attribute never calls into its owner again. For
+    // another kind, a shared reference that is always active: nothing calls
+    // or deactivates those; a caller that reactivates whatever it stopped may
+    // pass one, which is then a no-op.
+    ActiveRef& active();
 
-    // Symlinks only.
-    const std::string& target() const { return target_; }
+    // Symlinks only; empty for the other kinds.
+    const std::string& target() const;
 
     // Directories only; read under NodeTree's lock.
     std::shared_ptr<Node> parent() const { return parent_.lock(); }
 
     bool removed() const { return removed_.load(std::memory_order_acquire); }
 
+private:
+    std::weak_ptr<Node> parent_;
+
+public:
     // Bumped on every change notification (sysfs_notify) and on removal;
     // an open file that has not read since then polls as POLLPRI|POLLERR.
-    std::atomic<uint64_t> events{0};
+    // Compared for equality only, so 32 bits that may wrap are enough.
+    std::atomic<uint32_t> events{0};
+
+private:
+    const uint32_t ctime_;  // seconds since the epoch (unsigned: good until 2106)
+
+protected:
+    // Made only as one of the tree's subclasses, and destroyed as one: the
+    // control block of make_shared remembers the concrete type.
+    Node(uint64_t ino, NodeKind kind, std::string name, uint32_t mode);
+    ~Node() = default;
 
 private:
     friend class NodeTree;
-
-    std::atomic<uint32_t> mode_;
-    const std::chrono::system_clock::time_point ctime_;
-    std::unique_ptr<AttrOps> ops_;
-    ActiveRef active_;
-    std::string target_;
-    std::weak_ptr<Node> parent_;
-    // Hashed, so that a directory of 100,000 devices takes a new entry in
-    // O(1); listings are sorted when taken.
-    struct NameHash {
-        using is_transparent = void;
-        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
-    std::unordered_map<std::string, std::shared_ptr<Node>, NameHash, std::equal_to<>> children_;
-    std::atomic<bool> removed_{false};
 };
 
 using NodePtr = std::shared_ptr<Node>;

@@ -6,14 +6,87 @@
 #include <thread>
 #include <sys/stat.h>
 
+#include "core/child_set.hpp"
+
 namespace driverfs {
+namespace {
+
+// The data of one kind of node (see Node). No virtual destructor: every
+// node is made by make_shared of its subclass, whose control block destroys
+// it as that subclass.
+struct DirNode final : Node {
+    DirNode(uint64_t ino, std::string name, uint32_t mode) : Node(ino, NodeKind::dir, std::move(name), mode) {}
+    ChildSet children;
+};
+
+struct AttrNode final : Node {
+    AttrNode(uint64_t ino, std::string name, uint32_t mode, std::unique_ptr<AttrOps> o)
+        : Node(ino, NodeKind::attr, std::move(name), mode), ops(std::move(o)) {}
+    std::unique_ptr<AttrOps> ops;
+    ActiveRef active;
+};
+
+struct SymlinkNode final : Node {
+    SymlinkNode(uint64_t ino, std::string name, std::string t)
+        : Node(ino, NodeKind::symlink, std::move(name), 0777), target(std::move(t)) {
+        // A target built by appending (relative_link) has up to twice the
+        // room it needs; it is kept for the node's life.
+        target.shrink_to_fit();
+    }
+    std::string target;  // never changed after construction
+};
+
+// What a node of each kind costs with its make_shared control block (16
+// bytes): glibc hands out chunks of 16n+8 usable bytes, so 104 bytes fit a
+// 112-byte chunk and 120 a 128-byte one. Growing a node past these moves
+// every node of its kind into the next chunk size.
+static_assert(sizeof(void*) != 8 || sizeof(Node) <= 72, "Node grew: see the member order in node.hpp");
+static_assert(sizeof(void*) != 8 || sizeof(DirNode) <= 88);
+static_assert(sizeof(void*) != 8 || sizeof(AttrNode) <= 88);
+static_assert(sizeof(void*) != 8 || sizeof(SymlinkNode) <= 104);
+
+// A directory's children; null for another kind (which has none).
+ChildSet* children_of(Node& node) {
+    return node.kind == NodeKind::dir ? &static_cast<DirNode&>(node).children : nullptr;
+}
+const ChildSet* children_of(const Node& node) {
+    return node.kind == NodeKind::dir ? &static_cast<const DirNode&>(node).children : nullptr;
+}
+
+// The child `name` of `dir`, or null (also when `dir` is no directory).
+const NodePtr* find_child(const Node& dir, std::string_view name) {
+    const ChildSet* children = children_of(dir);
+    return children ? children->find(name) : nullptr;
+}
+
+uint32_t now_seconds() {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+}
+
+}  // namespace
 
 Node::Node(uint64_t ino_, NodeKind kind_, std::string name_, uint32_t mode)
-    : ino(ino_), kind(kind_), name(std::move(name_)), mode_(mode & 07777),
-      ctime_(std::chrono::system_clock::now()) {}
+    : ino(ino_), kind(kind_), mode_(mode & 07777), name(std::move(name_)), ctime_(now_seconds()) {}
+
+AttrOps* Node::ops() const {
+    return kind == NodeKind::attr ? static_cast<const AttrNode*>(this)->ops.get() : nullptr;
+}
+
+ActiveRef& Node::active() {
+    if (kind == NodeKind::attr) return static_cast<AttrNode*>(this)->active;
+    static ActiveRef none;  // see the declaration: never deactivated
+    return none;
+}
+
+const std::string& Node::target() const {
+    if (kind == NodeKind::symlink) return static_cast<const SymlinkNode*>(this)->target;
+    static const std::string none;
+    return none;
+}
 
 NodeTree::NodeTree() {
-    root_ = std::make_shared<Node>(kRootIno, NodeKind::dir, "", 0755);
+    root_ = std::make_shared<DirNode>(kRootIno, "", 0755);
     by_ino_.insert(kRootIno, root_);
 }
 
@@ -35,9 +108,9 @@ Result<NodePtr> NodeTree::lookup(uint64_t parent_ino, std::string_view name, boo
     // would be a dentry no notification covers, and the kernel refuses to
     // delete a directory that still has one (ENOTEMPTY).
     if (live_only && parent->removed()) return Error::of(ENOENT, "directory was removed");
-    auto it = parent->children_.find(name);
-    if (it == parent->children_.end()) return Error::of(ENOENT, "no such entry");
-    return it->second;
+    const NodePtr* child = find_child(*parent, name);
+    if (!child) return Error::of(ENOENT, "no such entry");
+    return *child;
 }
 
 Result<std::vector<DirEntry>> NodeTree::list(uint64_t dir_ino) const {
@@ -51,8 +124,9 @@ Result<std::vector<DirEntry>> NodeTree::list(const Node& dir) const {
     {
         std::shared_lock lock(mu_);
         if (dir.kind != NodeKind::dir) return Error::of(ENOTDIR, "not a directory");
-        out.reserve(dir.children_.size());
-        for (const auto& [name, child] : dir.children_) out.push_back({name, child->ino, child->kind});
+        const ChildSet& children = *children_of(dir);
+        out.reserve(children.size());
+        children.for_each([&](const NodePtr& child) { out.push_back({child->name, child->ino, child->kind}); });
     }
     // Sorted, outside the lock: listings are stable from one opendir to the next.
     std::sort(out.begin(), out.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
@@ -67,9 +141,9 @@ NodePtr NodeTree::resolve(std::string_view path) const {
         std::string_view part = path.substr(0, slash);
         path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
         if (part.empty()) continue;
-        auto it = cur->children_.find(part);
-        if (it == cur->children_.end()) return nullptr;
-        cur = it->second;
+        const NodePtr* child = find_child(*cur, part);
+        if (!child) return nullptr;
+        cur = *child;
     }
     return cur;
 }
@@ -87,8 +161,8 @@ Result<NodePtr> NodeTree::link_child(const NodePtr& parent, NodePtr child) {
         std::unique_lock lock(mu_);
         if (parent->kind != NodeKind::dir) return Error::of(ENOTDIR, parent->name + " is not a directory");
         if (parent->removed()) return Error::of(ENOENT, parent->name + " was removed");
-        auto [it, inserted] = parent->children_.try_emplace(child->name, child);
-        if (!inserted) return Error::of(EEXIST, "an entry named " + child->name + " already exists");
+        if (!children_of(*parent)->insert(child))
+            return Error::of(EEXIST, "an entry named " + child->name + " already exists");
         child->parent_ = parent;
         by_ino_.insert(child->ino, child);
     }
@@ -98,28 +172,24 @@ Result<NodePtr> NodeTree::link_child(const NodePtr& parent, NodePtr child) {
 }
 
 Result<NodePtr> NodeTree::add_dir(const NodePtr& parent, std::string name, uint32_t mode) {
-    return link_child(parent, std::make_shared<Node>(next_ino_++, NodeKind::dir, std::move(name), mode));
+    return link_child(parent, std::make_shared<DirNode>(next_ino_++, std::move(name), mode));
 }
 
 Result<NodePtr> NodeTree::add_attr(const NodePtr& parent, std::string name, uint32_t mode,
                                    std::unique_ptr<AttrOps> ops) {
-    auto node = std::make_shared<Node>(next_ino_++, NodeKind::attr, std::move(name), mode);
-    node->ops_ = std::move(ops);
-    return link_child(parent, std::move(node));
+    return link_child(parent, std::make_shared<AttrNode>(next_ino_++, std::move(name), mode, std::move(ops)));
 }
 
 Result<NodePtr> NodeTree::add_symlink(const NodePtr& parent, std::string name, std::string target) {
-    auto node = std::make_shared<Node>(next_ino_++, NodeKind::symlink, std::move(name), 0777);
-    node->target_ = std::move(target);
-    return link_child(parent, std::move(node));
+    return link_child(parent, std::make_shared<SymlinkNode>(next_ino_++, std::move(name), std::move(target)));
 }
 
 Result<NodePtr> NodeTree::ensure_dir(const NodePtr& parent, const std::string& name) {
     {
         std::shared_lock lock(mu_);
-        if (auto it = parent->children_.find(name); it != parent->children_.end()) {
-            if (it->second->kind != NodeKind::dir) return Error::of(ENOTDIR, name + " is not a directory");
-            return it->second;
+        if (const NodePtr* child = find_child(*parent, name)) {
+            if ((*child)->kind != NodeKind::dir) return Error::of(ENOTDIR, name + " is not a directory");
+            return *child;
         }
     }
     auto made = add_dir(parent, name);
@@ -129,7 +199,8 @@ Result<NodePtr> NodeTree::ensure_dir(const NodePtr& parent, const std::string& n
 
 void NodeTree::collect(const NodePtr& node, std::vector<NodePtr>& out) const {
     out.push_back(node);
-    for (const auto& [name, child] : node->children_) collect(child, out);
+    if (const ChildSet* children = children_of(*node))
+        children->for_each([&](const NodePtr& child) { collect(child, out); });
 }
 
 bool NodeTree::deactivate(const NodePtr& node, std::chrono::steady_clock::time_point deadline) {
@@ -141,15 +212,15 @@ bool NodeTree::deactivate(const NodePtr& node, std::chrono::steady_clock::time_p
     std::vector<Node*> done;
     for (const NodePtr& n : nodes) {
         if (n->kind != NodeKind::attr) continue;
-        if (n->active_.deactivate()) done.push_back(n.get());
+        if (n->active().deactivate()) done.push_back(n.get());
     }
     // Drain outside mu_: a callback in flight may itself look up nodes.
     bool drained = true;
     for (Node* n : done) {
-        if (!n->active_.drain_until(deadline)) { drained = false; break; }
+        if (!n->active().drain_until(deadline)) { drained = false; break; }
     }
     if (!drained) {
-        for (Node* n : done) n->active_.reactivate();
+        for (Node* n : done) n->active().reactivate();
     }
     return drained;
 }
@@ -175,15 +246,12 @@ void NodeTree::remove(const NodePtr& node) {
             // unlink it from that dead directory now. An attribute node owns
             // its device, which owns the directory, so leaving the link would
             // keep all three alive for good.
-            if (NodePtr dir = node->parent_.lock()) {
-                auto it = dir->children_.find(node->name);
-                if (it != dir->children_.end() && it->second == node) dir->children_.erase(it);
-            }
+            if (NodePtr dir = node->parent_.lock()) children_of(*dir)->erase(*node);
             return;
         }
         collect(node, nodes);
         parent = node->parent_.lock();
-        if (parent) parent->children_.erase(node->name);
+        if (parent) children_of(*parent)->erase(*node);
         gone.reserve(nodes.size());
         for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
             const NodePtr& n = *it;
@@ -192,7 +260,7 @@ void NodeTree::remove(const NodePtr& node) {
         }
         for (const NodePtr& n : nodes) {
             n->removed_.store(true, std::memory_order_release);
-            if (n->kind == NodeKind::attr) n->active_.deactivate();
+            if (n->kind == NodeKind::attr) n->active().deactivate();
             by_ino_.erase(n->ino);
         }
         // Children stay linked to their removed parent so that open handles

@@ -1,4 +1,5 @@
-// NodeTree: creation, lookup, listing, removal, inode lifetime, relative links;
+// NodeTree: creation, lookup, listing, removal, inode lifetime, relative links,
+// the per-kind data of nodes and the hash set of a directory's children;
 // the FUSE layer's kernel references (KernelRefs).
 #include <gtest/gtest.h>
 
@@ -6,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <random>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -197,10 +200,13 @@ TEST(NodeTree, RelativeLink) {
 TEST(InodeTable, StoresFindsAndErasesAcrossChunks) {
     driverfs::InodeTable table;
     constexpr uint64_t k = driverfs::InodeTable::kChunk;
-    auto a = std::make_shared<driverfs::Node>(3, NodeKind::dir, "a", 0755);
-    auto b = std::make_shared<driverfs::Node>(5 * k + 7, NodeKind::dir, "b", 0755);
-    table.insert(a->ino, a);
-    table.insert(b->ino, b);
+    // Nodes are made by a tree only; this table files them under numbers of its own.
+    NodeTree tree;
+    NodePtr a = tree.add_dir(tree.root(), "a").value();
+    NodePtr b = tree.add_dir(tree.root(), "b").value();
+    tree.remove(b);  // the table's reference and `b` are then its only ones
+    table.insert(3, a);
+    table.insert(5 * k + 7, b);
     EXPECT_EQ(table.size(), 2u);
     ASSERT_NE(table.find(3), nullptr);
     EXPECT_EQ(*table.find(3), a);
@@ -256,4 +262,100 @@ TEST(NodeTree, DetachingTheObserverWaitsForCallsInIt) {
     EXPECT_TRUE(observer.returned);
     EXPECT_TRUE(detached);
     t.notify_changed(*attr);  // reaches nobody now
+}
+
+// Each kind carries only its own data; asking a node for another kind's
+// answers as empty data would.
+TEST(NodeTree, KindsAnswerForDataTheyDoNotCarry) {
+    NodeTree t;
+    const auto before = std::chrono::system_clock::now() - std::chrono::seconds(1);
+    NodePtr dir = t.add_dir(t.root(), "d").value();
+    NodePtr attr = t.add_attr(dir, "a", 0644, std::make_unique<ConstAttr>()).value();
+    NodePtr link = t.add_symlink(dir, "l", "../d").value();
+    EXPECT_EQ(dir->ops(), nullptr);
+    EXPECT_EQ(link->ops(), nullptr);
+    EXPECT_NE(attr->ops(), nullptr);
+    EXPECT_EQ(dir->target(), "");
+    EXPECT_EQ(attr->target(), "");
+    EXPECT_EQ(link->target(), "../d");
+    EXPECT_EQ(link->mode(), 0777u);
+    EXPECT_GE(attr->ctime(), before);
+    EXPECT_LE(attr->ctime(), std::chrono::system_clock::now());
+    // What bind.cpp and class_device.cpp do with every node they stopped,
+    // symlinks included: a no-op for a non-attribute.
+    link->active().reactivate();
+    dir->active().reactivate();
+    EXPECT_TRUE(t.deactivate(dir, std::chrono::steady_clock::now() + std::chrono::seconds(1)));
+    EXPECT_FALSE(attr->active().pin()) << "the attribute below was deactivated";
+    EXPECT_TRUE(link->active().active()) << "a symlink has nothing to deactivate";
+    attr->active().reactivate();
+    EXPECT_TRUE(attr->active().pin());
+    attr->active().unpin();
+}
+
+// A directory's children are a hash set keyed by the nodes' own names
+// (child_set.hpp). Random adds and removals against a std::set model:
+// growing and shrinking tables, clusters closed up by removal, and small
+// tables that fill completely.
+TEST(NodeTree, ChildrenStayFindableThroughAddsAndRemovals) {
+    NodeTree t;
+    std::mt19937 rng(14);
+    for (int n : {1, 2, 7, 8, 9, 100, 3000}) {
+        SCOPED_TRACE(n);
+        NodePtr dir = t.add_dir(t.root(), "dir" + std::to_string(n)).value();
+        std::map<std::string, NodePtr> model;
+        auto check = [&] {
+            for (const auto& [name, node] : model) {
+                auto found = t.lookup(dir->ino, name, true);
+                ASSERT_TRUE(found) << name;
+                ASSERT_EQ(found.value(), node) << name;
+            }
+            for (int i = 0; i < 50; ++i)  // absent names end their probe in a full table too
+                EXPECT_EQ(t.lookup(dir->ino, "absent" + std::to_string(i), true).error().code, ENOENT);
+            std::vector<std::string> want;
+            for (const auto& [name, node] : model) want.push_back(name);
+            EXPECT_EQ(names(t, dir->ino), want);
+        };
+        for (int i = 0; i < n; ++i) {
+            std::string name = "dev" + std::to_string(rng() % 1000) + "." + std::to_string(i);
+            NodePtr node = i % 2 ? t.add_symlink(dir, name, "../x").value() : t.add_dir(dir, name).value();
+            model.emplace(name, node);
+        }
+        EXPECT_EQ(t.add_dir(dir, model.begin()->first).error().code, EEXIST);
+        check();
+        // Remove two thirds in random order, then add some back.
+        std::vector<std::string> order;
+        for (const auto& [name, node] : model) order.push_back(name);
+        std::shuffle(order.begin(), order.end(), rng);
+        for (size_t i = 0; i < order.size() * 2 / 3; ++i) {
+            t.remove(model.at(order[i]));
+            model.erase(order[i]);
+        }
+        check();
+        for (int i = 0; i < n / 2; ++i) {
+            std::string name = "again" + std::to_string(i);
+            model.emplace(name, t.add_dir(dir, name).value());
+        }
+        check();
+        // Emptied: the table goes, and the directory still takes children.
+        for (const auto& [name, node] : model) t.remove(node);
+        model.clear();
+        check();
+        model.emplace("last", t.add_attr(dir, "last", 0444, std::make_unique<ConstAttr>()).value());
+        check();
+        EXPECT_EQ(t.resolve("dir" + std::to_string(n) + "/last"), model.at("last"));
+    }
+    // A node removed with its directory leaves that dead directory when it
+    // is removed itself (remove() of an already removed node).
+    NodePtr dead = t.add_dir(t.root(), "dead").value();
+    NodePtr kid = t.add_dir(dead, "kid").value();
+    ASSERT_TRUE(t.add_dir(dead, "other"));
+    t.remove(dead);
+    EXPECT_EQ(t.list(*dead).value().size(), 2u);
+    const std::weak_ptr<driverfs::Node> watch = kid;
+    t.remove(kid);
+    kid.reset();
+    EXPECT_TRUE(watch.expired()) << "the dead directory let go of it";
+    ASSERT_EQ(t.list(*dead).value().size(), 1u);
+    EXPECT_EQ(t.list(*dead).value()[0].name, "other");
 }
